@@ -1,0 +1,37 @@
+"""The ``progressista`` command. Each command imports its heavy parts lazily."""
+
+from __future__ import annotations
+
+import typer
+
+from .serve import serve
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="progressista",
+    help="Remote progress bars: serve the dashboard, run scripts with remote tqdm, manage tasks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command()(serve)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from progressista import __version__
+
+        typer.echo(f"progressista {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Remote progress bars: serve the dashboard, run scripts with remote tqdm, manage tasks."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

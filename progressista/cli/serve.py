@@ -1,0 +1,75 @@
+"""``progressista serve``: settings from flags and ``PROGRESSISTA_*``, then uvicorn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from .errors import fail
+
+__all__ = ["serve"]
+
+
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Interface to bind (env PROGRESSISTA_HOST, 0.0.0.0)")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (env PROGRESSISTA_PORT, 8000)")] = None,
+    storage_path: Annotated[
+        Optional[Path], typer.Option(help="JSON file that keeps tasks across restarts (env PROGRESSISTA_STORAGE_PATH)")
+    ] = None,
+    retention_seconds: Annotated[
+        Optional[float], typer.Option(help="Keep completed tasks this long (env PROGRESSISTA_RETENTION_SECONDS, 86400)")
+    ] = None,
+    cleanup_interval: Annotated[
+        Optional[float], typer.Option(help="Seconds between cleanup passes (env PROGRESSISTA_CLEANUP_INTERVAL, 5)")
+    ] = None,
+    allow_origins: Annotated[
+        Optional[str], typer.Option(help="Comma separated CORS allow-list (env PROGRESSISTA_ALLOW_ORIGINS)")
+    ] = None,
+    stale_seconds: Annotated[
+        Optional[float], typer.Option(help="Idle seconds before a task is stale, 0 off (env PROGRESSISTA_STALE_SECONDS)")
+    ] = None,
+    max_task_age: Annotated[
+        Optional[float], typer.Option(help="Drop tasks older than this, 0 off (env PROGRESSISTA_MAX_TASK_AGE)")
+    ] = None,
+    log_level: Annotated[
+        Optional[str], typer.Option(help="critical, error, warning, info, debug (env PROGRESSISTA_LOG_LEVEL, info)")
+    ] = None,
+) -> None:
+    """Run the server: REST API, WebSocket and dashboards."""
+    from pydantic import ValidationError
+
+    try:
+        import uvicorn
+
+        from progressista.server import Settings, create_app
+    except ImportError as exc:
+        fail(f"the server needs its extra: pip install 'progressista[server]' ({exc.name} is missing)")
+
+    overrides: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "host": host,
+            "port": port,
+            "storage_path": storage_path,
+            "retention_seconds": retention_seconds,
+            "cleanup_interval": cleanup_interval,
+            "allow_origins": allow_origins,
+            "stale_seconds": stale_seconds,
+            "max_task_age": max_task_age,
+            "log_level": log_level,
+        }.items()
+        if value is not None
+    }
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        field = ".".join(str(part) for part in first["loc"])
+        fail(f"invalid setting {field}: {first['msg']}", 2)
+    try:
+        app = create_app(settings)
+    except RuntimeError as exc:
+        fail(str(exc), 2)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=True)

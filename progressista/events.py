@@ -1,0 +1,58 @@
+"""Names shared by the client, the server and the dashboards: statuses and filters.
+
+Pure standard library, so the client can import it without the server stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "ACTIVE",
+    "COMPLETED",
+    "EVENT_STATUSES",
+    "FILTERS",
+    "FINAL",
+    "TASK_STATUSES",
+    "expand_status_filter",
+]
+
+#: What a client may send in an event's ``status``.
+EVENT_STATUSES = ("start", "update", "close", "error")
+#: What a task on the server can be in.
+TASK_STATUSES = ("start", "update", "stale", "close", "error")
+#: Statuses that end a task: a later ``update`` does not reopen it, a ``start`` does.
+FINAL = frozenset({"close", "error"})
+#: Running and not idle.
+ACTIVE = frozenset({"start", "update"})
+#: Done, one way or the other.
+COMPLETED = FINAL
+
+#: Every name a ``?status=`` filter accepts, with the statuses it stands for.
+FILTERS: dict[str, frozenset[str]] = {
+    **{name: frozenset({name}) for name in TASK_STATUSES},
+    "active": ACTIVE,
+    "completed": COMPLETED,
+}
+
+
+def expand_status_filter(names: str | Iterable[str]) -> frozenset[str]:
+    """Turn filter names (``"close"``, ``"active,stale"``) into task statuses.
+
+    >>> sorted(expand_status_filter("completed,stale"))
+    ['close', 'error', 'stale']
+
+    Raises ``ValueError`` naming the first unknown name.
+    """
+    if isinstance(names, str):
+        names = names.split(",")
+    statuses: set[str] = set()
+    for raw in names:
+        name = raw.strip()
+        if not name:
+            continue
+        if name not in FILTERS:
+            choices = ", ".join(FILTERS)
+            raise ValueError(f"unknown status {name!r}; choose from {choices}")
+        statuses |= FILTERS[name]
+    return frozenset(statuses)

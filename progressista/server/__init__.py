@@ -1,0 +1,6 @@
+"""The Progressista server: ``create_app`` and its ``Settings``."""
+
+from .app import create_app
+from .settings import Settings
+
+__all__ = ["Settings", "create_app"]

@@ -1,0 +1,122 @@
+"""The app factory: ``create_app(settings)`` builds a configured FastAPI app.
+
+Resources (store, broadcaster, lifecycle loop) are built in ``lifespan`` onto
+``app.state`` and reached through the dependency aliases of :mod:`.deps`.
+Works with ``uvicorn --factory progressista.server:create_app`` (settings from
+the environment) as well as from ``progressista serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
+
+from progressista import __version__
+
+from . import routes, ws
+from .auth import TokenRedactingFilter
+from .broadcast import Broadcaster
+from .lifecycle import run_lifecycle
+from .metrics import Metrics
+from .settings import Settings
+from .store import MemoryStore, TaskStore
+from .store_json import JsonFile
+from .tasks import Lifecycle
+
+__all__ = ["create_app"]
+
+_LOGGERS_WITH_URLS = ("uvicorn.access", "uvicorn.error")
+
+
+class DashboardFiles(StaticFiles):
+    """Static files that never leak the page address (``?token=``) as a referrer."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+
+def build_store(settings: Settings) -> TaskStore:
+    """The store the settings ask for."""
+    if settings.redis_url:
+        raise RuntimeError("PROGRESSISTA_REDIS_URL is set, but this version has no Redis store yet")
+    file = JsonFile(settings.storage_path) if settings.storage_path else None
+    return MemoryStore(settings.max_tasks, file, settings.save_interval)
+
+
+def _document_event_schema(app: FastAPI) -> None:
+    """Add the event schemas that ``POST /progress`` refers to to the OpenAPI components."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(routes.EVENT_SCHEMA_COMPONENTS)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the Progressista server. Without ``settings``, reads ``PROGRESSISTA_*``."""
+    settings = settings if settings is not None else Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redact = TokenRedactingFilter()
+        for name in _LOGGERS_WITH_URLS:
+            logging.getLogger(name).addFilter(redact)
+        store = build_store(settings)
+        broadcaster = Broadcaster(
+            lambda: store.tasks(now=time.time()),
+            interval=settings.broadcast_interval,
+            queue_size=settings.ws_queue_size,
+            stats=app.state.metrics.broadcast_stats(),
+        )
+        store.on_change = broadcaster.publish
+        await store.start()
+        await broadcaster.start()
+        policy = Lifecycle(settings.stale_seconds, settings.retention_seconds, settings.max_task_age)
+        lifecycle = asyncio.create_task(run_lifecycle(store, policy, settings.cleanup_interval))
+        app.state.store, app.state.broadcaster = store, broadcaster
+        try:
+            yield
+        finally:
+            lifecycle.cancel()
+            await asyncio.gather(lifecycle, return_exceptions=True)
+            await broadcaster.close()
+            await store.close()
+            for name in _LOGGERS_WITH_URLS:
+                logging.getLogger(name).removeFilter(redact)
+
+    app = FastAPI(
+        title="Progressista",
+        version=__version__,
+        summary="Remote progress bars: tqdm state in, live dashboards out.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    if settings.allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allow_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    _document_event_schema(app)
+    app.include_router(routes.router)
+    app.include_router(ws.router)
+    app.mount("/static", DashboardFiles(directory=str(files("progressista") / "static"), html=True), name="static")
+    return app

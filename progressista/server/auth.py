@@ -1,0 +1,78 @@
+"""Bearer-token checks for REST routes and the WebSocket.
+
+Tokens come from an ``Authorization: Bearer <token>`` header or a ``?token=``
+query parameter (browsers cannot set headers on a WebSocket).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from starlette.requests import HTTPConnection
+
+__all__ = ["RequireToken", "TokenRedactingFilter", "presented_token", "token_ok"]
+
+
+def presented_token(conn: HTTPConnection) -> str | None:
+    """The token a request or WebSocket carries, if any."""
+    header = conn.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer":
+            return value.strip()
+    return conn.query_params.get("token")
+
+
+def token_ok(presented: str | None, accepted: list[str]) -> bool:
+    """Constant-time check of ``presented`` against every accepted token.
+
+    Compares UTF-8 bytes: ``hmac.compare_digest`` raises on non-ASCII ``str``.
+    Every token is compared, so timing does not tell which one nearly matched.
+    """
+    if not accepted:
+        return True
+    if presented is None:
+        return False
+    given = presented.encode("utf-8", "surrogatepass")
+    ok = False
+    for token in accepted:
+        ok |= hmac.compare_digest(given, token.encode("utf-8"))
+    return ok
+
+
+def _require_token(request: Request) -> None:
+    if not token_ok(presented_token(request), request.app.state.settings.tokens):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing or wrong token: send 'Authorization: Bearer <token>' or '?token=<token>'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+#: Route dependency: 401 unless the request carries an accepted token.
+RequireToken = Annotated[None, Depends(_require_token)]
+
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"']*")
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Blank ``?token=`` values in log lines (uvicorn logs paths with their query).
+
+    Redacts inside ``args`` rather than formatting the message, because
+    uvicorn's access formatter unpacks the original args tuple.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "token=" in record.msg:
+            record.msg = _redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(a) if isinstance(a, str) and "token=" in a else a for a in record.args)
+        return True
+
+
+def _redact(text: str) -> str:
+    return _TOKEN_IN_QUERY.sub(r"\1***", text)

@@ -1,0 +1,45 @@
+"""Prometheus metrics, in a registry of the app's own (no process globals)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+from progressista.events import TASK_STATUSES
+
+from .broadcast import BroadcastStats
+
+__all__ = ["Metrics"]
+
+
+class Metrics:
+    """The counters and gauges behind ``GET /metrics``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.tasks = Gauge("progressista_tasks", "Tasks held, by status", ["status"], registry=self.registry)
+        self.events_accepted = Counter(
+            "progressista_events_accepted", "Events accepted by POST /progress", registry=self.registry
+        )
+        self.events_rejected = Counter(
+            "progressista_events_rejected",
+            "Events (or request bodies that did not parse) refused by POST /progress",
+            registry=self.registry,
+        )
+        self.ws_clients = Gauge("progressista_ws_clients", "Connected WebSocket dashboards", registry=self.registry)
+        self.ws_messages = Counter(
+            "progressista_ws_messages_sent", "Messages sent to WebSocket dashboards", registry=self.registry
+        )
+        self.ws_dropped = Counter(
+            "progressista_ws_clients_dropped", "Dashboards dropped for falling behind", registry=self.registry
+        )
+
+    def broadcast_stats(self) -> BroadcastStats:
+        """Hooks for the broadcaster."""
+        return BroadcastStats(sent=self.ws_messages.inc, dropped=self.ws_dropped.inc)
+
+    def render(self, counts: dict[str, int], ws_clients: int) -> bytes:
+        """The text exposition, with the gauges read now."""
+        for name in TASK_STATUSES:
+            self.tasks.labels(status=name).set(counts.get(name, 0))
+        self.ws_clients.set(ws_clients)
+        return generate_latest(self.registry)

@@ -1,0 +1,158 @@
+"""REST routes: ingest, task listing and deletion, health, metrics, the dashboard redirect."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import status as http
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from progressista.events import expand_status_filter
+
+from .auth import RequireToken
+from .deps import BroadcasterDep, MetricsDep, SettingsDep, StoreDep
+from .models import event_body_schema, explain, parse_events
+from .store import TooManyTasks
+from .tasks import count_by_status
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+# The ingest route validates raw bytes itself (one pass in pydantic-core), so
+# its body schema is declared here for the docs; app.py adds the components.
+EVENT_BODY_SCHEMA, EVENT_SCHEMA_COMPONENTS = event_body_schema()
+
+StatusFilter = Annotated[
+    str | None,
+    Query(description="Task statuses, comma separated: start, update, stale, close, error, active, completed"),
+]
+OlderThan = Annotated[float | None, Query(ge=0, description="Only tasks idle for more than this many seconds")]
+
+
+def _json(content: Any, status_code: int = 200) -> Response:
+    # Tasks are already JSON-ready dicts: skip FastAPI's encoder on the hot paths.
+    return Response(json.dumps(content, separators=(",", ":")), status_code, media_type="application/json")
+
+
+def _statuses(value: str | None) -> frozenset[str] | None:
+    if value is None:
+        return None
+    try:
+        return expand_status_filter(value)
+    except ValueError as exc:
+        raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, f"status: {exc}") from None
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = HTTPException(http.HTTP_413_CONTENT_TOO_LARGE, f"body: larger than {limit} bytes")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+@router.post(
+    "/progress",
+    summary="Report progress",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": EVENT_BODY_SCHEMA}}}
+    },
+    responses={
+        401: {"description": "Missing or wrong token"},
+        413: {"description": "Body too large"},
+        422: {"description": "Invalid event; `detail` names the field"},
+        429: {"description": "Too many tasks, all active"},
+    },
+)
+async def ingest(
+    request: Request, _: RequireToken, store: StoreDep, settings: SettingsDep, metrics: MetricsDep
+) -> Response:
+    """Accept one event or a JSON array of them. Missing fields keep their value.
+
+    The whole body is validated first: one bad event refuses the batch and
+    changes nothing.
+    """
+    raw = await _read_body(request, settings.max_body_bytes)
+    try:
+        events = parse_events(raw)
+    except ValidationError as exc:
+        metrics.events_rejected.inc()
+        errors = explain(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return _json({"detail": detail, "errors": errors}, http.HTTP_422_UNPROCESSABLE_CONTENT)
+    try:
+        applied = await store.apply(events, time.time())
+    except TooManyTasks as exc:
+        metrics.events_rejected.inc(len(events))
+        raise HTTPException(http.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+    metrics.events_accepted.inc(len(events))
+    return _json({"accepted": len(events), "applied": applied})
+
+
+@router.get("/tasks", summary="List tasks")
+async def list_tasks(
+    _: RequireToken, store: StoreDep, status: StatusFilter = None, older_than: OlderThan = None
+) -> Response:
+    """``{"tasks": {task_id: task}}``, optionally filtered."""
+    tasks = await store.tasks(_statuses(status), older_than, now=time.time())
+    return _json({"tasks": tasks})
+
+
+@router.delete("/tasks/{task_id}", summary="Discard one task")
+async def delete_task(task_id: str, _: RequireToken, store: StoreDep) -> Response:
+    removed = await store.remove([task_id])
+    if not removed:
+        raise HTTPException(http.HTTP_404_NOT_FOUND, f"task_id: no task {task_id!r}")
+    return _json({"removed": removed, "count": 1})
+
+
+@router.delete("/tasks", summary="Discard tasks in bulk")
+async def delete_tasks(
+    _: RequireToken,
+    store: StoreDep,
+    status: StatusFilter = None,
+    older_than: OlderThan = None,
+    all: Annotated[bool, Query(description="Remove every task (needed when no filter is given)")] = False,
+) -> Response:
+    """Remove the tasks matching ``status`` and ``older_than``; returns their ids.
+
+    With no filter nothing is removed unless ``all=true`` says so.
+    """
+    if status is None and older_than is None and not all:
+        raise HTTPException(
+            http.HTTP_400_BAD_REQUEST, "give status and/or older_than, or all=true to remove every task"
+        )
+    removed = await store.remove_matching(_statuses(status), older_than, now=time.time())
+    return _json({"removed": removed, "count": len(removed)})
+
+
+@router.get("/health", summary="Health probe")
+async def health(store: StoreDep) -> Response:
+    """Open to all: ``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``."""
+    counts = count_by_status((await store.tasks(now=time.time())).values())
+    active = counts.get("start", 0) + counts.get("update", 0)
+    return _json({"status": "ok", "tasks": sum(counts.values()), "active": active, "by_status": counts})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(store: StoreDep, metrics: MetricsDep, broadcaster: BroadcasterDep) -> Response:
+    counts = count_by_status((await store.tasks(now=time.time())).values())
+    body = metrics.render(counts, len(broadcaster.clients))
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@router.get("/", include_in_schema=False)
+async def index(request: Request) -> RedirectResponse:
+    """The dashboard, keeping ``?token=`` so it can connect."""
+    query = request.url.query
+    return RedirectResponse("/static/index.html" + (f"?{query}" if query else ""))

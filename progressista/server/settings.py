@@ -1,0 +1,71 @@
+"""Server settings: one pydantic-settings object, read from ``PROGRESSISTA_*``.
+
+Build it once (``progressista serve`` does, from flags and the environment) and
+pass it to :func:`progressista.server.create_app`. Each field's docstring is its
+documentation; the README table is checked against these names.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything the server can be told. Environment: ``PROGRESSISTA_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="PROGRESSISTA_", extra="ignore")
+
+    host: str = "0.0.0.0"
+    """Interface to bind."""
+    port: int = Field(8000, ge=0, le=65535)
+    """Port to listen on."""
+    storage_path: Path | None = None
+    """JSON file for task snapshots, loaded at start and saved atomically (unset: memory only)."""
+    save_interval: float = Field(2.0, gt=0)
+    """Seconds between saves of the storage file while tasks change."""
+    retention_seconds: float = Field(86_400, ge=0)
+    """How long to keep completed (close/error) tasks before purging them."""
+    cleanup_interval: float = Field(5, gt=0)
+    """Seconds between lifecycle passes (stale marking, retention, max age)."""
+    allow_origins: Annotated[list[str], NoDecode] = []
+    """Comma separated CORS allow-list; also checked against ``Origin`` on ``/ws``."""
+    stale_seconds: float = Field(0, ge=0)
+    """Mark active tasks stale after this many idle seconds (0 disables)."""
+    max_task_age: float = Field(0, ge=0)
+    """Drop tasks older than this many seconds whatever their status (0 disables)."""
+    api_token: str = ""
+    """Single bearer token for ``/progress``, ``/tasks`` and ``/ws`` (empty: no auth)."""
+    api_tokens: Annotated[list[str], NoDecode] = []
+    """Comma separated bearer tokens; overrides ``api_token`` when set."""
+    broadcast_interval: float = Field(0.1, gt=0)
+    """At most one WebSocket message per dashboard per this many seconds."""
+    max_tasks: int = Field(10_000, ge=1)
+    """Cap on stored tasks: the oldest completed are evicted, then new tasks get 429."""
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    """Largest ``POST /progress`` body accepted (413 above it)."""
+    ws_queue_size: int = Field(16, ge=1)
+    """Messages a dashboard may fall behind before it is dropped (it reconnects)."""
+    redis_url: str | None = None
+    """Redis URL for a store shared by several server processes (not supported yet: refused)."""
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    """uvicorn log level."""
+
+    @field_validator("allow_origins", "api_tokens", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def tokens(self) -> list[str]:
+        """The accepted bearer tokens; empty means the API is open."""
+        if self.api_tokens:
+            return self.api_tokens
+        return [self.api_token] if self.api_token else []

@@ -1,0 +1,178 @@
+"""Where tasks live: the store interface and the in-memory store.
+
+Routes and the lifecycle loop talk only to :class:`TaskStore`. Every change a
+store makes is reported through its ``on_change`` callback as a :class:`Change`,
+which the app wires to the broadcaster; a store shared between processes calls
+it for changes made elsewhere too.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from .models import Event
+from .store_json import JsonFile
+from .tasks import Lifecycle, Task, evictions, mark_stale, matches, merge, sweep
+
+__all__ = ["Change", "MemoryStore", "TaskStore", "TooManyTasks"]
+
+log = logging.getLogger("progressista.server")
+
+
+@dataclass
+class Change:
+    """Tasks that changed (their new state) and task ids that were removed."""
+
+    tasks: dict[str, Task] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.tasks or self.removed)
+
+
+class TooManyTasks(Exception):
+    """New tasks would exceed ``max_tasks`` and every stored task is still active."""
+
+
+def _ignore(change: Change) -> None:
+    pass
+
+
+class TaskStore(abc.ABC):
+    """The small interface every store implements."""
+
+    on_change: Callable[[Change], None] = _ignore
+
+    async def start(self) -> None:
+        """Load state and start background work."""
+
+    async def close(self) -> None:
+        """Stop background work and persist what must be."""
+
+    @abc.abstractmethod
+    async def apply(self, events: list[Event], now: float) -> int:
+        """Merge a validated batch, all or nothing; return how many events changed a task.
+
+        Raises :class:`TooManyTasks` (and changes nothing) when new tasks do not fit.
+        """
+
+    @abc.abstractmethod
+    async def tasks(self, statuses: frozenset[str] | None = None, older_than: float | None = None,
+                    *, now: float) -> dict[str, Task]:
+        """The tasks that pass the filters (all of them by default)."""
+
+    @abc.abstractmethod
+    async def remove(self, task_ids: Iterable[str]) -> list[str]:
+        """Remove tasks by id; return the ids that existed."""
+
+    @abc.abstractmethod
+    async def sweep(self, now: float, policy: Lifecycle) -> Change:
+        """One lifecycle pass: mark stale, purge expired. Returns what it changed."""
+
+    async def remove_matching(self, statuses: frozenset[str] | None, older_than: float | None,
+                              *, now: float) -> list[str]:
+        """Remove every task that passes the filters; return their ids."""
+        return await self.remove(await self.tasks(statuses, older_than, now=now))
+
+
+class MemoryStore(TaskStore):
+    """Tasks in a dict, optionally saved to a JSON file (see :mod:`.store_json`)."""
+
+    def __init__(self, max_tasks: int = 10_000, file: JsonFile | None = None,
+                 save_interval: float = 2.0) -> None:
+        self.max_tasks = max_tasks
+        self._tasks: dict[str, Task] = {}
+        self._file = file
+        self._save_interval = save_interval
+        self._dirty = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._saver: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if self._file is not None:
+            self._tasks = await asyncio.to_thread(self._file.load)
+            self._saver = asyncio.create_task(self._save_loop(), name="progressista-save")
+
+    async def close(self) -> None:
+        if self._saver is not None:
+            self._stop.set()
+            self._dirty.set()  # wakes the save loop so it sees the stop
+            await self._saver
+            self._saver = None
+            await self._save()
+
+    async def apply(self, events: list[Event], now: float) -> int:
+        tasks = self._tasks
+        new_ids = {event["task_id"] for event in events} - tasks.keys()
+        change = Change()
+        if new_ids:
+            evicted = evictions(tasks, len(new_ids), self.max_tasks)
+            if evicted is None:
+                raise TooManyTasks(
+                    f"the server holds {len(tasks)} tasks (max_tasks={self.max_tasks}), all active; "
+                    f"{len(new_ids)} new task(s) refused"
+                )
+            for task_id in evicted:
+                del tasks[task_id]
+            change.removed = evicted
+        applied = 0
+        for event in events:
+            task_id = event["task_id"]
+            merged = merge(tasks.get(task_id), event, now)
+            if merged is not None:
+                tasks[task_id] = merged
+                change.tasks[task_id] = merged
+                applied += 1
+        self._changed(change)
+        return applied
+
+    async def tasks(self, statuses: frozenset[str] | None = None, older_than: float | None = None,
+                    *, now: float) -> dict[str, Task]:
+        if statuses is None and older_than is None:
+            return dict(self._tasks)
+        return {k: t for k, t in self._tasks.items() if matches(t, statuses, older_than, now)}
+
+    async def remove(self, task_ids: Iterable[str]) -> list[str]:
+        removed = [task_id for task_id in task_ids if self._tasks.pop(task_id, None) is not None]
+        self._changed(Change(removed=removed))
+        return removed
+
+    async def sweep(self, now: float, policy: Lifecycle) -> Change:
+        stale, expired = sweep(self._tasks, now, policy)
+        change = Change(removed=expired)
+        for task_id in stale:
+            change.tasks[task_id] = self._tasks[task_id] = mark_stale(self._tasks[task_id])
+        for task_id in expired:
+            del self._tasks[task_id]
+        self._changed(change)
+        return change
+
+    def _changed(self, change: Change) -> None:
+        if change:
+            self._dirty.set()
+            self.on_change(change)
+
+    async def _save_loop(self) -> None:
+        """Save when dirty, at most once per ``save_interval``; ``close`` does the last save."""
+        while True:
+            await self._dirty.wait()
+            if self._stop.is_set():
+                return
+            self._dirty.clear()
+            await self._save()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self._save_interval)
+
+    async def _save(self) -> None:
+        assert self._file is not None
+        try:
+            # A shallow copy is a consistent snapshot: tasks are replaced, never mutated.
+            await asyncio.to_thread(self._file.save, dict(self._tasks))
+        except OSError as exc:
+            self._dirty.set()
+            log.warning("could not save tasks to %s: %s", self._file.path, exc)
