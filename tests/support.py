@@ -1,0 +1,103 @@
+"""Helpers the tests share: a real uvicorn server on loopback, and waiting on conditions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+import requests
+import uvicorn
+
+from progressista.server import Settings, create_app
+
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 10.0, interval: float = 0.01, what: str = "") -> T:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def require_binary(name: str, *candidates: str) -> str:
+    """The path of a system binary, or skip the test naming what is missing.
+
+    CI sets ``REQUIRE_SYSTEM_BINARIES=1`` after installing them: there a missing
+    binary fails the test instead of skipping it.
+    """
+    for candidate in (name, *candidates):
+        path = shutil.which(candidate)
+        if path:
+            return path
+    message = f"{name} is not installed (Debian: apt-get install {name})"
+    if os.environ.get("REQUIRE_SYSTEM_BINARIES") == "1":
+        pytest.fail(message + "; REQUIRE_SYSTEM_BINARIES=1 forbids skipping")
+    pytest.skip(message)
+
+
+@dataclass
+class LiveServer:
+    """A running server: its base URL, settings and a ``requests`` session."""
+
+    url: str
+    settings: Settings
+    server: uvicorn.Server
+    http: requests.Session
+
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http") + "/ws"
+
+    @property
+    def app(self) -> Any:
+        return self.server.config.app
+
+    def post(self, body: Any, **kwargs: Any) -> requests.Response:
+        return self.http.post(self.url + "/progress", json=body, timeout=5, **kwargs)
+
+    def tasks(self, **params: Any) -> dict[str, Any]:
+        response = self.http.get(self.url + "/tasks", params=params, timeout=5)
+        response.raise_for_status()
+        return response.json()["tasks"]  # type: ignore[no-any-return]
+
+
+def free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@contextmanager
+def run_server(settings: Settings | None = None, sock: socket.socket | None = None, **overrides: Any) -> Iterator[LiveServer]:
+    """Start uvicorn with ``create_app(settings)`` in a thread; stop it on exit."""
+    settings = settings or Settings(**{"cleanup_interval": 0.05, **overrides})
+    sock = sock or free_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")
+    thread.start()
+    wait_until(lambda: server.started or not thread.is_alive(), timeout=15, what="uvicorn to start")
+    assert server.started, "uvicorn failed to start"
+    with requests.Session() as http:
+        try:
+            yield LiveServer(f"http://127.0.0.1:{port}", settings, server, http)
+        finally:
+            server.should_exit = True
+            thread.join(15)
+            assert not thread.is_alive(), "uvicorn did not stop"
