@@ -108,7 +108,7 @@ async def list_tasks(
     return _json({"tasks": tasks})
 
 
-@router.delete("/tasks/{task_id}", summary="Discard one task")
+@router.delete("/tasks/{task_id:path}", summary="Discard one task")
 async def delete_task(task_id: str, _: RequireToken, store: StoreDep) -> Response:
     removed = await store.remove([task_id])
     if not removed:

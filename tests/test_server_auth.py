@@ -1,0 +1,120 @@
+"""Tokens: every protected route and /ws refuse a missing or wrong token."""
+
+import logging
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from progressista.server.auth import TokenRedactingFilter, token_ok
+
+PROTECTED = [
+    ("POST", "/progress"),
+    ("GET", "/tasks"),
+    ("DELETE", "/tasks?status=close"),
+    ("DELETE", "/tasks/some-task"),
+]
+
+
+def test_token_ok_compares_every_token_as_bytes():
+    assert token_ok(None, [])
+    assert token_ok("a", ["a", "b"]) and token_ok("b", ["a", "b"])
+    assert not token_ok("c", ["a", "b"]) and not token_ok(None, ["a"])
+    assert token_ok("sécret-✓", ["sécret-✓"])
+    assert not token_ok("sécret", ["secret"])  # non-ASCII must not raise (compare_digest on str would)
+
+
+@pytest.fixture
+def secured(start_server):
+    return start_server(api_tokens=["tok-1", "tok-2"])
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic tok-1"},
+                                     {"Authorization": "Bearer tök-ü"}])
+def test_protected_routes_refuse_missing_or_wrong_tokens(secured, method, path, headers):
+    response = secured.http.request(method, secured.url + path, json={"task_id": "x"}, headers=headers, timeout=5)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert secured.http.get(secured.url + "/health", timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("token", ["tok-1", "tok-2"])
+def test_bearer_header_or_query_token_is_accepted(secured, token):
+    ok = secured.http.post(secured.url + "/progress", json={"task_id": "a"},
+                           headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    assert ok.status_code == 200
+    listed = secured.http.get(secured.url + "/tasks", params={"token": token}, timeout=5)
+    assert set(listed.json()["tasks"]) == {"a"}
+
+
+def test_api_tokens_override_api_token(start_server):
+    server = start_server(api_token="single", api_tokens=["listed"])
+    assert server.http.get(server.url + "/tasks?token=single", timeout=5).status_code == 401
+    assert server.http.get(server.url + "/tasks?token=listed", timeout=5).status_code == 200
+
+
+def test_health_static_and_metrics_stay_open(secured):
+    for path in ("/health", "/static/index.html", "/metrics"):
+        assert secured.http.get(secured.url + path, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["", "?token=wrong", "?mode=delta&token=nope"])
+def test_ws_with_a_bad_token_is_closed_1008_before_any_data(secured, query):
+    with connect(secured.ws_url + query, open_timeout=5) as ws:  # accepted: no HTTP 403
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+def test_ws_accepts_a_header_or_query_token(secured):
+    secured.http.post(secured.url + "/progress?token=tok-1", json={"task_id": "a"}, timeout=5)
+    with connect(secured.ws_url, additional_headers={"Authorization": "Bearer tok-2"}, open_timeout=5) as ws:
+        assert '"a"' in ws.recv(timeout=5)
+    with connect(secured.ws_url + "?token=tok-1&mode=delta", open_timeout=5) as ws:
+        assert '"snapshot"' in ws.recv(timeout=5)
+
+
+def test_ws_checks_origin_against_the_allow_list(start_server):
+    server = start_server(allow_origins=["https://dash.example.com"])
+    with connect(server.ws_url, origin="https://evil.example", open_timeout=5) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    with connect(server.ws_url, origin="https://dash.example.com", open_timeout=5) as ws:
+        assert ws.recv(timeout=5) == '{"tasks":{}}'
+
+
+class Lines(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+def test_query_tokens_are_redacted_from_logs(secured):
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                               ("127.0.0.1:5", "GET", "/tasks?status=close&token=tok-1", "1.1", 200), None)
+    TokenRedactingFilter().filter(record)
+    assert "tok-1" not in record.getMessage() and "token=***" in record.getMessage()
+
+    # On the live server: the access log line and the WebSocket "accepted" line.
+    capture = Lines()
+    loggers = [logging.getLogger(name) for name in ("uvicorn.access", "uvicorn.error")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(capture)
+        logger.setLevel(logging.INFO)
+    try:
+        secured.http.get(secured.url + "/tasks?token=tok-2", timeout=5)
+        with connect(secured.ws_url + "?token=tok-1", open_timeout=5) as ws:
+            ws.recv(timeout=5)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.removeHandler(capture)
+            logger.setLevel(level)
+    assert any("/tasks?token=*** " in line for line in capture.lines), capture.lines
+    assert any("WebSocket /ws?token=***" in line for line in capture.lines), capture.lines
+    assert not any("tok-1" in line or "tok-2" in line for line in capture.lines), capture.lines

@@ -1,0 +1,65 @@
+"""The lifecycle loop on a live server: stale, revival, retention, max age — all reach /ws."""
+
+import json
+
+from support import wait_until
+from websockets.sync.client import connect
+
+
+def status_of(server, task_id):
+    return server.tasks().get(task_id, {}).get("status")
+
+
+def test_idle_tasks_go_stale_and_an_update_revives_them(start_server):
+    server = start_server(stale_seconds=0.3, cleanup_interval=0.05)
+    server.post([{"task_id": "idle", "status": "start"}, {"task_id": "done", "status": "close"}])
+    wait_until(lambda: status_of(server, "idle") == "stale", what="idle task to go stale")
+    assert status_of(server, "done") == "close"
+    assert set(server.tasks(status="stale")) == {"idle"}
+    server.post({"task_id": "idle", "n": 1})
+    assert status_of(server, "idle") == "update"
+
+
+def test_stale_disabled_by_default(start_server):
+    server = start_server(cleanup_interval=0.02)
+    server.post({"task_id": "t", "status": "start"})
+    # Several cleanup passes run while we wait for the stale-enabled control below.
+    control = start_server(stale_seconds=0.2, cleanup_interval=0.02)
+    control.post({"task_id": "t", "status": "start"})
+    wait_until(lambda: status_of(control, "t") == "stale")
+    assert status_of(server, "t") == "start"
+
+
+def test_completed_tasks_are_purged_after_retention(start_server):
+    server = start_server(retention_seconds=0.3, cleanup_interval=0.05)
+    server.post([{"task_id": "closed", "status": "close"}, {"task_id": "failed", "status": "error"},
+                 {"task_id": "running"}])
+    wait_until(lambda: set(server.tasks()) == {"running"}, what="completed tasks purged")
+
+
+def test_max_task_age_drops_any_task_even_a_busy_one(start_server):
+    server = start_server(max_task_age=0.3, cleanup_interval=0.05)
+    with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
+        json.loads(ws.recv(timeout=5))
+        server.post([{"task_id": "busy", "status": "start"}, {"task_id": "quiet", "status": "start"}])
+        removed: set[str] = set()
+        n = 0
+        while removed != {"busy", "quiet"}:
+            n += 1
+            if "busy" not in removed:
+                server.post({"task_id": "busy", "n": n})
+            message = json.loads(ws.recv(timeout=5))
+            removed.update(message["removed"])
+    assert set(server.tasks()) == set()
+
+
+def test_lifecycle_changes_reach_dashboards(start_server):
+    server = start_server(stale_seconds=0.2, retention_seconds=0.2, cleanup_interval=0.05)
+    with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "snapshot"
+        server.post([{"task_id": "idle", "status": "start"}, {"task_id": "done", "status": "close"}])
+        seen_stale = seen_removed = False
+        while not (seen_stale and seen_removed):
+            message = json.loads(ws.recv(timeout=5))
+            seen_stale |= message["tasks"].get("idle", {}).get("status") == "stale"
+            seen_removed |= "done" in message["removed"]

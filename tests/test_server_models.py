@@ -1,0 +1,74 @@
+"""The wire format: what POST /progress accepts, and how refusals name the field."""
+
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from progressista.server.models import MAX_META_BYTES, explain, parse_events
+
+
+def errors_for(raw: bytes | str) -> dict[str, str]:
+    with pytest.raises(ValidationError) as info:
+        parse_events(raw.encode() if isinstance(raw, str) else raw)
+    return {e["field"]: e["message"] for e in explain(info.value)}
+
+
+def test_one_event_or_a_batch():
+    assert parse_events(b'{"task_id": "a", "n": 1}') == [{"task_id": "a", "n": 1}]
+    assert parse_events(b'[{"task_id": "a"}, {"task_id": "b", "total": null}]') == [
+        {"task_id": "a"},
+        {"task_id": "b", "total": None},
+    ]
+    assert parse_events(b"[]") == []
+
+
+def test_only_sent_fields_are_kept_so_partial_updates_merge():
+    (event,) = parse_events(b'{"task_id": "a", "desc": "x"}')
+    assert event == {"task_id": "a", "desc": "x"}
+
+
+def test_full_event_round_trips():
+    event = {
+        "task_id": "etl:stage-1", "status": "update", "desc": "Loading", "unit": "rows", "n": 12.5,
+        "total": 100, "timestamp": 1710078346.5, "elapsed": 3.2, "rate": 3.9, "postfix": "loss=0.31",
+        "meta": {"job_id": "run-42", "nested": [1, {"a": None}]}, "seq": 7, "host": "node-1", "pid": 4242,
+    }
+    assert parse_events(json.dumps(event).encode()) == [event]
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ('{"n": 3}', "task_id", "required"),
+        ('{"task_id": ""}', "task_id", "at least 1"),
+        ('{"task_id": "' + "x" * 257 + '"}', "task_id", "at most 256"),
+        ('{"task_id": "a", "desc": "' + "d" * 1001 + '"}', "desc", "at most 1000"),
+        ('{"task_id": "a", "n": NaN}', "n", "finite"),
+        ('{"task_id": "a", "total": Infinity}', "total", "finite"),
+        ('{"task_id": "a", "rate": 1e999}', "rate", "finite"),
+        ('{"task_id": "a", "meta": {"x": NaN}}', "meta", "NaN"),
+        ('{"task_id": "a", "n": "3"}', "n", "number"),
+        ('{"task_id": "a", "n": true}', "n", "number"),
+        ('{"task_id": 5}', "task_id", "string"),
+        ('{"task_id": "a", "meta": [1]}', "meta", "object"),
+        ('{"task_id": "a", "seq": 1.5}', "seq", "integer"),
+        ('{"task_id": "a", "status": "done"}', "status", "'start', 'update', 'close' or 'error'"),
+        ('{"task_id": "a", "colour": "red"}', "colour", "unknown field"),
+        ('[{"task_id": "a"}, {"task_id": "b", "n": NaN}]', "[1].n", "finite"),
+        ('"hello"', "body", "object"),
+        ('{"task_id": "a"', "body", "Invalid JSON"),
+        ("", "body", "Invalid JSON"),
+    ],
+)
+def test_bad_input_names_the_field(body, field, words):
+    errors = errors_for(body)
+    assert field in errors, errors
+    assert words in errors[field]
+
+
+def test_meta_size_is_capped():
+    ok = {"task_id": "a", "meta": {"k": "v" * (MAX_META_BYTES - 20)}}
+    assert parse_events(json.dumps(ok).encode())
+    big = {"task_id": "a", "meta": {"k": "v" * MAX_META_BYTES}}
+    assert "limit is 16384" in errors_for(json.dumps(big))["meta"]

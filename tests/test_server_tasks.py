@@ -1,0 +1,132 @@
+"""Pure task logic: merge, lifecycle decisions, filters, eviction."""
+
+from progressista.server.tasks import (
+    TASK_DEFAULTS,
+    Lifecycle,
+    count_by_status,
+    evictions,
+    mark_stale,
+    matches,
+    merge,
+    sweep,
+)
+
+
+def task(**fields):
+    base = {**TASK_DEFAULTS, "task_id": "t", "status": "update", "created_at": 0.0, "updated_at": 0.0}
+    return {**base, **fields}
+
+
+class TestMerge:
+    def test_a_new_task_gets_defaults_and_server_times(self):
+        new = merge(None, {"task_id": "t", "n": 3}, now=10.0)
+        assert new == {**TASK_DEFAULTS, "task_id": "t", "n": 3, "status": "update",
+                       "created_at": 10.0, "updated_at": 10.0}
+
+    def test_missing_fields_keep_their_value(self):
+        old = task(desc="Loading", total=100, n=10, meta={"job": "a"})
+        new = merge(old, {"task_id": "t", "n": 20}, now=5.0)
+        assert new is not None
+        assert (new["desc"], new["total"], new["n"], new["meta"]) == ("Loading", 100, 20, {"job": "a"})
+        assert new["updated_at"] == 5.0 and new["created_at"] == 0.0
+
+    def test_explicit_null_clears_a_value(self):
+        new = merge(task(total=100), {"task_id": "t", "total": None}, now=1.0)
+        assert new is not None and new["total"] is None
+
+    def test_merge_does_not_mutate_the_old_task(self):
+        old = task(n=1)
+        merge(old, {"task_id": "t", "n": 2}, now=1.0)
+        assert old["n"] == 1
+
+    def test_close_and_error_are_final(self):
+        for final in ("close", "error"):
+            assert merge(task(status=final), {"task_id": "t", "status": "update", "n": 99}, now=1.0) is None
+            assert merge(task(status=final), {"task_id": "t", "n": 99}, now=1.0) is None
+
+    def test_a_new_start_reopens_a_final_task_as_a_new_run(self):
+        old = task(status="close", n=100, created_at=0.0, seq=50)
+        new = merge(old, {"task_id": "t", "status": "start", "n": 0, "seq": 0}, now=7.0)
+        assert new is not None
+        assert (new["status"], new["n"], new["seq"], new["created_at"]) == ("start", 0, 0, 7.0)
+
+    def test_lower_seq_is_ignored_so_bars_never_move_backwards(self):
+        old = task(n=50, seq=10)
+        assert merge(old, {"task_id": "t", "n": 40, "seq": 9}, now=1.0) is None
+        new = merge(old, {"task_id": "t", "n": 60, "seq": 11}, now=1.0)
+        assert new is not None and new["n"] == 60 and new["seq"] == 11
+
+    def test_a_start_always_applies_even_with_a_lower_seq(self):
+        new = merge(task(n=50, seq=10), {"task_id": "t", "status": "start", "n": 0, "seq": 0}, now=1.0)
+        assert new is not None and new["n"] == 0
+
+    def test_an_update_revives_a_stale_task(self):
+        new = merge(task(status="stale"), {"task_id": "t", "status": "update"}, now=3.0)
+        assert new is not None and new["status"] == "update" and new["updated_at"] == 3.0
+
+    def test_no_change_of_state_means_no_change(self):
+        old = task(n=5, desc="x", timestamp=1.0, seq=1)
+        assert merge(old, {"task_id": "t", "status": "update", "n": 5, "timestamp": 2.0, "seq": 2}, now=9.0) is None
+
+    def test_close_of_an_unknown_task_creates_it_closed(self):
+        new = merge(None, {"task_id": "t", "status": "close", "n": 10, "total": 10}, now=1.0)
+        assert new is not None and new["status"] == "close"
+
+
+class TestSweep:
+    policy = Lifecycle(stale_seconds=10, retention_seconds=100, max_task_age=1000)
+
+    def test_idle_active_tasks_go_stale(self):
+        tasks = {"idle": task(updated_at=0.0), "busy": task(updated_at=95.0), "new": task(status="start")}
+        assert sweep(tasks, now=100.0, policy=self.policy) == (["idle", "new"], [])
+
+    def test_completed_tasks_are_purged_after_retention(self):
+        tasks = {"old": task(status="close"), "err": task(status="error", updated_at=50.0)}
+        assert sweep(tasks, now=101.0, policy=self.policy) == ([], ["old"])
+
+    def test_any_task_older_than_max_age_is_dropped(self):
+        tasks = {"ancient": task(created_at=0.0, updated_at=1000.0), "young": task(created_at=500.0, updated_at=1000.0)}
+        assert sweep(tasks, now=1001.0, policy=self.policy) == ([], ["ancient"])
+
+    def test_zero_disables_stale_and_max_age(self):
+        tasks = {"t": task(created_at=0.0, updated_at=0.0)}
+        assert sweep(tasks, now=1e9, policy=Lifecycle(0, 100, 0)) == ([], [])
+
+    def test_stale_tasks_stay_stale_and_are_not_purged_by_retention(self):
+        tasks = {"s": task(status="stale")}
+        assert sweep(tasks, now=1e6, policy=self.policy.__class__(10, 100, 0)) == ([], [])
+
+    def test_mark_stale_keeps_the_idle_clock(self):
+        stale = mark_stale(task(updated_at=4.0))
+        assert stale["status"] == "stale" and stale["updated_at"] == 4.0
+
+
+def test_matches_status_and_idle_time():
+    t = task(status="close", updated_at=10.0)
+    assert matches(t, None, None, now=11.0)
+    assert matches(t, frozenset({"close", "error"}), None, now=11.0)
+    assert not matches(t, frozenset({"update"}), None, now=11.0)
+    assert matches(t, None, older_than=5, now=20.0)
+    assert not matches(t, None, older_than=15, now=20.0)
+
+
+class TestEvictions:
+    def test_room_left_means_nothing_to_evict(self):
+        assert evictions({"a": task()}, incoming=1, limit=2) == []
+
+    def test_oldest_completed_go_first(self):
+        tasks = {
+            "active": task(updated_at=0.0),
+            "new-close": task(status="close", updated_at=9.0),
+            "old-error": task(status="error", updated_at=1.0),
+            "mid-close": task(status="close", updated_at=5.0),
+        }
+        assert evictions(tasks, incoming=2, limit=4) == ["old-error", "mid-close"]
+
+    def test_none_when_only_active_tasks_remain(self):
+        tasks = {"a": task(), "b": task(status="stale"), "c": task(status="close")}
+        assert evictions(tasks, incoming=2, limit=3) is None
+
+
+def test_count_by_status():
+    assert count_by_status([task(), task(), task(status="close")]) == {"update": 2, "close": 1}

@@ -1,0 +1,141 @@
+"""/ws against real uvicorn: both modes, coalescing, slow clients."""
+
+import base64
+import json
+import os
+import socket
+import time
+
+import pytest
+from support import wait_until
+from websockets.sync.client import connect
+
+
+class Listener:
+    """Collects a WebSocket's messages until the wanted state is seen."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.messages = []
+
+    def next(self, timeout=5.0):
+        message = json.loads(self.ws.recv(timeout=timeout))
+        self.messages.append(message)
+        return message
+
+    def until(self, predicate, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self.next(timeout=max(0.01, deadline - time.monotonic()))
+            if predicate(message):
+                return message
+
+
+def test_snapshot_mode_sends_whole_state_on_connect_and_on_change(server):
+    server.post({"task_id": "a", "n": 1})
+    with connect(server.ws_url, open_timeout=5) as ws:
+        listener = Listener(ws)
+        first = listener.next()
+        assert set(first) == {"tasks"} and first["tasks"]["a"]["n"] == 1
+        server.post({"task_id": "b", "status": "start"})
+        latest = listener.until(lambda m: "b" in m["tasks"])
+        assert set(latest["tasks"]) == {"a", "b"}
+        server.http.delete(server.url + "/tasks/a", timeout=5)
+        assert set(listener.until(lambda m: "a" not in m["tasks"])["tasks"]) == {"b"}
+
+
+def test_delta_mode_sends_a_snapshot_then_changes_and_removals(server):
+    server.post([{"task_id": "a", "n": 1}, {"task_id": "b", "n": 1}])
+    with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
+        listener = Listener(ws)
+        first = listener.next()
+        assert first["type"] == "snapshot" and set(first["tasks"]) == {"a", "b"}
+        server.post({"task_id": "a", "n": 2})
+        delta = listener.next()
+        assert delta == {"type": "delta", "tasks": {"a": delta["tasks"]["a"]}, "removed": []}
+        assert delta["tasks"]["a"]["n"] == 2
+        server.http.delete(server.url + "/tasks/b", timeout=5)
+        assert listener.next() == {"type": "delta", "tasks": {}, "removed": ["b"]}
+
+
+def test_unknown_mode_is_refused_with_1008(server):
+    with connect(server.ws_url + "?mode=fancy", open_timeout=5) as ws:
+        with pytest.raises(Exception) as closed:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd.code == 1008
+
+
+@pytest.mark.parametrize("mode", ["snapshot", "delta"])
+def test_rapid_updates_are_coalesced_and_the_final_state_is_exact(start_server, mode):
+    interval = 0.1
+    server = start_server(broadcast_interval=interval)
+    with connect(server.ws_url + f"?mode={mode}", open_timeout=5) as ws:
+        listener = Listener(ws)
+        listener.next()  # snapshot
+        started = time.monotonic()
+        for n in range(1, 1001):
+            server.post({"task_id": "fast", "n": n, "total": 1000})
+        final = listener.until(lambda m: m["tasks"].get("fast", {}).get("n") == 1000)
+        elapsed = time.monotonic() - started
+    updates = len(listener.messages) - 1
+    assert final["tasks"]["fast"]["total"] == 1000
+    # at most one message per interval, plus the first one sent at once
+    assert updates <= elapsed / interval + 2, (updates, elapsed)
+    assert updates < 1000 / 5
+
+
+def test_every_client_sees_every_change(server):
+    with connect(server.ws_url + "?mode=delta", open_timeout=5) as one, connect(server.ws_url, open_timeout=5) as two:
+        a, b = Listener(one), Listener(two)
+        a.next(), b.next()
+        server.post([{"task_id": f"t{i}"} for i in range(50)])
+        a.until(lambda m: len(m["tasks"]) == 50)
+        b.until(lambda m: len(m["tasks"]) == 50)
+
+
+def test_a_client_that_disconnects_is_forgotten(server):
+    with connect(server.ws_url, open_timeout=5) as ws:
+        ws.recv(timeout=5)
+        wait_until(lambda: len(server.app.state.broadcaster.clients) == 1, what="client registered")
+    wait_until(lambda: not server.app.state.broadcaster.clients, what="client forgotten")
+    assert server.post({"task_id": "after"}).status_code == 200
+
+
+def open_raw_websocket(url_port: int, path: str) -> socket.socket:
+    """A WebSocket handshake by hand, on a socket we then never read: a stuck dashboard."""
+    sock = socket.create_connection(("127.0.0.1", url_port), timeout=5)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock
+
+
+def test_a_stuck_client_is_dropped_and_others_keep_up(start_server):
+    server = start_server(broadcast_interval=0.01, ws_queue_size=2)
+    port = int(server.url.rsplit(":", 1)[1])
+    stuck = open_raw_websocket(port, "/ws")
+    try:
+        with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
+            healthy = Listener(ws)
+            healthy.next()
+            wait_until(lambda: len(server.app.state.broadcaster.clients) == 2, what="both clients registered")
+            big = "x" * 900
+            for round_ in range(60):
+                server.post([{"task_id": f"t{i}", "desc": big, "n": round_} for i in range(200)])
+                healthy.until(lambda m, r=round_: m["tasks"].get("t199", {}).get("n") == r)
+                if len(server.app.state.broadcaster.clients) == 1:  # the stuck one is gone
+                    break
+            metrics = server.http.get(server.url + "/metrics", timeout=5).text
+            assert "progressista_ws_clients_dropped_total 1.0" in metrics
+            assert len(server.app.state.broadcaster.clients) == 1
+            server.post({"task_id": "t0", "n": -1})
+            healthy.until(lambda m: m["tasks"].get("t0", {}).get("n") == -1)
+    finally:
+        stuck.close()
