@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from starlette.requests import HTTPConnection
 
-__all__ = ["RequireToken", "TokenRedactingFilter", "presented_token", "token_ok"]
+__all__ = ["RequireToken", "TokenRedactingFilter", "presented_token", "require_token", "token_ok"]
 
 
 def presented_token(conn: HTTPConnection) -> str | None:
@@ -44,8 +44,10 @@ def token_ok(presented: str | None, accepted: list[str]) -> bool:
     return ok
 
 
-def _require_token(request: Request) -> None:
-    if not token_ok(presented_token(request), request.app.state.settings.tokens):
+async def require_token(request: Request) -> None:
+    """Raise 401 unless the request carries an accepted token (or none is configured)."""
+    accepted = request.app.state.tokens
+    if accepted and not token_ok(presented_token(request), accepted):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "missing or wrong token: send 'Authorization: Bearer <token>' or '?token=<token>'",
@@ -54,7 +56,7 @@ def _require_token(request: Request) -> None:
 
 
 #: Route dependency: 401 unless the request carries an accepted token.
-RequireToken = Annotated[None, Depends(_require_token)]
+RequireToken = Annotated[None, Depends(require_token)]
 
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"']*")
 

@@ -1,4 +1,8 @@
-"""Typed dependency aliases: routes reach the app's resources through these."""
+"""Typed dependency aliases: routes reach the app's resources through these.
+
+The getters are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies
+in a thread pool, a thread hop per dependency per request on the ingest path.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +19,19 @@ from .store import TaskStore
 __all__ = ["BroadcasterDep", "MetricsDep", "SettingsDep", "StoreDep"]
 
 
-def get_settings(conn: HTTPConnection) -> Settings:
+async def get_settings(conn: HTTPConnection) -> Settings:
     return conn.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_store(conn: HTTPConnection) -> TaskStore:
+async def get_store(conn: HTTPConnection) -> TaskStore:
     return conn.app.state.store  # type: ignore[no-any-return]
 
 
-def get_broadcaster(conn: HTTPConnection) -> Broadcaster:
+async def get_broadcaster(conn: HTTPConnection) -> Broadcaster:
     return conn.app.state.broadcaster  # type: ignore[no-any-return]
 
 
-def get_metrics(conn: HTTPConnection) -> Metrics:
+async def get_metrics(conn: HTTPConnection) -> Metrics:
     return conn.app.state.metrics  # type: ignore[no-any-return]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -63,7 +63,7 @@ def _small_finite_json(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 Number = Annotated[
-    Union[int, float],
+    int | float,
     PlainValidator(_finite_number),
     WithJsonSchema({"type": "number", "description": "finite; NaN and Infinity are refused"}),
 ]
@@ -101,10 +101,10 @@ def _one_or_many(body: Any) -> str:
 
 #: A request body: one event, or a JSON array of them (a batch).
 EventBody = Annotated[
-    Union[Annotated[Event, Tag("one")], Annotated[list[Event], Tag("many")]],
+    Annotated[Event, Tag("one")] | Annotated[list[Event], Tag("many")],
     Discriminator(_one_or_many),
 ]
-_body = TypeAdapter(EventBody)
+_body: TypeAdapter[Event | list[Event]] = TypeAdapter(EventBody)
 
 
 def parse_events(raw: bytes) -> list[Event]:

@@ -37,7 +37,7 @@ async def watch(
     if origin and allowed and "*" not in allowed and origin not in allowed:
         await websocket.close(status.WS_1008_POLICY_VIOLATION, "origin not allowed")
         return
-    if not token_ok(presented_token(websocket), settings.tokens):
+    if not token_ok(presented_token(websocket), websocket.app.state.tokens):
         await websocket.close(status.WS_1008_POLICY_VIOLATION, "missing or wrong token")
         return
     if mode not in MODES:
