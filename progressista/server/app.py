@@ -50,8 +50,6 @@ class DashboardFiles(StaticFiles):
 
 def build_store(settings: Settings) -> TaskStore:
     """The store the settings ask for."""
-    if settings.redis_url:
-        raise RuntimeError("PROGRESSISTA_REDIS_URL is set, but this version has no Redis store yet")
     file = JsonFile(settings.storage_path) if settings.storage_path else None
     return MemoryStore(settings.max_tasks, file, settings.save_interval)
 
@@ -72,6 +70,8 @@ def _document_event_schema(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Progressista server. Without ``settings``, reads ``PROGRESSISTA_*``."""
     settings = settings if settings is not None else Settings()
+    if settings.redis_url:
+        raise RuntimeError("PROGRESSISTA_REDIS_URL is set, but this version has no Redis store yet")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

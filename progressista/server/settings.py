@@ -19,7 +19,7 @@ __all__ = ["Settings"]
 class Settings(BaseSettings):
     """Everything the server can be told. Environment: ``PROGRESSISTA_<NAME>``."""
 
-    model_config = SettingsConfigDict(env_prefix="PROGRESSISTA_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PROGRESSISTA_", extra="ignore", use_attribute_docstrings=True)
 
     host: str = "0.0.0.0"
     """Interface to bind."""
