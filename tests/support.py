@@ -83,7 +83,9 @@ def free_socket() -> socket.socket:
 
 
 @contextmanager
-def run_server(settings: Settings | None = None, sock: socket.socket | None = None, **overrides: Any) -> Iterator[LiveServer]:
+def run_server(
+    settings: Settings | None = None, sock: socket.socket | None = None, **overrides: Any
+) -> Iterator[LiveServer]:
     """Start uvicorn with ``create_app(settings)`` in a thread; stop it on exit."""
     settings = settings or Settings(**{"cleanup_interval": 0.05, **overrides})
     sock = sock or free_socket()

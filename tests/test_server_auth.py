@@ -112,7 +112,7 @@ def test_query_tokens_are_redacted_from_logs(secured):
         with connect(secured.ws_url + "?token=tok-1", open_timeout=5) as ws:
             ws.recv(timeout=5)
     finally:
-        for logger, level in zip(loggers, levels):
+        for logger, level in zip(loggers, levels, strict=False):
             logger.removeHandler(capture)
             logger.setLevel(level)
     assert any("/tasks?token=*** " in line for line in capture.lines), capture.lines

@@ -119,8 +119,8 @@ def test_metrics_in_prometheus_text(server):
     assert 'progressista_tasks{status="close"} 1.0' in text
     assert "progressista_events_accepted_total 2.0" in text
     assert "progressista_events_rejected_total 1.0" in text
-    for name in ("progressista_ws_clients", "progressista_ws_messages_sent_total", "progressista_ws_clients_dropped_total"):
-        assert name in text
+    for name in ("ws_clients", "ws_messages_sent_total", "ws_clients_dropped_total"):
+        assert f"progressista_{name}" in text
 
 
 def test_root_redirects_to_the_dashboard_keeping_the_token(server):

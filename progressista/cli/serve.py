@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -13,28 +13,28 @@ __all__ = ["serve"]
 
 
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Interface to bind (env PROGRESSISTA_HOST, 0.0.0.0)")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (env PROGRESSISTA_PORT, 8000)")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to bind (env PROGRESSISTA_HOST, 0.0.0.0)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env PROGRESSISTA_PORT, 8000)")] = None,
     storage_path: Annotated[
-        Optional[Path], typer.Option(help="JSON file that keeps tasks across restarts (env PROGRESSISTA_STORAGE_PATH)")
+        Path | None, typer.Option(help="JSON file that keeps tasks across restarts (env PROGRESSISTA_STORAGE_PATH)")
     ] = None,
     retention_seconds: Annotated[
-        Optional[float], typer.Option(help="Keep completed tasks this long (env PROGRESSISTA_RETENTION_SECONDS, 86400)")
+        float | None, typer.Option(help="Keep completed tasks this long (env PROGRESSISTA_RETENTION_SECONDS, 86400)")
     ] = None,
     cleanup_interval: Annotated[
-        Optional[float], typer.Option(help="Seconds between cleanup passes (env PROGRESSISTA_CLEANUP_INTERVAL, 5)")
+        float | None, typer.Option(help="Seconds between cleanup passes (env PROGRESSISTA_CLEANUP_INTERVAL, 5)")
     ] = None,
     allow_origins: Annotated[
-        Optional[str], typer.Option(help="Comma separated CORS allow-list (env PROGRESSISTA_ALLOW_ORIGINS)")
+        str | None, typer.Option(help="Comma separated CORS allow-list (env PROGRESSISTA_ALLOW_ORIGINS)")
     ] = None,
     stale_seconds: Annotated[
-        Optional[float], typer.Option(help="Idle seconds before a task is stale, 0 off (env PROGRESSISTA_STALE_SECONDS)")
+        float | None, typer.Option(help="Idle seconds before a task is stale, 0 off (env PROGRESSISTA_STALE_SECONDS)")
     ] = None,
     max_task_age: Annotated[
-        Optional[float], typer.Option(help="Drop tasks older than this, 0 off (env PROGRESSISTA_MAX_TASK_AGE)")
+        float | None, typer.Option(help="Drop tasks older than this, 0 off (env PROGRESSISTA_MAX_TASK_AGE)")
     ] = None,
     log_level: Annotated[
-        Optional[str], typer.Option(help="critical, error, warning, info, debug (env PROGRESSISTA_LOG_LEVEL, info)")
+        str | None, typer.Option(help="critical, error, warning, info, debug (env PROGRESSISTA_LOG_LEVEL, info)")
     ] = None,
 ) -> None:
     """Run the server: REST API, WebSocket and dashboards."""
