@@ -1,0 +1,490 @@
+"""The browser dashboard (progressista/static/) in real headless Chromium against a live server.
+
+Playwright's Python package drives Debian's ``chromium`` through ``executable_path``
+(never ``playwright install``). Events go in through the real HTTP API; every
+assertion on the page auto-waits with ``expect``.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from support import LiveServer, free_socket, require_binary, run_server, wait_until
+
+pytest.importorskip("playwright.sync_api", reason="the dashboard tests need the playwright package")
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = require_binary("chromium", "chromium-browser")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh context (own storage) and page per test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def event(task_id: str, status: str = "update", **fields: Any) -> dict[str, Any]:
+    return {"task_id": task_id, "status": status, **fields}
+
+
+def open_dashboard(page: Page, server: LiveServer, query: str = "") -> None:
+    page.goto(server.url + "/" + query)
+    expect(page.get_by_test_id("connection")).to_have_text("Connected")
+
+
+def card(page: Page, task_id: str) -> Locator:
+    quoted = task_id.replace("\\", "\\\\").replace('"', '\\"')
+    return page.locator(f'[data-testid="task-card"][data-task-id="{quoted}"]')
+
+
+def column(page: Page, name: str) -> Locator:
+    return page.get_by_test_id(f"column-{name}")
+
+
+def count(page: Page, name: str) -> Locator:
+    return page.get_by_test_id(f"count-{name}")
+
+
+# ---------------------------------------------------------------- columns and values
+
+
+def test_cards_sit_in_their_column_and_move_when_status_changes(
+    page: Page, start_server: Callable[..., LiveServer]
+) -> None:
+    server = start_server(stale_seconds=0.5, cleanup_interval=0.05)
+    server.post([event("job-a", "start", total=10), event("job-b", "update", n=3, total=10)])
+    open_dashboard(page, server)
+    expect(column(page, "active").get_by_test_id("task-card")).to_have_count(2)
+    expect(count(page, "active")).to_have_text("2")
+
+    # Nothing new from job-a: the server marks it stale.
+    for n in range(4, 12):
+        server.post(event("job-b", n=n, total=100))
+        time.sleep(0.1)  # pacing the *sender* (keeps job-b fresh), not waiting on the page
+    expect(column(page, "stale").locator(card(page, "job-a"))).to_be_visible()
+    expect(count(page, "stale")).to_have_text("1")
+    expect(count(page, "active")).to_have_text("1")
+
+    server.post(event("job-a", n=5))  # an update revives it
+    expect(column(page, "active").locator(card(page, "job-a"))).to_be_visible()
+
+    server.post([event("job-a", "close", n=10), event("job-b", "error")])
+    completed = column(page, "completed")
+    expect(completed.get_by_test_id("task-card")).to_have_count(2)
+    expect(count(page, "completed")).to_have_text("2")
+    expect(count(page, "active")).to_have_text("0")
+    failed = card(page, "job-b")
+    expect(failed).to_have_attribute("data-status", "error")
+    expect(failed.get_by_test_id("task-status")).to_have_text("error")
+    expect(card(page, "job-a").get_by_test_id("task-status")).to_have_text("done")
+    expect(column(page, "active").locator(".empty")).to_be_visible()
+
+
+def test_most_recently_updated_first(page: Page, server: LiveServer) -> None:
+    server.post([event("first", n=1), event("second", n=1)])
+    open_dashboard(page, server)
+    cards = column(page, "active").get_by_test_id("task-card")
+    expect(cards).to_have_count(2)
+    server.post(event("first", n=2))
+    expect(cards.first).to_have_attribute("data-task-id", "first")
+    server.post(event("second", n=2))
+    expect(cards.first).to_have_attribute("data-task-id", "second")
+
+
+def test_progress_values_update_in_place(page: Page, server: LiveServer) -> None:
+    server.post(event(
+        "train", "start", desc="Training", n=10, total=100, unit="batch", rate=5.0, elapsed=2.0,
+        postfix="loss=0.91", meta={"model": "resnet", "gpu": 0, "job_id": "slurm-7"}, host="node-3", pid=4242,
+    ))
+    open_dashboard(page, server)
+    bar = card(page, "train")
+    expect(bar.get_by_test_id("task-title")).to_have_text("Training")
+    expect(bar.get_by_test_id("task-id")).to_have_text("train")
+    expect(bar.get_by_test_id("task-percent")).to_have_text("10%")
+    expect(bar.get_by_test_id("task-count")).to_have_text("10/100 batch")
+    expect(bar.get_by_test_id("task-rate")).to_have_text("5.00 batch/s")
+    expect(bar.get_by_test_id("task-elapsed")).to_have_text("00:02 elapsed")
+    expect(bar.get_by_test_id("task-eta")).to_have_text("ETA 00:18")  # 90 left at 5/s
+    expect(bar.get_by_test_id("task-postfix")).to_have_text("loss=0.91")
+    expect(bar.get_by_test_id("task-meta").locator(".chip")).to_have_text(["modelresnet", "gpu0"])
+    expect(bar.get_by_test_id("task-origin")).to_have_text("node-3 · pid 4242 · job slurm-7")
+    expect(bar.locator('[role="progressbar"]')).to_have_attribute("aria-valuenow", "10")
+    element = bar.element_handle()
+
+    server.post(event("train", n=60, rate=10.0, postfix="loss=0.42"))
+    expect(bar.get_by_test_id("task-percent")).to_have_text("60%")
+    expect(bar.get_by_test_id("task-count")).to_have_text("60/100 batch")
+    expect(bar.get_by_test_id("task-eta")).to_have_text("ETA 00:04")
+    expect(bar.get_by_test_id("task-postfix")).to_have_text("loss=0.42")
+    assert page.evaluate("el => el.isConnected", element), "the card was rebuilt instead of updated in place"
+
+    # The age keeps ticking without any new event.
+    expect(bar.get_by_test_id("task-age")).to_have_text("just now")
+    expect(bar.get_by_test_id("task-age")).to_have_text("2s ago", timeout=5_000)
+
+    server.post(event("train", "close", n=100))
+    expect(bar.get_by_test_id("task-percent")).to_have_text("100%")
+    expect(bar.get_by_test_id("task-eta")).to_be_hidden()
+
+
+def test_unknown_total_is_indeterminate(page: Page, server: LiveServer) -> None:
+    server.post(event("stream", n=1234, total=None, unit="docs", rate=0.5))
+    open_dashboard(page, server)
+    bar = card(page, "stream")
+    expect(bar.locator(".bar")).to_have_class("bar bar-indeterminate")
+    expect(bar.get_by_test_id("task-count")).to_have_text("1,234 docs")
+    expect(bar.get_by_test_id("task-rate")).to_have_text("2.00 s/docs")
+    expect(bar.get_by_test_id("task-percent")).to_be_hidden()
+    expect(bar.get_by_test_id("task-eta")).to_be_hidden()
+
+
+# ---------------------------------------------------------------- discard and bulk clearing
+
+
+def test_discard_removes_the_task_on_the_server(page: Page, server: LiveServer) -> None:
+    server.post([event("keep"), event("drop/me:1 ?#")])
+    open_dashboard(page, server)
+    doomed = card(page, "drop/me:1 ?#")
+    doomed.get_by_test_id("discard").click()
+    expect(doomed).to_have_count(0)
+    wait_until(lambda: "drop/me:1 ?#" not in server.tasks(), what="the server to forget the task")
+    assert set(server.tasks()) == {"keep"}
+    expect(card(page, "keep")).to_be_visible()
+
+
+def test_clear_completed_and_clear_stale(page: Page, start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(stale_seconds=0.3, cleanup_interval=0.05)
+    server.post([event("idle"), event("ok", "close"), event("bad", "error")])
+    wait_until(lambda: server.tasks()["idle"]["status"] == "stale", what="idle to go stale")
+    open_dashboard(page, server)
+    expect(count(page, "completed")).to_have_text("2")
+    expect(count(page, "stale")).to_have_text("1")
+
+    page.get_by_test_id("clear-completed").click()
+    expect(count(page, "completed")).to_have_text("0")
+    expect(page.get_by_test_id("messages")).to_contain_text("Removed 2 completed tasks")
+    assert set(server.tasks()) == {"idle"}
+    expect(count(page, "stale")).to_have_text("1")
+
+    page.get_by_test_id("clear-stale").click()
+    expect(count(page, "stale")).to_have_text("0")
+    expect(page.get_by_test_id("messages")).to_contain_text("Removed 1 stale task.")
+    assert server.tasks() == {}
+    expect(page.get_by_test_id("clear-completed")).to_be_disabled()
+    expect(page.get_by_test_id("clear-stale")).to_be_disabled()
+
+
+def test_rest_failures_are_shown(page: Page, server: LiveServer) -> None:
+    server.post([event("done", "close"), event("other", "close")])
+    open_dashboard(page, server)
+    messages = page.get_by_test_id("messages")
+
+    # A 401 from the API (say the token was rotated while the page was open).
+    page.route("**/tasks?status=*", lambda route: route.fulfill(
+        status=401, content_type="application/json", body='{"detail":"missing or wrong token"}'))
+    page.get_by_test_id("clear-completed").click()
+    expect(messages).to_contain_text("Could not clear completed tasks: Unauthorized — token rejected (401)")
+
+    # The network is gone.
+    page.route("**/tasks/*", lambda route: route.abort())
+    card(page, "done").get_by_test_id("discard").click()
+    expect(messages).to_contain_text("Could not discard “done”: network error")
+    expect(card(page, "done")).to_be_visible()  # not removed on failure
+    assert set(server.tasks()) == {"done", "other"}
+
+    messages.get_by_role("button", name="Dismiss message").first.click()
+    expect(messages.get_by_test_id("message")).to_have_count(1)
+
+
+# ---------------------------------------------------------------- filter and groups
+
+
+def test_filter_matches_desc_task_id_and_meta(page: Page, server: LiveServer) -> None:
+    server.post([
+        event("alpha", desc="Download images"),
+        event("beta", desc="Train model", meta={"owner": "zoe"}),
+        event("gamma", "close", desc="Evaluate"),
+    ])
+    open_dashboard(page, server)
+    cards = page.get_by_test_id("task-card")
+    expect(cards).to_have_count(3)
+    box = page.get_by_test_id("filter")
+
+    box.fill("download")
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_have_attribute("data-task-id", "alpha")
+    expect(count(page, "active")).to_have_text("1 of 2")
+
+    box.fill("ZOE")  # meta value, any case
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_have_attribute("data-task-id", "beta")
+
+    box.fill("gamma")  # task_id
+    expect(cards).to_have_count(1)
+    expect(column(page, "active").locator(".empty")).to_have_text("No active task matches the filter")
+
+    box.fill("nothing-like-this")
+    expect(cards).to_have_count(0)
+    box.press("Escape")
+    expect(cards).to_have_count(3)
+    expect(count(page, "active")).to_have_text("2")
+
+
+def test_tasks_sharing_a_prefix_are_grouped_and_collapsible(page: Page, server: LiveServer) -> None:
+    server.post([event(f"run-42:rank-{rank}", n=rank, total=10) for rank in range(4)] + [event("solo:only")])
+    open_dashboard(page, server)
+    group = page.locator('[data-testid="group"][data-group="run-42"]')
+    expect(group.get_by_test_id("task-card")).to_have_count(4)
+    expect(group.get_by_test_id("group-count")).to_have_text("4 tasks")
+    expect(page.locator('[data-testid="group"][data-group="solo"]')).to_have_count(0)  # a prefix nobody shares
+
+    toggle = group.get_by_test_id("group-toggle")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(group.get_by_test_id("task-card")).to_have_count(0)
+    server.post(event("run-42:rank-0", n=9, total=10))  # updates still land while collapsed
+    expect(count(page, "active")).to_have_text("5")
+    toggle.click()
+    expect(group.get_by_test_id("task-card")).to_have_count(4)
+    expect(card(page, "run-42:rank-0").get_by_test_id("task-percent")).to_have_text("90%")
+
+
+# ---------------------------------------------------------------- token
+
+
+def test_token_from_the_query_is_used_and_hidden(page: Page, start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(api_token="s3cret")
+    server.post(event("private"), headers={"Authorization": "Bearer s3cret"})
+    open_dashboard(page, server, "?token=s3cret")
+    expect(card(page, "private")).to_be_visible()
+    assert "s3cret" not in page.url
+    assert page.url.endswith("/static/index.html")
+
+    assert page.evaluate("document.querySelector('meta[name=referrer]').content") == "no-referrer"
+
+    # REST calls carry it too, as a header rather than in the URL: discarding works against the guarded API.
+    with page.expect_request(lambda request: request.method == "DELETE") as deleting:
+        card(page, "private").get_by_test_id("discard").click()
+    assert deleting.value.headers.get("authorization") == "Bearer s3cret"
+    assert "s3cret" not in deleting.value.url
+    expect(card(page, "private")).to_have_count(0)
+    response = server.http.get(server.url + "/tasks", headers={"Authorization": "Bearer s3cret"}, timeout=5)
+    assert response.json()["tasks"] == {}
+
+    # A reload (token no longer in the address bar) still connects.
+    page.reload()
+    expect(page.get_by_test_id("connection")).to_have_text("Connected")
+
+
+def test_rejected_token_shows_a_message_and_stops_retrying(
+    page: Page, start_server: Callable[..., LiveServer]
+) -> None:
+    server = start_server(api_token="right")
+    server.post(event("hidden"), headers={"Authorization": "Bearer right"})
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.clock.install()
+    page.goto(server.url + "/?token=wrong")
+    panel = page.get_by_test_id("auth-error")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("Unauthorized — token rejected")
+    expect(panel).to_contain_text("missing or wrong token")
+    expect(page.get_by_test_id("connection")).to_have_text("Unauthorized")
+    expect(page.get_by_test_id("board")).to_be_hidden()
+    assert "wrong" not in page.url
+
+    page.clock.run_for(60_000)  # a minute of timers: a retry loop would open more sockets
+    expect(page.get_by_test_id("connection")).to_have_text("Unauthorized")
+    assert len(sockets) == 1, sockets
+
+    page.get_by_test_id("auth-token").fill("right")
+    page.get_by_test_id("auth-submit").click()
+    expect(page.get_by_test_id("connection")).to_have_text("Connected")
+    expect(card(page, "hidden")).to_be_visible()
+
+
+def test_missing_token_says_one_is_required(page: Page, start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(api_token="right")
+    page.goto(server.url + "/")
+    expect(page.get_by_test_id("auth-error")).to_contain_text("This server requires a token")
+
+
+def test_refused_origin_is_explained(page: Page, start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(allow_origins=["https://dashboards.example"])
+    page.goto(server.url + "/")
+    panel = page.get_by_test_id("auth-error")
+    expect(panel).to_contain_text("Connection refused by the server")
+    expect(panel).to_contain_text("origin not allowed")
+    expect(page.get_by_test_id("connection")).to_have_text("Refused")
+
+
+# ---------------------------------------------------------------- untrusted text
+
+
+def test_html_in_task_fields_renders_as_text(page: Page, server: LiveServer) -> None:
+    short = "<img src=x onerror=window.__pwned=3>"  # units are capped at 64 characters
+    assert server.post([
+        event(f"x{XSS}", desc=XSS, unit=short, postfix=XSS, host=XSS, meta={XSS: XSS, "job_id": XSS}, n=1, total=2),
+        event(f"{XSS}:a"),
+        event(f"{XSS}:b"),
+    ]).ok
+    open_dashboard(page, server)
+    payload = card(page, f"x{XSS}")
+    expect(payload.get_by_test_id("task-title")).to_have_text(XSS)
+    expect(payload.get_by_test_id("task-id")).to_have_text(f"x{XSS}")
+    expect(payload.get_by_test_id("task-postfix")).to_have_text(XSS)
+    expect(payload.get_by_test_id("task-count")).to_have_text(f"1/2 {short}")
+    expect(payload.locator(".chip-key")).to_have_text(XSS[:39] + "…")
+    expect(payload.get_by_test_id("task-origin")).to_contain_text(XSS[:40])
+    expect(page.get_by_test_id("group")).to_have_count(1)
+    expect(page.locator(".group-name")).to_have_text(XSS)  # the prefix before ':'
+    page.get_by_test_id("filter").fill("<script>")
+    expect(page.get_by_test_id("task-card")).to_have_count(3)
+    assert page.locator("#board img, #board script").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+# ---------------------------------------------------------------- connection
+
+
+def rebind(port: int) -> socket.socket:
+    """A new listening socket on ``port``: uvicorn closed the old one when it stopped."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+def test_disconnect_and_recovery_on_the_same_port(page: Page) -> None:
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    indicator = page.get_by_test_id("connection")
+    with run_server(sock=sock, cleanup_interval=0.05) as first:
+        first.post([event("before", n=1), event("survivor", n=1)])
+        open_dashboard(page, first)
+        expect(card(page, "before")).to_be_visible()
+    expect(indicator).to_have_text("Disconnected — retrying…")
+    expect(card(page, "before")).to_be_visible()  # the last known state stays on screen
+
+    with run_server(sock=rebind(port), cleanup_interval=0.05) as second:
+        second.post([event("survivor", n=7, total=10), event("after")])
+        expect(indicator).to_have_text("Connected", timeout=20_000)
+        # Resynchronised from the new server's snapshot, not merged with the old state.
+        expect(card(page, "after")).to_be_visible()
+        expect(card(page, "before")).to_have_count(0)
+        expect(card(page, "survivor").get_by_test_id("task-percent")).to_have_text("70%")
+        second.post(event("after", n=3))
+        expect(card(page, "after").get_by_test_id("task-count")).to_have_text("3 it")
+
+
+# ---------------------------------------------------------------- layout
+
+
+def test_narrow_screen_shows_one_column_with_tabs(browser: Browser, server: LiveServer) -> None:
+    server.post([event("running"), event("finished", "close")])
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        open_dashboard(page, server)
+        expect(column(page, "active")).to_be_visible()
+        expect(column(page, "completed")).to_be_hidden()
+        page.get_by_test_id("tab-completed").click()
+        expect(column(page, "completed")).to_be_visible()
+        expect(column(page, "active")).to_be_hidden()
+        expect(card(page, "finished")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+def test_colour_scheme_follows_the_system(page: Page, server: LiveServer) -> None:
+    background = "getComputedStyle(document.body).backgroundColor"
+    page.emulate_media(color_scheme="light")
+    open_dashboard(page, server)
+    light = page.evaluate(background)
+    page.emulate_media(color_scheme="dark")
+    dark = page.evaluate(background)
+    assert luminance(light) > 0.8 > 0.2 > luminance(dark), (light, dark)
+
+
+def luminance(css_rgb: str) -> float:
+    red, green, blue = (int(part) for part in css_rgb[css_rgb.index("(") + 1 : -1].split(",")[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
+
+
+# ---------------------------------------------------------------- scale
+
+
+def test_two_thousand_tasks(page: Page, server: LiveServer) -> None:
+    def batch(n: int) -> list[dict[str, Any]]:
+        return [
+            event(f"job-{i // 50}:shard-{i}", n=n + i % 7, total=1000, rate=12.5, elapsed=3.0,
+                  desc=f"Shard {i}", postfix=f"loss={i / 5000:.3f}", meta={"worker": i % 16})
+            for i in range(2000)
+        ]
+
+    assert server.post(batch(1)).ok
+    started = time.perf_counter()
+    page.goto(server.url + "/")
+    expect(count(page, "active")).to_have_text("2000", timeout=30_000)
+    expect(page.get_by_test_id("task-card")).to_have_count(2000, timeout=30_000)
+    wall = time.perf_counter() - started
+    stats = page.evaluate("window.progressistaDashboard.stats")
+    print(f"\n2,000 tasks: first full render {wall * 1000:.0f} ms after navigation "
+          f"({stats['firstRenderMs']:.0f} ms from snapshot to rendered board)")
+    assert wall < 20, "the dashboard took far too long to render 2,000 tasks"
+
+    # Every task updates, ten times over: the page keeps up, updating cards in place.
+    page.evaluate("""() => {
+        const stats = window.progressistaDashboard.stats;
+        stats.renders = 0;
+        stats.maxRenderMs = 0;
+        window.slowFrames = [];  // frames over 50 ms, style and layout included
+        new PerformanceObserver((list) => {
+            for (const entry of list.getEntries()) window.slowFrames.push(entry.duration);
+        }).observe({type: "long-animation-frame"});
+    }""")
+    first = card(page, "job-0:shard-0").element_handle()
+    for n in range(10, 110, 10):
+        assert server.post(batch(n)).ok
+    expect(card(page, "job-39:shard-1999").get_by_test_id("task-count")).to_have_text("104/1,000 it")
+    expect(card(page, "job-0:shard-0").get_by_test_id("task-count")).to_have_text("100/1,000 it")
+    assert page.evaluate("el => el.isConnected", first), "cards must be updated in place"
+    stats = page.evaluate("window.progressistaDashboard.stats")
+    frames = page.evaluate("window.slowFrames")
+    print(f"2,000 live tasks, 10 full updates: {stats['renders']} renders, slowest render "
+          f"{stats['maxRenderMs']:.0f} ms, {len(frames)} frames over 50 ms (slowest {max(frames, default=0):.0f} ms)")
+    assert stats["maxRenderMs"] < 2000, "an update render of 2,000 cards took far too long"
