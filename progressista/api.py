@@ -1,0 +1,139 @@
+"""A small synchronous client for the server's REST API, built on ``requests``.
+
+Used by the CLI (``tasks ls``/``tasks rm``), the terminal dashboard and scripts;
+the bars' background sender posts through :func:`post_events`. Every request
+has a timeout.
+
+>>> with ProgressistaApi("http://localhost:8000", token="s3cret") as api:  # doctest: +SKIP
+...     api.post_events({"task_id": "job-1", "n": 3, "total": 10})
+...     tasks = api.tasks(status="active")
+...     api.delete_tasks(status="completed")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from .config import DEFAULT_REQUEST_TIMEOUT, auth_headers
+from .urls import server_urls
+
+__all__ = ["ApiError", "ProgressistaApi", "post_events"]
+
+
+class ApiError(Exception):
+    """A request failed; the message is one line, fit for a CLI error."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def post_events(
+    session: requests.Session,
+    url: str,
+    payload: Sequence[Mapping[str, Any]],
+    headers: Mapping[str, str],
+    timeout: float,
+) -> requests.Response:
+    """POST a batch of events as one JSON array; returns the response, raises on network errors."""
+    return session.post(url, json=list(payload), headers=dict(headers), timeout=timeout)
+
+
+class ProgressistaApi:
+    """The REST API of one server. ``url`` may be any form :func:`~progressista.urls.server_urls` accepts.
+
+    A ``?token=`` in the URL is used when no ``token`` is given.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.urls = server_urls(url)
+        self.timeout = timeout
+        self.headers = auth_headers(token or self.urls.token)
+        self._own_session = session is None
+        self.session = session or requests.Session()
+
+    def __enter__(self) -> ProgressistaApi:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def post_events(self, events: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+        """Send one event or a list of them: ``{"accepted": N, "applied": N}``."""
+        body = [events] if isinstance(events, Mapping) else list(events)
+        return self._request("POST", self.urls.progress, json=body)
+
+    def tasks(self, status: str | None = None, older_than: float | None = None) -> dict[str, dict[str, Any]]:
+        """``{task_id: task}``, optionally filtered (``status="active,stale"``, idle ``older_than`` seconds)."""
+        tasks: dict[str, dict[str, Any]] = self._request("GET", self.urls.tasks, params=_filters(status, older_than))[
+            "tasks"
+        ]
+        return tasks
+
+    def delete_task(self, task_id: str) -> list[str]:
+        """Remove one task; :class:`ApiError` with status 404 when there is none."""
+        url = f"{self.urls.tasks}/{quote(task_id, safe='')}"
+        removed: list[str] = self._request("DELETE", url)["removed"]
+        return removed
+
+    def delete_tasks(self, status: str | None = None, older_than: float | None = None, all: bool = False) -> list[str]:
+        """Remove the matching tasks (every task only with ``all=True``); returns their ids."""
+        params = _filters(status, older_than)
+        if all:
+            params["all"] = "true"
+        removed: list[str] = self._request("DELETE", self.urls.tasks, params=params)["removed"]
+        return removed
+
+    def health(self) -> dict[str, Any]:
+        """``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``."""
+        return self._request("GET", self.urls.base + "/health")
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = self.session.request(method, url, headers=self.headers, timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            raise ApiError(f"{self.urls.base} did not answer within {self.timeout:g}s") from None
+        except requests.RequestException as exc:
+            raise ApiError(f"cannot reach {self.urls.base}: {type(exc).__name__}") from None
+        if response.status_code >= 400:
+            raise ApiError(f"{method} {url}: HTTP {response.status_code}: {_detail(response)}", response.status_code)
+        try:
+            body: dict[str, Any] = response.json()
+        except ValueError:
+            raise ApiError(f"{method} {url}: the answer is not JSON; is this a Progressista server?") from None
+        return body
+
+
+def _filters(status: str | None, older_than: float | None) -> dict[str, str]:
+    params: dict[str, str] = {}
+    if status:
+        params["status"] = status
+    if older_than is not None:
+        params["older_than"] = repr(float(older_than))
+    return params
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    text = str(detail) if detail else (response.text.strip() or response.reason or "")
+    return " ".join(text.split())[:300]
