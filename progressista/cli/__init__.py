@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from .demo import demo
+from .run import CONTEXT_SETTINGS as RUN_CONTEXT
+from .run import run
 from .serve import serve
 
 __all__ = ["app", "main"]
@@ -15,6 +18,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command()(serve)
+app.command(context_settings=RUN_CONTEXT)(run)
+app.command()(demo)
 
 
 def _version(value: bool) -> None:

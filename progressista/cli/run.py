@@ -1,0 +1,66 @@
+"""``progressista run``: a script or module, with every tqdm bar reporting."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .errors import fail
+
+__all__ = ["CONTEXT_SETTINGS", "run"]
+
+#: Everything after the script (or after ``--``) belongs to the target, options included.
+CONTEXT_SETTINGS = {"allow_interspersed_args": False}
+
+
+def run(
+    target: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="[SCRIPT] [-- ARGS...]", help="The script and its arguments (only arguments with -m)."),
+    ] = None,
+    module: Annotated[str | None, typer.Option("-m", "--module", help="Run a module, as python -m.")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Server URL: base, /progress or ws:// (env PROGRESSISTA_SERVER_URL)")
+    ] = None,
+    token: Annotated[str | None, typer.Option(help="Bearer token (env PROGRESSISTA_API_TOKEN)")] = None,
+    push_every: Annotated[
+        float | None, typer.Option(min=0, help="Seconds between posts of updates (env PROGRESSISTA_PUSH_INTERVAL)")
+    ] = None,
+) -> None:
+    """Run a Python script or module with every tqdm bar reporting to the server.
+
+    progressista run train.py -- --epochs 3
+    progressista run -m package.module -- --flag
+    """
+    import os
+
+    from progressista.config import ENV_API_TOKEN, ENV_PUSH_INTERVAL, ENV_SERVER_URL
+    from progressista.urls import server_urls
+
+    args = list(target or [])
+    if module is None:
+        if not args:
+            fail("give a script to run, or -m module", 2)
+        script = args.pop(0)
+    if args[:1] == ["--"]:
+        args.pop(0)
+    if url is not None:
+        try:
+            server_urls(url)
+        except ValueError as exc:
+            fail(str(exc), 2)
+    # The environment, not just install(): child processes the target starts report the same way.
+    for name, value in ((ENV_SERVER_URL, url), (ENV_API_TOKEN, token), (ENV_PUSH_INTERVAL, push_every)):
+        if value is not None:
+            os.environ[name] = str(value)
+
+    from progressista.run import run_module, run_path
+
+    try:
+        code = run_path(script, args) if module is None else run_module(module, args)
+    except FileNotFoundError as exc:
+        fail(str(exc), 2)
+    except ModuleNotFoundError as exc:
+        fail(str(exc), 1)
+    raise typer.Exit(code)
