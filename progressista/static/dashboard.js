@@ -558,7 +558,8 @@
     put(view, "pct", view.pct, known ? `${Math.floor(fraction * 100)}%` : "");
     // One scale for both numbers: "803k/1.28M", not "803,442/1.28M".
     const big = Math.max(Math.abs(n), known ? total : 0) >= 1e6;
-    const amount = big ? `${short(n)}${known ? "/" + short(total) : ""}` : `${count(n)}${known ? "/" + count(total) : ""}`;
+    const fmt = big ? (x) => (Number.isInteger(x) && Math.abs(x) < 1000 ? String(x) : short(x)) : count;
+    const amount = known ? `${fmt(n)}/${fmt(total)}` : fmt(n);
     put(view, "amount", view.amount, `${amount} ${unit}`);
     const r = finite(task.rate);
     put(view, "speed", view.speed, rate(r, unit));

@@ -1,0 +1,319 @@
+"""Regenerate the dashboard screenshot in ``docs/``: a real server, demo tasks, headless Chromium.
+
+Usage::
+
+    python scripts/dashboard_screenshot.py                 # docs/dashboard.png
+    python scripts/dashboard_screenshot.py --dark --out docs/dashboard-dark.png
+    python scripts/dashboard_screenshot.py --width 390 --height 844 --out /tmp/phone.png
+
+Needs the ``server`` extra, the ``playwright`` Python package and a Chromium
+binary (Debian: ``apt-get install chromium``; never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import requests
+import uvicorn
+from playwright.sync_api import expect, sync_playwright
+
+from progressista.server import Settings, create_app, routes
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def serve(settings: Settings) -> Iterator[str]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise SystemExit("the server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+@contextmanager
+def server_clock_shifted(seconds: float) -> Iterator[None]:
+    """Make the server stamp incoming events ``seconds`` in the past.
+
+    Demo only: it lets the picture show tasks that went idle or finished a
+    while ago without waiting that long. Swaps the ``time`` module the routes
+    read, for this process, for the duration of the block.
+    """
+    real = getattr(routes, "time")  # noqa: B009 - not a public name of routes
+    setattr(routes, "time", SimpleNamespace(time=lambda: real.time() - seconds))  # noqa: B010
+    try:
+        yield
+    finally:
+        setattr(routes, "time", real)  # noqa: B010
+
+
+def post(url: str, events: list[dict[str, Any]]) -> None:
+    response = requests.post(url + "/progress", json=events, timeout=5)
+    response.raise_for_status()
+
+
+def train_ranks() -> list[dict[str, Any]]:
+    events = []
+    for rank, (n, rate) in enumerate([(611, 5.42), (598, 5.31), (604, 5.37), (587, 5.18)]):
+        events.append({
+            "task_id": f"train-resnet50:rank-{rank}",
+            "status": "update",
+            "desc": f"Epoch 7/20 · rank {rank}",
+            "n": n,
+            "total": 782,
+            "unit": "batch",
+            "elapsed": n / rate,
+            "rate": rate,
+            "postfix": f"loss={0.412 + rank * 0.007:.3f}, acc={0.871 - rank * 0.004:.3f}",
+            "meta": {"model": "resnet50", "gpu": f"A100:{rank % 2}", "job_id": "slurm-88123"},
+            "host": f"gpu-node-0{rank // 2 + 1}",
+            "pid": 40211 + rank,
+        })
+    return events
+
+
+def etl() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    done = [{
+        "task_id": "etl-nightly:extract",
+        "status": "close",
+        "desc": "Extract orders from Postgres",
+        "n": 1_284_113,
+        "total": 1_284_113,
+        "unit": "rows",
+        "elapsed": 412.0,
+        "rate": 3116.8,
+        "meta": {"source": "orders_2024", "job_id": "airflow-7731"},
+        "host": "etl-01",
+        "pid": 9182,
+    }]
+    running = [
+        {
+            "task_id": "etl-nightly:transform",
+            "status": "update",
+            "desc": "Transform & deduplicate",
+            "n": 803_442,
+            "total": 1_284_113,
+            "unit": "rows",
+            "elapsed": 188.3,
+            "rate": 4267.1,
+            "postfix": "dupes=1,204",
+            "meta": {"job_id": "airflow-7731"},
+            "host": "etl-01",
+            "pid": 9183,
+        },
+        {
+            "task_id": "etl-nightly:load",
+            "status": "start",
+            "desc": "Load into warehouse",
+            "n": 0,
+            "total": 1_284_113,
+            "unit": "rows",
+            "meta": {"target": "bigquery", "job_id": "airflow-7731"},
+            "host": "etl-01",
+            "pid": 9184,
+        },
+    ]
+    return done, running
+
+
+def singles() -> list[dict[str, Any]]:
+    return [
+        {
+            "task_id": "download-laion-shards",
+            "status": "update",
+            "desc": "Downloading dataset shards",
+            "n": 7.91e9,
+            "total": 12.4e9,
+            "unit": "B",
+            "elapsed": 81.0,
+            "rate": 97.6e6,
+            "meta": {"bucket": "s3://datasets/laion", "shards": "64"},
+            "host": "ingest-02",
+            "pid": 5120,
+        },
+        {
+            "task_id": "embed-docs",
+            "status": "update",
+            "desc": "Embedding support articles",
+            "n": 18_234,
+            "total": None,
+            "unit": "docs",
+            "elapsed": 44.2,
+            "rate": 412.5,
+            "meta": {"model": "all-MiniLM-L6-v2", "batch": 64},
+            "host": "cpu-box",
+            "pid": 777,
+        },
+    ]
+
+
+def idle_tasks() -> list[dict[str, Any]]:
+    return [
+        {
+            "task_id": "crawler:shard-17",
+            "status": "update",
+            "desc": "Crawl product pages",
+            "n": 3_412,
+            "total": 10_000,
+            "unit": "pages",
+            "elapsed": 1_840.0,
+            "rate": 1.85,
+            "postfix": "retries=37",
+            "meta": {"region": "eu-west-1", "job_id": "crawl-2024-06"},
+            "host": "worker-17",
+            "pid": 2231,
+        },
+        {
+            "task_id": "crawler:shard-18",
+            "status": "update",
+            "desc": "Crawl product pages",
+            "n": 2_988,
+            "total": 10_000,
+            "unit": "pages",
+            "elapsed": 1_812.0,
+            "rate": 1.65,
+            "meta": {"region": "eu-west-1", "job_id": "crawl-2024-06"},
+            "host": "worker-18",
+            "pid": 2240,
+        },
+    ]
+
+
+def finished() -> list[dict[str, Any]]:
+    return [
+        {
+            "task_id": "eval:cifar10-c",
+            "status": "error",
+            "desc": "Robustness eval on CIFAR-10-C",
+            "n": 31_500,
+            "total": 50_000,
+            "unit": "img",
+            "elapsed": 96.4,
+            "rate": 326.8,
+            "postfix": "RuntimeError: CUDA out of memory",
+            "meta": {"checkpoint": "epoch-6.pt", "job_id": "slurm-88120"},
+            "host": "gpu-node-03",
+            "pid": 31337,
+        },
+        {
+            "task_id": "eval:imagenet-val",
+            "status": "close",
+            "desc": "Validate on ImageNet",
+            "n": 50_000,
+            "total": 50_000,
+            "unit": "img",
+            "elapsed": 141.9,
+            "rate": 352.4,
+            "postfix": "top1=76.4%, top5=93.1%",
+            "meta": {"checkpoint": "epoch-6.pt", "job_id": "slurm-88120"},
+            "host": "gpu-node-03",
+            "pid": 31338,
+        },
+        {
+            "task_id": "tokenize-corpus",
+            "status": "close",
+            "desc": "Tokenize corpus",
+            "n": 2_000_000,
+            "total": 2_000_000,
+            "unit": "docs",
+            "elapsed": 655.0,
+            "rate": 3053.4,
+            "meta": {"tokenizer": "sentencepiece"},
+            "host": "cpu-box",
+            "pid": 612,
+        },
+    ]
+
+
+def populate(url: str) -> None:
+    done_etl, running_etl = etl()
+    with server_clock_shifted(42 * 60):
+        post(url, finished()[2:])
+    with server_clock_shifted(17 * 60):
+        post(url, [{**e, "status": "start"} for e in idle_tasks()])
+        post(url, idle_tasks())
+    with server_clock_shifted(6 * 60):
+        post(url, finished()[:2] + done_etl)
+    with server_clock_shifted(25):
+        post(url, [running_etl[1]])
+    with server_clock_shifted(3):
+        post(url, train_ranks())
+    post(url, running_etl[:1])
+    post(url, singles())
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise SystemExit("no Chromium found (Debian: apt-get install chromium)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
+    parser.add_argument("--width", type=int, default=1440)
+    parser.add_argument("--height", type=int, default=860)
+    parser.add_argument("--scale", type=float, default=1.5, help="device pixel ratio")
+    parser.add_argument("--dark", action="store_true", help="dark colour scheme")
+    args = parser.parse_args(argv)
+
+    # Idle tasks go stale after 5 minutes, checked often so the picture is ready at once.
+    settings = Settings(stale_seconds=300, cleanup_interval=0.1)
+    with serve(settings) as url, sync_playwright() as playwright:
+        populate(url)
+        browser = playwright.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(
+                viewport={"width": args.width, "height": args.height},
+                device_scale_factor=args.scale,
+                color_scheme="dark" if args.dark else "light",
+                locale="en-US",
+                reduced_motion="reduce",  # indeterminate bars hold still for the picture
+            )
+            page.goto(url + "/")
+            expect(page.get_by_test_id("connection")).to_have_text("Connected")
+            expect(page.get_by_test_id("count-stale")).to_have_text("2")
+            expect(page.get_by_test_id("count-completed")).to_have_text("4")
+            page.wait_for_timeout(600)  # let bar transitions settle
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(args.out))
+        finally:
+            browser.close()
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
