@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from typing import Any
 
 import pytest
-from support import LiveServer, run_server
+from support import LiveServer, RedisServer, require_binary, run_server
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +33,17 @@ def start_server() -> Iterator[Callable[..., LiveServer]]:
 def server(start_server: Callable[..., LiveServer]) -> LiveServer:
     """A server with default settings (short cleanup interval), on a free loopback port."""
     return start_server()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One real redis-server for the session; tests keep apart by key prefix."""
+    server = RedisServer(require_binary("redis-server")).start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def redis_settings(redis_server: RedisServer) -> dict[str, str]:
+    """Settings overrides that put a server on the shared Redis, under a prefix of this test's own."""
+    return {"redis_url": redis_server.url, "redis_prefix": f"test-{uuid.uuid4().hex[:12]}:"}

@@ -85,7 +85,7 @@ def test_uvicorn_runs_the_factory_in_both_forms(factory_flag):
         (["--port", "99999"], {}, "invalid setting port"),
         (["--stale-seconds", "-1"], {}, "invalid setting stale_seconds"),
         ([], {"PROGRESSISTA_MAX_TASKS": "lots"}, "invalid setting max_tasks"),
-        ([], {"PROGRESSISTA_REDIS_URL": "redis://localhost"}, "no Redis store yet"),
+        (["--workers", "2"], {}, "--workers above 1 needs a shared store"),
     ],
 )
 def test_bad_settings_are_one_line_errors(args, env, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -36,6 +37,10 @@ def serve(
     log_level: Annotated[
         str | None, typer.Option(help="critical, error, warning, info, debug (env PROGRESSISTA_LOG_LEVEL, info)")
     ] = None,
+    redis_url: Annotated[
+        str | None, typer.Option(help="Keep tasks in Redis, shared by several servers (env PROGRESSISTA_REDIS_URL)")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes; more than 1 needs --redis-url")] = 1,
 ) -> None:
     """Run the server: REST API, WebSocket and dashboards."""
     from pydantic import ValidationError
@@ -59,6 +64,7 @@ def serve(
             "stale_seconds": stale_seconds,
             "max_task_age": max_task_age,
             "log_level": log_level,
+            "redis_url": redis_url,
         }.items()
         if value is not None
     }
@@ -68,8 +74,31 @@ def serve(
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in first["loc"])
         fail(f"invalid setting {field}: {first['msg']}", 2)
+    if workers > 1 and not settings.redis_url:
+        fail("--workers above 1 needs a shared store: give --redis-url (each worker would have its own tasks)", 2)
+    if settings.redis_url:
+        _check_redis(settings.redis_url)
+    common: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
+                              "proxy_headers": True}
+    if workers > 1:
+        # Workers are separate processes that build their own app: hand them the
+        # settings through the environment they read.
+        for name, value in overrides.items():
+            os.environ[f"PROGRESSISTA_{name.upper()}"] = str(value)
+        uvicorn.run("progressista.server:create_app", factory=True, workers=workers, **common)
+    else:
+        uvicorn.run(create_app(settings), **common)
+
+
+def _check_redis(url: str) -> None:
+    """Fail with one line unless Redis answers (the server would not start without it)."""
     try:
-        app = create_app(settings)
-    except RuntimeError as exc:
-        fail(str(exc), 2)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=True)
+        import redis
+    except ImportError:
+        fail("--redis-url needs the redis extra: pip install 'progressista[redis]'")
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
+        client.ping()
+        client.close()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        fail(f"cannot reach Redis at {url}: {exc}")

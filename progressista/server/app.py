@@ -19,7 +19,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 from progressista import __version__
@@ -30,7 +31,7 @@ from .broadcast import Broadcaster
 from .lifecycle import run_lifecycle
 from .metrics import Metrics
 from .settings import Settings
-from .store import MemoryStore, TaskStore
+from .store import MemoryStore, StoreUnavailable, TaskStore
 from .store_json import JsonFile
 from .tasks import Lifecycle
 
@@ -49,9 +50,23 @@ class DashboardFiles(StaticFiles):
 
 
 def build_store(settings: Settings) -> TaskStore:
-    """The store the settings ask for."""
+    """The store the settings ask for: Redis when a URL is given, else memory (and maybe a file)."""
+    if settings.redis_url:
+        try:
+            from .store_redis import RedisStore
+        except ImportError as exc:
+            raise RuntimeError(f"PROGRESSISTA_REDIS_URL needs the redis extra: pip install 'progressista[redis]' "
+                               f"({exc.name} is missing)") from exc
+        # The lease outlives a few missed passes, so a dead leader is replaced quickly.
+        lease = max(1.0, settings.cleanup_interval * 3)
+        return RedisStore(settings.redis_url, settings.redis_prefix, settings.max_tasks, lease)
     file = JsonFile(settings.storage_path) if settings.storage_path else None
     return MemoryStore(settings.max_tasks, file, settings.save_interval)
+
+
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"detail": f"store unavailable, retry later: {exc}"}, status_code=503,
+                        headers={"Retry-After": "1"})
 
 
 def _document_event_schema(app: FastAPI) -> None:
@@ -70,8 +85,6 @@ def _document_event_schema(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Progressista server. Without ``settings``, reads ``PROGRESSISTA_*``."""
     settings = settings if settings is not None else Settings()
-    if settings.redis_url:
-        raise RuntimeError("PROGRESSISTA_REDIS_URL is set, but this version has no Redis store yet")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -118,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     _document_event_schema(app)
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.include_router(routes.router)
     app.include_router(ws.router)
     app.mount("/static", DashboardFiles(directory=str(files("progressista") / "static"), html=True), name="static")

@@ -32,6 +32,8 @@ Mode = Literal["snapshot", "delta"]
 
 #: WebSocket close code for a client that fell too far behind ("try again later").
 SLOW_CLIENT_CLOSE = 1013
+#: WebSocket close code when every dashboard must resync ("service restart").
+RESYNC_CLOSE = 1012
 
 
 class Pending:
@@ -71,6 +73,7 @@ class Client:
     # Messages produced while the first snapshot was being read; sent right after it.
     backlog: list[str] = field(default_factory=list)
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
+    close_code: int = SLOW_CLIENT_CLOSE
 
 
 @dataclass
@@ -99,6 +102,10 @@ class Broadcaster:
 
     def publish(self, change: Change) -> None:
         """Queue a change for the next message; never blocks."""
+        if change.resync:
+            # Changes may have been missed: every dashboard reconnects for a fresh snapshot.
+            for client in list(self.clients):
+                self._drop(client, RESYNC_CLOSE)
         self._pending.add(change)
         self._wake.set()
 
@@ -151,12 +158,14 @@ class Broadcaster:
                 return
         self._drop(client)
 
-    def _drop(self, client: Client) -> None:
+    def _drop(self, client: Client, code: int = SLOW_CLIENT_CLOSE) -> None:
         if client in self.clients:
             self.clients.discard(client)
+            client.close_code = code
             client.dropped.set()
-            self.stats.dropped()
-            log.info("dropped a WebSocket client that fell %d messages behind", self.queue_size)
+            if code == SLOW_CLIENT_CLOSE:
+                self.stats.dropped()
+                log.info("dropped a WebSocket client that fell %d messages behind", self.queue_size)
 
     # -- one client --------------------------------------------------------
 
@@ -177,8 +186,9 @@ class Broadcaster:
         finally:
             self.clients.discard(client)
         if client.dropped.is_set():
+            reason = "too slow; reconnect" if client.close_code == SLOW_CLIENT_CLOSE else "resync; reconnect"
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(websocket.close(SLOW_CLIENT_CLOSE, "too slow; reconnect"), 1.0)
+                await asyncio.wait_for(websocket.close(client.close_code, reason), 1.0)
 
     async def _write(self, client: Client) -> None:
         while True:

@@ -149,9 +149,14 @@ async def delete_tasks(
     return _json({"removed": removed, "count": len(removed)})
 
 
-@router.get("/health", summary="Health probe")
+@router.get("/health", summary="Health probe", responses={503: {"description": "The store is unreachable"}})
 async def health(store: StoreDep) -> Response:
-    """Open to all: ``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``."""
+    """Open to all: ``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``.
+
+    503 with ``{"status": "unavailable"}`` while a shared store (Redis) is unreachable.
+    """
+    if not await store.ping():
+        return _json({"status": "unavailable", "detail": "the task store is unreachable"}, 503)
     counts = count_by_status((await store.tasks(now=time.time())).values())
     active = counts.get("start", 0) + counts.get("update", 0)
     return _json({"status": "ok", "tasks": sum(counts.values()), "active": active, "by_status": counts})

@@ -52,7 +52,9 @@ class Settings(BaseSettings):
     ws_queue_size: int = Field(16, ge=1)
     """Messages a dashboard may fall behind before it is dropped (it reconnects)."""
     redis_url: str | None = None
-    """Redis URL for a store shared by several server processes (not supported yet: refused)."""
+    """Redis URL (``redis://host:6379/0``): tasks live in Redis, shared by every server process using it."""
+    redis_prefix: str = Field("progressista:", min_length=1)
+    """Prefix of every Redis key, so several deployments can share one Redis."""
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     """uvicorn log level."""
 

@@ -19,24 +19,33 @@ from .models import Event
 from .store_json import JsonFile
 from .tasks import Lifecycle, Task, evictions, mark_stale, matches, merge, sweep
 
-__all__ = ["Change", "MemoryStore", "TaskStore", "TooManyTasks"]
+__all__ = ["Change", "MemoryStore", "StoreUnavailable", "TaskStore", "TooManyTasks"]
 
 log = logging.getLogger("progressista.server")
 
 
 @dataclass
 class Change:
-    """Tasks that changed (their new state) and task ids that were removed."""
+    """Tasks that changed (their new state) and task ids that were removed.
+
+    ``resync`` says changes may have been missed (a shared store's feed was
+    lost): dashboards must start over from a fresh snapshot.
+    """
 
     tasks: dict[str, Task] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
+    resync: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.tasks or self.removed)
+        return bool(self.tasks or self.removed or self.resync)
 
 
 class TooManyTasks(Exception):
     """New tasks would exceed ``max_tasks`` and every stored task is still active."""
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached (a shared store's server is down); retry later."""
 
 
 def _ignore(change: Change) -> None:
@@ -46,13 +55,19 @@ def _ignore(change: Change) -> None:
 class TaskStore(abc.ABC):
     """The small interface every store implements."""
 
-    on_change: Callable[[Change], None] = _ignore
+    def __init__(self) -> None:
+        #: Called with every change; the app points it at the broadcaster.
+        self.on_change: Callable[[Change], None] = _ignore
 
     async def start(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Load state and start background work."""
 
     async def close(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Stop background work and persist what must be."""
+
+    async def ping(self) -> bool:
+        """Can the store serve requests right now?"""
+        return True
 
     @abc.abstractmethod
     async def apply(self, events: list[Event], now: float) -> int:
@@ -85,6 +100,7 @@ class MemoryStore(TaskStore):
 
     def __init__(self, max_tasks: int = 10_000, file: JsonFile | None = None,
                  save_interval: float = 2.0) -> None:
+        super().__init__()
         self.max_tasks = max_tasks
         self._tasks: dict[str, Task] = {}
         self._file = file

@@ -1,0 +1,149 @@
+-- Merge queued requests' events into tasks, atomically, then publish what changed.
+--
+-- Mirrors progressista.server.tasks.merge (tests run the same cases against both).
+-- Task hash fields hold JSON-encoded values, so comparing and re-publishing a
+-- task never decodes or re-encodes it. Each request is all or nothing: a request
+-- whose new tasks do not fit under max_tasks (after evicting the oldest completed
+-- tasks) changes nothing and reports -1.
+--
+-- ARGV: prefix, now (JSON number), max_tasks, n_defaults, (field, value) * n_defaults,
+--       then per request: n_events, then per event:
+--       task_id, task_id as JSON, status, seq ('' when absent), n_fields, (field, value) * n_fields
+-- Returns: one integer per request, the number of events that changed a task, or -1.
+
+local prefix, now, max_tasks = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local ids_key, done_key, channel = prefix .. 'ids', prefix .. 'done', prefix .. 'changes'
+local n_defaults = tonumber(ARGV[4])
+local defaults = {}
+local i = 5
+for _ = 1, n_defaults * 2 do
+  defaults[#defaults + 1] = ARGV[i]
+  i = i + 1
+end
+
+local FINAL = { ['"close"'] = true, ['"error"'] = true }
+local changed, changed_order, removed = {}, {}, {}
+
+local function note_changed(id, id_json)
+  if not changed[id] then
+    changed[id] = id_json
+    changed_order[#changed_order + 1] = id
+  end
+end
+
+local function drop(id, id_json)
+  redis.call('DEL', prefix .. 'task:' .. id)
+  redis.call('SREM', ids_key, id)
+  redis.call('ZREM', done_key, id)
+  changed[id] = nil
+  removed[#removed + 1] = id_json
+end
+
+-- Read one request's events without applying them.
+local function read_request()
+  local events = {}
+  local n_events = tonumber(ARGV[i])
+  i = i + 1
+  for _ = 1, n_events do
+    local ev = { id = ARGV[i], id_json = ARGV[i + 1], status = ARGV[i + 2], seq = ARGV[i + 3] }
+    local n_fields = tonumber(ARGV[i + 4])
+    ev.first, ev.last = i + 5, i + 4 + n_fields * 2
+    i = ev.last + 1
+    events[#events + 1] = ev
+  end
+  return events
+end
+
+-- Make room for the request's new tasks, or say it cannot fit.
+local function make_room(events)
+  local new, seen = 0, {}
+  for _, ev in ipairs(events) do
+    if not seen[ev.id] and redis.call('EXISTS', prefix .. 'task:' .. ev.id) == 0 then
+      new = new + 1
+    end
+    seen[ev.id] = true
+  end
+  local excess = redis.call('SCARD', ids_key) + new - max_tasks
+  if excess <= 0 then return true end
+  if redis.call('ZCARD', done_key) < excess then return false end
+  for _, victim in ipairs(redis.call('ZRANGE', done_key, 0, excess - 1)) do
+    drop(victim, redis.call('HGET', prefix .. 'task:' .. victim, 'task_id'))
+  end
+  return true
+end
+
+local function apply(ev)
+  local key = prefix .. 'task:' .. ev.id
+  local status_json = '"' .. ev.status .. '"'
+  local current = redis.call('HGET', key, 'status')
+  local fresh = not current
+  if current then
+    if ev.status ~= 'start' then
+      if FINAL[current] then return false end
+      if ev.seq ~= '' then
+        local last = redis.call('HGET', key, 'seq')
+        if last and last ~= 'null' and tonumber(ev.seq) < tonumber(last) then return false end
+      end
+    elseif FINAL[current] then
+      -- a new start reopens a finished task as a new run
+      redis.call('DEL', key)
+      fresh = true
+    end
+    if not fresh and current == status_json then
+      local same = true
+      for f = ev.first, ev.last, 2 do
+        local name = ARGV[f]
+        if name ~= 'timestamp' and name ~= 'seq' and redis.call('HGET', key, name) ~= ARGV[f + 1] then
+          same = false
+          break
+        end
+      end
+      if same then return false end
+    end
+  end
+  if fresh then
+    redis.call('HSET', key, unpack(defaults))
+    redis.call('HSET', key, 'created_at', now)
+    redis.call('SADD', ids_key, ev.id)
+  end
+  local fields = { 'task_id', ev.id_json, 'status', status_json, 'updated_at', now }
+  for f = ev.first, ev.last do fields[#fields + 1] = ARGV[f] end
+  redis.call('HSET', key, unpack(fields))
+  if FINAL[status_json] then
+    redis.call('ZADD', done_key, now, ev.id)
+  else
+    redis.call('ZREM', done_key, ev.id)
+  end
+  note_changed(ev.id, ev.id_json)
+  return true
+end
+
+local results = {}
+while i <= #ARGV do
+  local events = read_request()
+  if make_room(events) then
+    local applied = 0
+    for _, ev in ipairs(events) do
+      if apply(ev) then applied = applied + 1 end
+    end
+    results[#results + 1] = applied
+  else
+    results[#results + 1] = -1
+  end
+end
+
+-- Publish the new state of every changed task, built from the stored JSON texts.
+if #changed_order > 0 or #removed > 0 then
+  local parts = {}
+  for _, id in ipairs(changed_order) do
+    if changed[id] then
+      local flat = redis.call('HGETALL', prefix .. 'task:' .. id)
+      local fields = {}
+      for f = 1, #flat, 2 do fields[#fields + 1] = '"' .. flat[f] .. '":' .. flat[f + 1] end
+      parts[#parts + 1] = changed[id] .. ':{' .. table.concat(fields, ',') .. '}'
+    end
+  end
+  redis.call('PUBLISH', channel,
+    '{"tasks":{' .. table.concat(parts, ',') .. '},"removed":[' .. table.concat(removed, ',') .. ']}')
+end
+return results

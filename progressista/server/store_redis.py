@@ -1,0 +1,252 @@
+"""Tasks in Redis, so several server processes serve one set of tasks.
+
+Imported only when ``PROGRESSISTA_REDIS_URL`` is set (it needs the ``redis`` extra).
+
+Layout, under ``PROGRESSISTA_REDIS_PREFIX`` (default ``progressista:``):
+
+- ``task:<id>``: a hash per task, each field's value JSON-encoded, so Lua
+  compares and republishes tasks without decoding them;
+- ``ids``: the set of task ids; ``done``: completed task ids scored by
+  ``updated_at``, for evicting the oldest first;
+- ``changes``: the pub/sub channel every process listens on; each message is a
+  change, ``{"tasks": {...}, "removed": [...]}``;
+- ``lifecycle``: the lease held by the one process that runs cleanup passes.
+
+Writes are group-committed: requests that arrive while a write is in flight
+are merged by the next single Lua call (``lua/merge.lua``), which applies them
+atomically and publishes what changed. A POST is answered only once its events
+are in Redis, so nothing is acknowledged that could still be lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from importlib.resources import files
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .models import Event
+from .store import Change, StoreUnavailable, TaskStore, TooManyTasks
+from .tasks import TASK_DEFAULTS, Lifecycle, Task, matches, sweep
+
+__all__ = ["RedisStore"]
+
+log = logging.getLogger("progressista.server")
+
+_BOOKKEEPING = frozenset({"task_id", "status"})
+_MAX_BACKOFF = 5.0
+_CLOSE_TIMEOUT = 2.0
+
+
+def _script(name: str) -> str:
+    return (files("progressista.server") / "lua" / name).read_text(encoding="utf-8")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _encode_event(event: Event, out: list[str]) -> None:
+    """Append one event's ARGV entries for ``merge.lua``."""
+    task_id = event["task_id"]
+    seq = event.get("seq")
+    fields = [(name, value) for name, value in event.items() if name not in _BOOKKEEPING]
+    out += [task_id, _dumps(task_id), event.get("status", "update"), "" if seq is None else str(seq), str(len(fields))]
+    for name, value in fields:
+        out += [name, _dumps(value)]
+
+
+class RedisStore(TaskStore):
+    """The store for ``PROGRESSISTA_REDIS_URL``; see the module docstring."""
+
+    def __init__(self, url: str, prefix: str = "progressista:", max_tasks: int = 10_000,
+                 lease_seconds: float = 10.0) -> None:
+        super().__init__()
+        self.url = url
+        self.prefix = prefix
+        self.max_tasks = max_tasks
+        self.lease_ms = max(1, int(lease_seconds * 1000))
+        self._holder = f"{os.getpid()}-{uuid.uuid4().hex}"
+        self._redis: aioredis.Redis = aioredis.from_url(url, decode_responses=True, health_check_interval=10)
+        self._merge = self._redis.register_script(_script("merge.lua"))
+        self._all = self._redis.register_script(_script("all_tasks.lua"))
+        self._remove = self._redis.register_script(_script("remove.lua"))
+        self._lead = self._redis.register_script(_script("lead.lua"))
+        defaults: list[str] = []
+        for name, value in TASK_DEFAULTS.items():
+            defaults += [name, _dumps(value)]
+        self._defaults = [str(len(TASK_DEFAULTS)), *defaults]
+        self._queue: list[tuple[list[str], asyncio.Future[int]]] = []
+        self._wake = asyncio.Event()
+        self._background: list[asyncio.Task[None]] = []
+        self._subscribed = asyncio.Event()
+
+    # -- start and stop ------------------------------------------------------
+
+    async def start(self) -> None:
+        try:
+            await self._redis.ping()
+        except (RedisError, OSError) as exc:
+            await self._redis.aclose()
+            raise StoreUnavailable(f"cannot reach Redis at {self.url}: {exc}") from exc
+        self._background = [
+            asyncio.create_task(self._write_loop(), name="progressista-redis-writer"),
+            asyncio.create_task(self._listen_loop(), name="progressista-redis-listener"),
+        ]
+        # Changes made after start must reach this process's dashboards.
+        await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+
+    async def close(self) -> None:
+        # Bounded: a half-closed Redis connection must not hold up the server's shutdown.
+        for task in self._background:
+            task.cancel()
+        if self._background:
+            await asyncio.wait(self._background, timeout=_CLOSE_TIMEOUT)
+        for _, future in self._queue:
+            future.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._redis.aclose(), _CLOSE_TIMEOUT)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
+
+    # -- writes --------------------------------------------------------------
+
+    async def apply(self, events: list[Event], now: float) -> int:
+        if not events:
+            return 0
+        args = [str(len(events))]
+        for event in events:
+            _encode_event(event, args)
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.append((args, future))
+        self._wake.set()
+        applied = await future
+        if applied < 0:
+            raise TooManyTasks(
+                f"the server holds too many tasks (max_tasks={self.max_tasks}), all active; new task(s) refused"
+            )
+        return applied
+
+    async def _write_loop(self) -> None:
+        """Group commit: one Lua call for every request queued since the last one."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            batch, self._queue = self._queue, []
+            if not batch:
+                continue
+            args = [self.prefix, repr(time.time()), str(self.max_tasks), *self._defaults]
+            for request_args, _ in batch:
+                args += request_args
+            try:
+                results = await self._merge(args=args)
+            except (RedisError, OSError) as exc:
+                error = StoreUnavailable(f"Redis is unavailable: {exc}")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), applied in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(int(applied))
+
+    async def remove(self, task_ids: Iterable[str]) -> list[str]:
+        args = [self.prefix]
+        for task_id in task_ids:
+            args += ["x", task_id, ""]
+        if len(args) == 1:
+            return []
+        removed, _ = await self._remove_or_stale(args)
+        return removed
+
+    async def _remove_or_stale(self, args: list[str]) -> tuple[list[str], list[str]]:
+        try:
+            result: list[str] = await self._remove(args=args)
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
+        split = result.index("|")
+        return result[:split], result[split + 1:]
+
+    # -- reads ---------------------------------------------------------------
+
+    async def tasks(self, statuses: frozenset[str] | None = None, older_than: float | None = None,
+                    *, now: float) -> dict[str, Task]:
+        try:
+            text = await self._all(args=[self.prefix])
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
+        tasks: dict[str, Task] = json.loads(text)
+        if statuses is None and older_than is None:
+            return tasks
+        return {k: t for k, t in tasks.items() if matches(t, statuses, older_than, now)}
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def sweep(self, now: float, policy: Lifecycle) -> Change:
+        """Run a pass only while holding the lease; apply decisions only to unchanged tasks."""
+        try:
+            leading = await self._lead(keys=[self.prefix + "lifecycle"], args=[self._holder, self.lease_ms])
+        except (RedisError, OSError) as exc:
+            raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
+        if not leading:
+            return Change()
+        tasks = await self.tasks(now=now)
+        stale, expired = sweep(tasks, now, policy)
+        if not stale and not expired:
+            return Change()
+        args = [self.prefix]
+        for op, ids in (("s", stale), ("x", expired)):
+            for task_id in ids:
+                args += [op, task_id, _dumps(tasks[task_id]["updated_at"])]
+        removed, staled = await self._remove_or_stale(args)
+        return Change(tasks={task_id: {**tasks[task_id], "status": "stale"} for task_id in staled}, removed=removed)
+
+    # -- changes from every process -----------------------------------------
+
+    async def _listen_loop(self) -> None:
+        """Relay the ``changes`` channel to ``on_change``; after a lost connection, ask for a resync."""
+        backoff = 0.1
+        lost = False
+        while True:
+            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.subscribe(self.prefix + "changes")
+                self._subscribed.set()
+                if lost:
+                    log.warning("Redis is back; dashboards will resync")
+                    self.on_change(Change(resync=True))
+                    lost, backoff = False, 0.1
+                async for message in pubsub.listen():
+                    if message["type"] == "message":
+                        self._relay(message["data"])
+            except (RedisError, OSError) as exc:
+                if not lost:
+                    log.warning("lost the Redis change feed (%s); retrying", exc)
+                lost = True
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _MAX_BACKOFF)
+            finally:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pubsub.aclose(), _CLOSE_TIMEOUT)  # type: ignore[no-untyped-call]
+
+    def _relay(self, data: str) -> None:
+        try:
+            message = json.loads(data)
+            change = Change(tasks=message["tasks"], removed=message["removed"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a malformed message on %schanges", self.prefix)
+            return
+        self.on_change(change)
