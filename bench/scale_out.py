@@ -1,0 +1,147 @@
+"""Scale-out benchmark: ingest with the memory store vs Redis, one process vs two, and
+fan-out latency across processes.
+
+Run: ``python bench/scale_out.py [--seconds 4]`` (needs Debian's ``wrk`` and ``redis-server``).
+
+In one run: a memory-store server and a Redis-backed server (one uvicorn process
+each) take single-event POSTs from ``wrk``; then two Redis-backed processes
+on the same Redis take the same load split over two ``wrk`` instances. Then a
+WebSocket dashboard on process B times 200 events POSTed to process A
+(p50/p99). On this 2-core machine servers, Redis and the load generators share
+the CPU: the two-process figure shows contention as much as scaling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
+
+import requests
+from ingest import SINGLE_LUA, free_port, wrk
+from websockets.sync.client import connect
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if not binary:
+        raise SystemExit("redis-server is not installed (Debian: apt-get install redis-server)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as folder:
+        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                 "no", "--dir", folder], stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("redis-server did not start") from None
+                time.sleep(0.05)
+        try:
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+@contextmanager
+def server(**env: str) -> Iterator[str]:
+    port = free_port()
+    full_env = {**{k: v for k, v in os.environ.items() if not k.startswith("PROGRESSISTA_")},
+                "PROGRESSISTA_MAX_TASKS": "100000", **env}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "progressista.server:create_app", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"], env=full_env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if requests.get(base + "/health", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit("server did not start")
+        time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def fan_out_latency(post_to: str, watch: str, count: int = 200) -> list[float]:
+    latencies = []
+    with connect("ws" + watch.removeprefix("http") + "/ws?mode=delta", open_timeout=5) as ws, \
+            requests.Session() as http:
+        json.loads(ws.recv(timeout=5))
+        for i in range(count):
+            sent = time.perf_counter()
+            http.post(post_to + "/progress", json={"task_id": "latency", "n": i + 1}, timeout=5)
+            while True:
+                message = json.loads(ws.recv(timeout=5))
+                if message["tasks"].get("latency", {}).get("n") == i + 1:
+                    break
+            latencies.append(time.perf_counter() - sent)
+            time.sleep(0.02)
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    secs, conns = args.seconds, args.connections
+    rows: list[tuple[str, str]] = []
+
+    with redis_server() as redis_url, ExitStack() as stack:
+        memory = stack.enter_context(server())
+        one = stack.enter_context(server(PROGRESSISTA_REDIS_URL=redis_url, PROGRESSISTA_REDIS_PREFIX="one:"))
+        a = stack.enter_context(server(PROGRESSISTA_REDIS_URL=redis_url, PROGRESSISTA_REDIS_PREFIX="two:"))
+        b = stack.enter_context(server(PROGRESSISTA_REDIS_URL=redis_url, PROGRESSISTA_REDIS_PREFIX="two:"))
+        for url in (memory, one, a, b):
+            wrk(url + "/progress", SINGLE_LUA, 1, conns)  # warm-up
+
+        memory_rps = max(wrk(memory + "/progress", SINGLE_LUA, secs, conns) for _ in range(2))
+        redis_rps = max(wrk(one + "/progress", SINGLE_LUA, secs, conns) for _ in range(2))
+        with ThreadPoolExecutor(2) as pool:
+            two = [pool.submit(wrk, url + "/progress", SINGLE_LUA, secs, conns // 2) for url in (a, b)]
+            two_rps = sum(f.result() for f in two)
+        latencies = sorted(fan_out_latency(a, b))
+
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    rows += [
+        ("memory store, 1 process, req/s", f"{memory_rps:,.0f}"),
+        ("Redis store, 1 process, req/s", f"{redis_rps:,.0f}"),
+        ("ratio Redis : memory (1 process)", f"{redis_rps / memory_rps:.2f}"),
+        ("Redis store, 2 processes, req/s", f"{two_rps:,.0f}"),
+        ("ratio 2 processes : 1 process", f"{two_rps / redis_rps:.2f}"),
+        ("fan-out A -> dashboard on B, p50 ms", f"{p50:.1f}"),
+        ("fan-out A -> dashboard on B, p99 ms", f"{p99:.1f}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value:>10}")
+    print(f"(wrk -t1 -c{conns} for one process, two wrk -c{conns // 2} for two; {secs} s runs; "
+          f"{os.cpu_count()} CPUs shared by servers, redis-server and wrk; broadcast interval 0.1 s)")
+
+
+if __name__ == "__main__":
+    main()
