@@ -22,6 +22,7 @@
   const TOKEN_KEY = "progressista.token";
   const COLLAPSED_KEY = "progressista.collapsed";
   const CLOSE_POLICY_VIOLATION = 1008;
+  const SNAPSHOT_TIMEOUT_MS = 15000; // a socket that never delivers its snapshot is retried
 
   const COLUMNS = ["active", "stale", "completed"];
   const COLUMN_OF = { start: "active", update: "active", stale: "stale", close: "completed", error: "completed" };
@@ -247,10 +248,17 @@
       return;
     }
     socket = ws;
+    let synced = false;
+    const watchdog = setTimeout(() => {
+      if (socket === ws && !synced) ws.close(4000, "no snapshot");
+    }, SNAPSHOT_TIMEOUT_MS);
     ws.onmessage = (event) => {
-      if (socket === ws) onMessage(event.data);
+      if (socket !== ws) return;
+      synced = true;
+      onMessage(event.data);
     };
     ws.onclose = (event) => {
+      clearTimeout(watchdog);
       if (socket !== ws) return;
       socket = null;
       if (event.code === CLOSE_POLICY_VIOLATION) {
@@ -354,6 +362,9 @@
       reconnectSoon();
       scheduleRender();
     }
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) reconnectSoon(); // back from the bfcache, whose pagehide closed the socket
   });
   window.addEventListener("pagehide", () => {
     const ws = socket;
