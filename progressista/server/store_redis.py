@@ -52,6 +52,14 @@ def _script(name: str) -> str:
 
 
 def _dumps(value: Any) -> str:
+    """JSON text of a value; numbers and null without json.dumps (this runs per field per event)."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return repr(value)  # what json.dumps writes; values are finite (checked at ingest)
+    if value is None:
+        return "null"
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
