@@ -285,7 +285,12 @@ class RemoteTqdm(_Tqdm[_T]):
         all_headers = {str(k): str(v) for k, v in {**defaults.get("headers", {}), **(headers or {})}.items()}
         if not any(name.lower() == "authorization" for name in all_headers):
             all_headers.update(auth_headers(config.api_token))
-        safe_meta, meta_size = _safe_meta({**defaults.get("meta", {}), **(meta or {})})
+        merged = dict(defaults.get("meta") or {})
+        if isinstance(meta, Mapping):
+            merged.update(meta)
+        elif meta is not None:
+            log.debug("progressista: meta must be a dict, got %s; ignored", type(meta).__name__)
+        safe_meta, meta_size = _safe_meta(merged)
         if task_id is None:
             task_id = f"{HOST}-{int(time.time() * 1000)}-{os.getpid()}-{next(_bar_numbers)}"
         route = _sender.route(url, all_headers, timeout, interval, type(self)._post)

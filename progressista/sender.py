@@ -254,7 +254,7 @@ class Sender:
             deadline = time.monotonic() + timeout
             thread = self._thread
             if thread is None or not thread.is_alive():
-                return not self._sendable()
+                return not any(self._pending.values())
             self._draining += 1
             self._deadline = deadline
             self._wake_at = -math.inf
@@ -265,7 +265,7 @@ class Sender:
                     if remaining <= 0:
                         break
                     self._idle.wait(remaining)
-                return not self._sendable() and not self._inflight
+                return not self._inflight and not any(self._pending.values())
             finally:
                 self._draining -= 1
                 if not self._draining:
@@ -274,9 +274,16 @@ class Sender:
                         state.drain_failed = False
 
     def close(self) -> None:
-        """Refuse new events (the interpreter is exiting)."""
+        """Refuse new events and let the thread end (after :meth:`flush`, at exit)."""
         with self._lock:
             self._closed = True
+            self._wake_at = -math.inf
+            self._wake.notify()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The sender thread, once started."""
+        return self._thread
 
     def pending_count(self) -> int:
         """How many tasks have an event waiting."""
@@ -361,7 +368,10 @@ class Sender:
     # -- the sender thread ---------------------------------------------------------
 
     def _run(self) -> None:
-        session = requests.Session()
+        with requests.Session() as session:  # one connection per server, reused
+            self._loop(session)
+
+    def _loop(self, session: requests.Session) -> None:
         while True:
             with self._lock:
                 while True:
@@ -370,6 +380,8 @@ class Sender:
                     if batches:
                         break
                     self._idle.notify_all()
+                    if self._closed:
+                        return
                     self._wake_at = wake_at
                     self._wake.wait(None if wake_at == math.inf else max(0.0, wake_at - now))
                     self._wake_at = -math.inf

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from support import LiveServer, free_socket
+
+from progressista.api import ApiError, ProgressistaApi
+
+
+def test_post_list_and_delete(server: LiveServer) -> None:
+    with ProgressistaApi(server.url + "/progress") as api:
+        assert api.post_events({"task_id": "a/1", "n": 1, "total": 3})["accepted"] == 1
+        api.post_events([{"task_id": "b", "status": "close"}, {"task_id": "c", "n": 2}])
+        assert set(api.tasks()) == {"a/1", "b", "c"}
+        assert set(api.tasks(status="active")) == {"a/1", "c"}
+        assert api.health()["tasks"] == 3
+        assert api.delete_task("a/1") == ["a/1"]
+        assert api.delete_tasks(status="completed") == ["b"]
+        assert api.delete_tasks(all=True) == ["c"]
+        assert api.tasks(older_than=0) == {}
+
+
+def test_errors_are_one_line_with_the_status(server: LiveServer) -> None:
+    with ProgressistaApi(server.url) as api:
+        with pytest.raises(ApiError, match="HTTP 404") as missing:
+            api.delete_task("nope")
+        assert missing.value.status_code == 404
+        with pytest.raises(ApiError, match=r"HTTP 422: .*n") as bad:
+            api.post_events({"task_id": "x", "n": "three"})
+        assert "\n" not in str(bad.value)
+
+
+def test_token_from_argument_or_url(start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(api_token="t0ken")
+    with ProgressistaApi(server.url) as api, pytest.raises(ApiError, match="401"):
+        api.tasks()
+    with ProgressistaApi(server.url, token="t0ken") as api:
+        assert api.tasks() == {}
+    with ProgressistaApi(server.url + "/static/index.html?token=t0ken") as api:
+        assert api.tasks() == {}
+
+
+def test_unreachable_server() -> None:
+    with free_socket() as sock:  # bound, not listening: connections are refused
+        port = sock.getsockname()[1]
+        with (
+            ProgressistaApi(f"http://127.0.0.1:{port}", timeout=1) as api,
+            pytest.raises(ApiError, match="cannot reach"),
+        ):
+            api.health()

@@ -1,0 +1,288 @@
+from __future__ import annotations
+
+import io
+import json
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clientkit import client_env, final_task, metric, python
+from support import LiveServer, wait_until
+from tqdm.std import tqdm as std_tqdm
+
+import progressista
+from progressista import client
+from progressista.api import ProgressistaApi
+from progressista.client import RemoteTqdm, remote_trange
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_bars() -> Iterator[None]:
+    """A test must close the bars it opens (as tqdm's own suite checks)."""
+    before = set(std_tqdm._instances)  # type: ignore[attr-defined]
+    yield
+    leaked = [bar for bar in std_tqdm._instances if bar not in before]  # type: ignore[attr-defined]
+    for bar in leaked:
+        bar.close()
+    assert not leaked, f"bars left open: {leaked}"
+
+
+def bar(server: LiveServer, **kwargs: Any) -> RemoteTqdm[Any]:
+    """An in-process bar reporting to ``server``, its console output swallowed."""
+    kwargs.setdefault("task_id", f"t-{uuid.uuid4().hex[:8]}")
+    return RemoteTqdm(server_url=server.url, file=io.StringIO(), **kwargs)
+
+
+def test_public_api() -> None:
+    assert progressista.RemoteTqdm is RemoteTqdm
+    assert progressista.trange is remote_trange
+    assert client.tqdm is RemoteTqdm and client.trange is remote_trange
+    assert issubclass(RemoteTqdm, std_tqdm)
+    assert isinstance(progressista.__version__, str)
+
+
+def test_the_hot_path_is_tqdms_own() -> None:
+    # Reporting hooks display()/close(): iteration and update() stay tqdm's code, untouched.
+    assert RemoteTqdm.update is std_tqdm.update
+    assert RemoteTqdm.__iter__ is std_tqdm.__iter__
+
+
+def test_a_script_reports_its_full_state_and_ends_closed(server: LiveServer) -> None:
+    done = python(
+        """
+        import os, time
+        from progressista import RemoteTqdm
+        bar = RemoteTqdm(range(40), desc="Ingesting", unit="records", meta={"run": 7})
+        print(bar.task_id, os.getpid(), flush=True)
+        for i in bar:
+            bar.set_postfix(loss=0.5, refresh=False)
+            time.sleep(0.005)
+        """,
+        env=client_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    task_id, pid = done.stdout.split()
+    assert task_id.startswith(socket.gethostname()[:50])
+    task = final_task(server, task_id)
+    assert task["status"] == "close"
+    assert (task["desc"], task["unit"], task["n"], task["total"]) == ("Ingesting", "records", 40, 40)
+    assert task["postfix"] == "loss=0.5"
+    assert task["meta"] == {"run": 7}
+    assert task["rate"] > 0 and task["elapsed"] > 0.1
+    assert task["host"] == socket.gethostname() and task["pid"] == int(pid)
+    assert task["seq"] >= 2
+    assert "Ingesting: 100%" in done.stderr  # the console bar is tqdm's, unchanged
+
+
+def test_explicit_task_ids_and_meta(server: LiveServer) -> None:
+    done = python(
+        """
+        from progressista import RemoteTqdm, trange
+        for rank in range(2):
+            with RemoteTqdm(total=5, task_id=f"run-42:rank-{rank}", meta={"rank": rank, "tags": ("a", "b")}) as bar:
+                bar.update(5)
+        for _ in trange(3, task_id="run-42:trange"):
+            pass
+        """,
+        env=client_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    for rank in range(2):
+        task = final_task(server, f"run-42:rank-{rank}")
+        assert task["meta"] == {"rank": rank, "tags": ["a", "b"]}
+        assert task["n"] == 5
+    assert final_task(server, "run-42:trange")["n"] == 3
+
+
+def test_awkward_values_are_made_acceptable(server: LiveServer) -> None:
+    huge = {"blob": "x" * 20_000}
+    with bar(server, task_id="a" * 300, desc="d" * 5000, meta={"x": object(), 1: float("inf")}) as a:
+        a.update(0.5)
+        a.set_postfix_str("p" * 2000)
+    with bar(server, total=3, meta=huge) as b:  # too big for the server: dropped, the bar still reports
+        b.update(1)
+    with bar(server, total=3, meta=["not", "a", "dict"]) as c:  # not a dict: ignored
+        pass
+    first = final_task(server, "a" * 256)
+    assert len(first["desc"]) == 1000 and len(first["postfix"]) == 1000
+    assert first["meta"]["1"] == "inf" and first["meta"]["x"].startswith("<object")
+    assert first["n"] == 0.5 and first["total"] is None
+    assert final_task(server, b.task_id or "")["meta"] == {}
+    assert final_task(server, c.task_id or "")["meta"] == {}
+    assert metric(server, "progressista_events_rejected_total") == 0
+
+
+def test_limits_agree_with_the_server() -> None:
+    from progressista.server import models
+
+    assert (client.MAX_TASK_ID, client.MAX_DESC, client.MAX_UNIT, client.MAX_POSTFIX, client.MAX_HOST) == (
+        models.MAX_TASK_ID,
+        models.MAX_DESC,
+        models.MAX_UNIT,
+        models.MAX_POSTFIX,
+        models.MAX_HOST,
+    )
+    assert client.MAX_META_BYTES == models.MAX_META_BYTES
+
+
+def test_description_and_postfix_reach_the_server(server: LiveServer) -> None:
+    with bar(server, total=10, desc="Phase 1") as b:
+        wait_until(lambda: server.tasks().get(b.task_id, {}).get("desc") == "Phase 1", what="desc")
+        b.set_description("Phase 2")
+        b.set_postfix(loss=0.25, acc="90%")
+        wait_until(lambda: server.tasks()[b.task_id]["desc"] == "Phase 2", what="new desc")
+        wait_until(lambda: server.tasks()[b.task_id]["postfix"] == "acc=90%, loss=0.25", what="postfix")
+        b.set_meta({"epoch": 2})
+        wait_until(lambda: server.tasks()[b.task_id]["meta"] == {"epoch": 2}, what="meta")
+
+
+def test_the_final_state_arrives_even_when_tqdm_skips_displays(server: LiveServer) -> None:
+    with bar(server, total=100, mininterval=3600, miniters=10**9) as b:
+        for _ in range(70):
+            b.update()
+    task = final_task(server, b.task_id or "")
+    assert (task["status"], task["n"]) == ("close", 70)
+
+
+def test_a_with_block_that_raises_ends_in_error(server: LiveServer) -> None:
+    with pytest.raises(KeyError), bar(server, total=10) as b:
+        b.update(3)
+        raise KeyError("boom")
+    assert (final_task(server, b.task_id or "")["status"], b.n) == ("error", 3)
+    with bar(server, total=10) as ok:
+        ok.update(10)
+    assert final_task(server, ok.task_id or "")["status"] == "close"
+
+
+def test_a_loop_inside_a_with_block_that_raises_ends_in_error(server: LiveServer) -> None:
+    with pytest.raises(ValueError), bar(server, iterable=range(10)) as b:
+        for i in b:
+            if i == 4:
+                raise ValueError
+    assert final_task(server, b.task_id or "")["status"] == "error"
+
+
+def test_a_plain_script_dying_in_a_loop_ends_in_error(server: LiveServer) -> None:
+    done = python(
+        """
+        import sys
+        from progressista import RemoteTqdm
+        opened = RemoteTqdm(total=9, task_id="crash:open")
+        opened.update(2)
+        for i in RemoteTqdm(range(10), task_id="crash:loop"):
+            if i == 3:
+                raise RuntimeError("the job died")
+        """,
+        env=client_env(server),
+    )
+    assert done.returncode == 1 and "RuntimeError: the job died" in done.stderr
+    assert final_task(server, "crash:loop")["status"] == "error"
+    assert final_task(server, "crash:open")["status"] == "error"
+
+
+def test_breaking_out_of_a_loop_closes(server: LiveServer) -> None:
+    done = python(
+        """
+        from progressista import RemoteTqdm
+        for i in RemoteTqdm(range(10), task_id="broken:loop"):
+            if i == 3:
+                break
+        still_open = RemoteTqdm(total=5, task_id="exit:open")
+        still_open.update(1)
+        """,
+        env=client_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    assert final_task(server, "broken:loop")["status"] == "close"
+    assert final_task(server, "exit:open")["status"] == "close"  # closed for it at exit, like tqdm's __del__
+
+
+def test_disabled_bars_send_nothing_and_start_no_sender(server: LiveServer) -> None:
+    done = python(
+        """
+        import threading
+        from progressista import RemoteTqdm, sender
+        for _ in RemoteTqdm(range(10), disable=True, task_id="disabled"):
+            pass
+        print(sender.current(), [t.name for t in threading.enumerate() if t.name == sender.THREAD_NAME])
+        """,
+        env=client_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "[]"]
+    assert server.tasks() == {}
+
+
+def test_disable_none_hides_the_console_bar_but_still_reports(server: LiveServer) -> None:
+    done = python(
+        """
+        from progressista import RemoteTqdm
+        for _ in RemoteTqdm(range(10), disable=None, task_id="headless", desc="CI job"):
+            pass
+        """,
+        env=client_env(server),
+    )
+    assert done.returncode == 0 and done.stderr == ""  # stderr is a pipe, not a TTY
+    assert final_task(server, "headless")["n"] == 10
+
+
+def test_token_from_the_environment(start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(api_token="s3cret")
+    code = """
+        from progressista import RemoteTqdm
+        with RemoteTqdm(total=2, task_id={task_id!r}) as bar:
+            bar.update(2)
+        """
+    good = python(code.format(task_id="with-token"), env=client_env(server, PROGRESSISTA_API_TOKEN="s3cret"))
+    bad = python(code.format(task_id="no-token"), env=client_env(server))
+    assert (good.returncode, bad.returncode) == (0, 0)
+    assert "Traceback" not in bad.stderr
+    with ProgressistaApi(server.url, token="s3cret") as api:
+        wait_until(lambda: "with-token" in api.tasks(), what="the authorised task")
+        assert set(api.tasks()) == {"with-token"}
+
+
+def test_explicit_headers_win_over_the_environment_token(start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(api_token="right")
+    done = python(
+        """
+        from progressista import RemoteTqdm
+        with RemoteTqdm(total=1, task_id="header", headers={"authorization": "Bearer right"}) as bar:
+            bar.update()
+        """,
+        env=client_env(server, PROGRESSISTA_API_TOKEN="wrong"),
+    )
+    assert done.returncode == 0, done.stderr
+    with ProgressistaApi(server.url, token="right") as api:
+        wait_until(lambda: api.tasks().get("header", {}).get("status") == "close", what="the task")
+
+
+def test_post_override_observes_every_batch(server: LiveServer, tmp_path: Path) -> None:
+    log = tmp_path / "posts.jsonl"
+    done = python(
+        f"""
+        import json
+        from progressista import RemoteTqdm
+
+        class Audited(RemoteTqdm):
+            def _post(self, session, url, payload, headers, timeout):  # a plain method works too
+                response = super()._post(session, url, payload, headers, timeout)
+                with open({str(log)!r}, "a") as out:
+                    out.write(json.dumps([self.__name__, url, len(payload), response.status_code]) + "\\n")
+                return response
+
+        for i in range(3):
+            with Audited(total=1, task_id=f"audited-{{i}}") as bar:
+                bar.update()
+        """,
+        env=client_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    posts = [json.loads(line) for line in log.read_text().splitlines()]
+    assert {(name, url, status) for name, url, _, status in posts} == {("Audited", server.url + "/progress", 200)}
+    assert sum(count for *_, count, _ in posts) >= 3
+    for i in range(3):
+        assert final_task(server, f"audited-{i}")["status"] == "close"
