@@ -96,6 +96,15 @@ def test_bulk_delete_returns_what_it_removed(server):
     assert set(server.tasks()) == {"c"}
 
 
+def test_delete_by_task_id_query_for_ids_a_path_cannot_hold(server):
+    server.post([{"task_id": "."}, {"task_id": ".."}, {"task_id": "keep"}])
+    response = server.http.delete(server.url + "/tasks", params={"task_id": [".", "..", "missing"]}, timeout=5)
+    assert sorted(response.json()["removed"]) == [".", ".."]
+    assert set(server.tasks()) == {"keep"}
+    mixed = server.http.delete(server.url + "/tasks", params={"task_id": "keep", "status": "close"}, timeout=5)
+    assert mixed.status_code == 400 and set(server.tasks()) == {"keep"}
+
+
 def test_bulk_delete_without_a_filter_needs_all(server):
     server.post([{"task_id": "a"}, {"task_id": "b"}])
     refused = server.http.delete(server.url + "/tasks", timeout=5)

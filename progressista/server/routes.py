@@ -135,17 +135,25 @@ async def delete_tasks(
     store: StoreDep,
     status: StatusFilter = None,
     older_than: OlderThan = None,
+    task_id: Annotated[
+        list[str] | None, Query(description="Remove these tasks (repeatable); for ids a URL path cannot hold")
+    ] = None,
     all: Annotated[bool, Query(description="Remove every task (needed when no filter is given)")] = False,
 ) -> Response:
-    """Remove the tasks matching ``status`` and ``older_than``; returns their ids.
+    """Remove the tasks matching ``status`` and ``older_than``, or those named by ``task_id``.
 
-    With no filter nothing is removed unless ``all=true`` says so.
+    Returns the ids removed. With no filter nothing is removed unless ``all=true`` says so.
     """
-    if status is None and older_than is None and not all:
+    if task_id:
+        if status is not None or older_than is not None:
+            raise HTTPException(http.HTTP_400_BAD_REQUEST, "task_id cannot be combined with status or older_than")
+        removed = await store.remove(task_id)
+    elif status is None and older_than is None and not all:
         raise HTTPException(
-            http.HTTP_400_BAD_REQUEST, "give status and/or older_than, or all=true to remove every task"
+            http.HTTP_400_BAD_REQUEST, "give status and/or older_than, task_id, or all=true to remove every task"
         )
-    removed = await store.remove_matching(_statuses(status), older_than, now=time.time())
+    else:
+        removed = await store.remove_matching(_statuses(status), older_than, now=time.time())
     return _json({"removed": removed, "count": len(removed)})
 
 
