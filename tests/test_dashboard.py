@@ -218,7 +218,7 @@ def test_rest_failures_are_shown(page: Page, server: LiveServer) -> None:
     expect(messages).to_contain_text("Could not clear completed tasks: Unauthorized — token rejected (401)")
 
     # The network is gone.
-    page.route("**/tasks/*", lambda route: route.abort())
+    page.route("**/tasks?task_id=*", lambda route: route.abort())
     card(page, "done").get_by_test_id("discard").click()
     expect(messages).to_contain_text("Could not discard “done”: network error")
     expect(card(page, "done")).to_be_visible()  # not removed on failure

@@ -874,19 +874,13 @@
 
   async function discard(id) {
     const view = views.get(id);
-    if (id === "." || id === "..") { // a URL cannot name these as a path segment
-      showMessage(`Could not discard “${id}”: this id cannot be addressed in a URL; use “Clear …”.`);
-      return;
-    }
     if (view) view.el.classList.add("card-busy");
     try {
-      await api("DELETE", "tasks/" + encodeURIComponent(id));
+      // The query form names any id, even "." and "..", which a URL path cannot hold;
+      // an id already gone on the server is simply not in "removed".
+      await api("DELETE", "tasks?task_id=" + encodeURIComponent(id));
       forget(id);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 404) { // already gone on the server
-        forget(id);
-        return;
-      }
       if (view) view.el.classList.remove("card-busy");
       showMessage(`Could not discard “${clip(id, 80)}”: ${describeFailure(err)}`);
     }
