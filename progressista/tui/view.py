@@ -1,0 +1,373 @@
+"""What the terminal dashboards show, computed from task dicts. Pure, standard library.
+
+Shared by ``progressista watch`` (Textual) and ``progressista tasks ls`` (Rich):
+which column a status belongs to, grouping by the ``prefix:`` of task ids,
+newest-first order, filtering, and the text of amounts, rates, ETAs and ages.
+
+>>> board = Board()
+>>> _ = board.replace({
+...     "etl:extract": {"status": "update", "n": 40, "total": 100, "rate": 4.0, "updated_at": 20.0},
+...     "etl:load": {"status": "close", "n": 100, "total": 100, "updated_at": 10.0},
+...     "train": {"status": "stale", "n": 3, "total": None, "updated_at": 5.0},
+... })
+>>> [(item.kind, item.key) for item in board.columns()["active"].items]
+[('group', 'etl'), ('task', 'etl:extract')]
+>>> format_duration(eta_seconds(board.tasks["etl:extract"]))
+'00:15'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = [
+    "COLUMNS",
+    "COLUMN_TITLES",
+    "STATUS_LABELS",
+    "Board",
+    "Column",
+    "Item",
+    "bar_parts",
+    "column_of",
+    "eta_seconds",
+    "format_age",
+    "format_amount",
+    "format_count",
+    "format_duration",
+    "format_percent",
+    "format_rate",
+    "fraction",
+    "matches",
+    "newest_first",
+    "number",
+    "parse_terms",
+    "prefix_of",
+    "rate_of",
+    "search_text",
+    "updated_at",
+]
+
+Task = Mapping[str, Any]
+
+#: The dashboard's columns, left to right.
+COLUMNS: tuple[str, ...] = ("active", "stale", "completed")
+COLUMN_TITLES: dict[str, str] = {"active": "Active", "stale": "Needs attention", "completed": "Completed"}
+#: How a status reads on a card or in a table.
+STATUS_LABELS: dict[str, str] = {
+    "start": "starting",
+    "update": "running",
+    "stale": "stale",
+    "close": "done",
+    "error": "error",
+}
+_COLUMN_OF = {"start": "active", "update": "active", "stale": "stale", "close": "completed", "error": "completed"}
+_SI = ("", "k", "M", "G", "T", "P", "E")
+
+
+def column_of(status: object) -> str:
+    """``active`` (start, update), ``stale``, or ``completed`` (close, error); unknown counts as active."""
+    return _COLUMN_OF.get(status, "active") if isinstance(status, str) else "active"
+
+
+def prefix_of(task_id: str) -> str | None:
+    """The part before the first ``:``, which groups related tasks (``etl:extract`` → ``etl``)."""
+    cut = task_id.find(":")
+    return task_id[:cut] if cut > 0 else None
+
+
+def number(value: object) -> float | None:
+    """``value`` as a finite float, or ``None`` (task fields come from the network)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    result = float(value)
+    return result if math.isfinite(result) else None
+
+
+def updated_at(task: Task) -> float:
+    return number(task.get("updated_at")) or 0.0
+
+
+def newest_first(tasks: Mapping[str, Task]) -> list[str]:
+    """Task ids, most recently updated first; ties by id so the order is stable."""
+    return sorted(tasks, key=lambda task_id: (-updated_at(tasks[task_id]), task_id))
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def fraction(task: Task) -> float | None:
+    """Done share in [0, 1], or ``None`` when the total is unknown."""
+    total = number(task.get("total"))
+    if total is None or total <= 0:
+        return None
+    n = number(task.get("n")) or 0.0
+    return min(1.0, max(0.0, n / total))
+
+
+def rate_of(task: Task) -> float | None:
+    """Units per second: the bar's own ``rate``, else ``n / elapsed``."""
+    rate = number(task.get("rate"))
+    if rate is not None and rate > 0:
+        return rate
+    n, elapsed = number(task.get("n")), number(task.get("elapsed"))
+    if n and elapsed and n > 0 and elapsed > 0:
+        return n / elapsed
+    return None
+
+
+def eta_seconds(task: Task) -> float | None:
+    """Seconds left for a running task with a known total and rate; ``None`` otherwise."""
+    if column_of(task.get("status")) != "active" or task.get("status") == "stale":
+        return None
+    total, rate = number(task.get("total")), rate_of(task)
+    if total is None or total <= 0 or rate is None:
+        return None
+    return max(0.0, (total - (number(task.get("n")) or 0.0)) / rate)
+
+
+def _short(x: float) -> str:
+    """Three significant digits with an SI suffix from 1000 up, like tqdm."""
+    index = 0
+    while abs(x) >= 999.5 and index < len(_SI) - 1:
+        x /= 1000
+        index += 1
+    size = abs(x)
+    digits = 0 if size >= 99.95 else 1 if size >= 9.995 else 2
+    return f"{x:.{digits}f}{_SI[index]}"
+
+
+def format_count(x: float) -> str:
+    """``1,234`` for whole numbers, ``2.50`` for fractions, ``1.28M`` from a million up."""
+    if abs(x) >= 1e6:
+        return _short(x)
+    if x == int(x):
+        return f"{int(x):,}"
+    return f"{x:.1f}" if abs(x) >= 100 else f"{x:.2f}"
+
+
+def format_amount(n: object, total: object, unit: object = "it") -> str:
+    """``480/1,000 it``; one scale for both numbers (``803k/1.28M it``); ``42 it`` without a total."""
+    unit = unit if isinstance(unit, str) and unit else "it"
+    done = number(n) or 0.0
+    whole = number(total)
+    if whole is None:
+        return f"{format_count(done)} {unit}"
+    if max(abs(done), abs(whole)) >= 1e6:
+        return f"{_short(done)}/{_short(whole)} {unit}"
+    return f"{format_count(done)}/{format_count(whole)} {unit}"
+
+
+def format_rate(rate: float | None, unit: object = "it") -> str:
+    """``12.3 it/s``, or ``2.50 s/it`` below one per second; ``""`` when unknown."""
+    unit = unit if isinstance(unit, str) and unit else "it"
+    if rate is None or rate <= 0 or not math.isfinite(rate):
+        return ""
+    return f"{_short(rate)} {unit}/s" if rate >= 1 else f"{_short(1 / rate)} s/{unit}"
+
+
+def format_duration(seconds: float | None) -> str:
+    """``00:42``, ``1:02:03``, or ``3d 4h`` from two days up; ``""`` when unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    s = max(0, round(seconds))
+    days = s // 86400
+    if days >= 2:
+        return f"{days}d {(s % 86400) // 3600}h"
+    hours, s = divmod(s, 3600)
+    minutes, s = divmod(s, 60)
+    return f"{hours}:{minutes:02d}:{s:02d}" if hours else f"{minutes:02d}:{s:02d}"
+
+
+def format_age(seconds: float | None) -> str:
+    """``just now``, ``12s ago``, ``5m ago``, ``3h ago``, ``2d ago``."""
+    if seconds is None or not seconds >= 2:
+        return "just now"
+    if seconds < 60:
+        return f"{int(seconds)}s ago"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h ago"
+    return f"{int(seconds // 86400)}d ago"
+
+
+def format_percent(share: float | None) -> str:
+    """``48%`` (rounded down, so 100% means done); ``""`` when unknown."""
+    return "" if share is None else f"{math.floor(share * 100)}%"
+
+
+def bar_parts(share: float | None, width: int) -> tuple[str, str]:
+    """A bar ``width`` cells wide as (done, remaining) text, to style apart.
+
+    Half-cell resolution with ``━``/``╸``; an unknown total gives ``("", "╍╍╍…")``.
+
+    >>> bar_parts(0.55, 10)
+    ('━━━━━╸', '━━━━')
+    """
+    width = max(0, width)
+    if share is None:
+        return "", "╍" * width
+    halves = math.floor(min(1.0, max(0.0, share)) * width * 2)
+    full, half = divmod(halves, 2)
+    done = "━" * full + ("╸" if half else "")
+    return done, "━" * (width - len(done))
+
+
+# ---------------------------------------------------------------- filter
+
+
+def search_text(task_id: str, task: Task) -> str:
+    """Everything a filter term may match, lower-cased: id, desc, status, postfix, host, unit, meta."""
+    status = task.get("status")
+    parts = [task_id, STATUS_LABELS.get(status, "") if isinstance(status, str) else ""]
+    for key in ("desc", "status", "postfix", "host", "unit"):
+        value = task.get(key)
+        if isinstance(value, str):
+            parts.append(value)
+    meta = task.get("meta")
+    if isinstance(meta, Mapping) and meta:
+        parts.append(json.dumps(meta, ensure_ascii=False, default=str))
+    return "\n".join(parts).lower()
+
+
+def parse_terms(text: str) -> tuple[str, ...]:
+    """Filter terms: words of ``text``, lower-cased; a task must contain every one."""
+    return tuple(text.lower().split())
+
+
+def matches(text: str, terms: Sequence[str]) -> bool:
+    return all(term in text for term in terms)
+
+
+# ---------------------------------------------------------------- board
+
+
+@dataclass(frozen=True)
+class Item:
+    """One entry of a column: a task, or the header of tasks sharing a prefix."""
+
+    kind: Literal["task", "group"]
+    key: str
+    """The task id, or the group's prefix."""
+    size: int = 0
+    """For a group: how many of its tasks this column shows."""
+    indent: int = 0
+    """1 for a task inside a group."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """What one column shows, in order."""
+
+    name: str
+    items: tuple[Item, ...]
+    total: int
+    """Tasks in this column."""
+    shown: int
+    """Of which the filter keeps."""
+
+    @property
+    def title(self) -> str:
+        return COLUMN_TITLES[self.name]
+
+    @property
+    def count_label(self) -> str:
+        """``12``, or ``3 of 12`` when a filter hides some."""
+        return str(self.total) if self.shown == self.total else f"{self.shown} of {self.total}"
+
+    @property
+    def task_ids(self) -> list[str]:
+        return [item.key for item in self.items if item.kind == "task"]
+
+
+class Board:
+    """The tasks a dashboard knows, kept in step with ``snapshot`` and ``delta`` messages.
+
+    :meth:`columns` lays them out; it is O(n log n) in the number of tasks and
+    meant to run at most a few times a second, not once per message.
+    """
+
+    def __init__(self) -> None:
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self._search: dict[str, str] = {}
+
+    def replace(self, tasks: Mapping[str, Any]) -> set[str]:
+        """Take a full snapshot (a reconnect resyncs); returns every id that changed or went away."""
+        before = self.tasks
+        self.tasks = {task_id: dict(task) for task_id, task in tasks.items() if isinstance(task, Mapping)}
+        self._search = {}
+        gone = before.keys() - self.tasks.keys()
+        return gone | {task_id for task_id, task in self.tasks.items() if before.get(task_id) != task}
+
+    def apply(self, tasks: Mapping[str, Any], removed: Iterable[str] = ()) -> set[str]:
+        """Apply a delta: changed tasks replace the old ones, removed ids go; returns the touched ids."""
+        touched: set[str] = set()
+        for task_id in removed:
+            if self.tasks.pop(task_id, None) is not None:
+                self._search.pop(task_id, None)
+                touched.add(task_id)
+        for task_id, task in tasks.items():
+            if isinstance(task, Mapping):
+                self.tasks[task_id] = dict(task)
+                self._search.pop(task_id, None)
+                touched.add(task_id)
+        return touched
+
+    def search(self, task_id: str) -> str:
+        text = self._search.get(task_id)
+        if text is None:
+            text = self._search[task_id] = search_text(task_id, self.tasks[task_id])
+        return text
+
+    def counts(self) -> dict[str, int]:
+        """Tasks per column, ignoring any filter."""
+        counts = dict.fromkeys(COLUMNS, 0)
+        for task in self.tasks.values():
+            counts[column_of(task.get("status"))] += 1
+        return counts
+
+    def columns(self, terms: Sequence[str] = ()) -> dict[str, Column]:
+        """Each column's entries, newest first; a prefix shared by two or more tasks becomes a group.
+
+        Grouping looks at the whole board, so a group keeps its header when the
+        filter or a status change leaves one of its tasks alone in a column.
+        """
+        shared = Counter(prefix_of(task_id) for task_id in self.tasks)
+        # Per column: single task ids, and the prefixes of groups in first-seen order.
+        singles: dict[str, list[str]] = {name: [] for name in COLUMNS}
+        members: dict[str, dict[str, list[tuple[float, str]]]] = {name: {} for name in COLUMNS}
+        totals = dict.fromkeys(COLUMNS, 0)
+        shown = dict.fromkeys(COLUMNS, 0)
+        for task_id, task in self.tasks.items():
+            column = column_of(task.get("status"))
+            totals[column] += 1
+            if terms and not matches(self.search(task_id), terms):
+                continue
+            shown[column] += 1
+            prefix = prefix_of(task_id)
+            if prefix is not None and shared[prefix] > 1:
+                members[column].setdefault(prefix, []).append((updated_at(task), task_id))
+            else:
+                singles[column].append(task_id)
+        result: dict[str, Column] = {}
+        for name in COLUMNS:
+            rows: list[tuple[float, str, list[tuple[float, str]] | None]] = [
+                (updated_at(self.tasks[task_id]), task_id, None) for task_id in singles[name]
+            ]
+            rows.extend((max(when for when, _ in group), prefix, group) for prefix, group in members[name].items())
+            rows.sort(key=lambda row: (-row[0], row[1]))
+            items: list[Item] = []
+            for _, key, group in rows:
+                if group is None:
+                    items.append(Item("task", key))
+                    continue
+                items.append(Item("group", key, size=len(group)))
+                group.sort(key=lambda member: (-member[0], member[1]))
+                items.extend(Item("task", task_id, indent=1) for _, task_id in group)
+            result[name] = Column(name, tuple(items), totals[name], shown[name])
+        return result
