@@ -1,0 +1,97 @@
+"""Redraw benchmark for ``progressista watch``: cost of one live update with 2,000 tasks vs 20.
+
+Run: ``python bench/tui_redraw.py [--rounds 40] [--changed 20]``
+
+The app runs headless (Textual's ``run_test``, 160x50). Its feed points at a
+closed port, so the only data is what this script posts as Messages: a
+snapshot of N tasks, then rounds of deltas where ``--changed`` tasks move
+(they become the newest, so the column order changes every round). A round is
+measured in CPU time (``time.process_time``, so the test pilot's idle waits do
+not count) from posting the delta to the screen being repainted: message
+handling, the board layout, rendering the visible lines and Textual's
+compositing. Also printed per round: the lines the task lists rendered and the
+cards they rebuilt.
+
+Target: 2,000 tasks cost at most 3x the 20-task baseline per update, and the
+lines rendered per update do not grow with the task count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from typing import Any
+
+from progressista.tui.app import WatchApp, create_app
+from progressista.tui.messages import Delta, Snapshot
+from progressista.tui.widgets import TaskList
+
+
+def tasks(count: int, now: float) -> dict[str, dict[str, Any]]:
+    statuses = ("update", "update", "update", "stale", "close", "error")
+    return {
+        f"job{i % 37}:task-{i}": {
+            "task_id": f"job{i % 37}:task-{i}", "status": statuses[i % len(statuses)], "desc": f"Task number {i}",
+            "n": i % 100, "total": 100, "rate": 3.5, "unit": "it", "postfix": f"loss={i % 7 / 10:.2f}",
+            "host": f"node-{i % 8}", "pid": 1000 + i, "updated_at": now - i, "created_at": now - 3600,
+        }
+        for i in range(count)
+    }
+
+
+async def measure(count: int, rounds: int, changed: int) -> dict[str, float]:
+    app: WatchApp = create_app("http://127.0.0.1:9", refresh_interval=3600)  # flushed by hand below
+    now = time.time()
+    board = tasks(count, now)
+    ids = list(board)
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.post_message(Snapshot(board))
+        await pilot.pause()
+        started = time.process_time()
+        app.flush()
+        await pilot.pause()
+        first = time.process_time() - started
+        lists = list(app.query(TaskList))
+        times, lines, cards = [], [], []
+        for r in range(rounds):
+            moved = {ids[(r * changed + k) % count]: {**board[ids[(r * changed + k) % count]],
+                                                     "n": r, "updated_at": now + r + 1} for k in range(changed)}
+            lines_before = sum(lst.lines_rendered for lst in lists)
+            cards_before = sum(lst.cards_built for lst in lists)
+            started = time.process_time()
+            app.post_message(Delta(moved, []))
+            await pilot.pause()
+            app.flush()
+            await pilot.pause()
+            times.append(time.process_time() - started)
+            lines.append(sum(lst.lines_rendered for lst in lists) - lines_before)
+            cards.append(sum(lst.cards_built for lst in lists) - cards_before)
+        return {
+            "first_ms": first * 1000,
+            "update_ms": statistics.median(times) * 1000,
+            "layout_ms": app.stats.total_ms / max(1, app.stats.layouts),
+            "lines": statistics.median(lines),
+            "cards": statistics.median(cards),
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--changed", type=int, default=20)
+    args = parser.parse_args()
+    results = {count: asyncio.run(measure(count, args.rounds, args.changed)) for count in (20, 2000)}
+    for count, result in results.items():
+        print(f"{count:>5} tasks: first paint {result['first_ms']:6.1f} ms CPU, "
+              f"update {result['update_ms']:5.1f} ms CPU (layout {result['layout_ms']:4.1f} ms), "
+              f"{result['lines']:.0f} lines and "
+              f"{result['cards']:.0f} cards rendered per update")
+    ratio = results[2000]["update_ms"] / results[20]["update_ms"]
+    print(f"update cost, 2,000 tasks vs 20: {ratio:.2f}x (target <= 3x); "
+          f"lines per update {results[2000]['lines']:.0f} vs {results[20]['lines']:.0f}")
+
+
+if __name__ == "__main__":
+    main()

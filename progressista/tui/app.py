@@ -1,0 +1,294 @@
+"""``progressista watch``: the Textual dashboard. :func:`create_app` builds it for the CLI and the tests.
+
+Data flow: the :class:`~.feed.Feed` worker posts Messages; handlers only update
+the :class:`~.view.Board` and note which tasks changed; a timer lays the board
+out at most every ``refresh_interval`` seconds and hands each column its
+entries, so a burst of messages costs one layout and repaints only what changed.
+Discards run ``requests`` calls in thread workers that post Messages back.
+
+>>> app = create_app("http://localhost:8000", token="s3cret")  # doctest: +SKIP
+>>> app.run()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Input
+
+from progressista.api import ApiError, ProgressistaApi
+from progressista.config import DEFAULT_REQUEST_TIMEOUT
+from progressista.urls import server_urls
+
+from .discard import discard
+from .feed import Backoff, Feed
+from .messages import (
+    Connected,
+    Connecting,
+    Delta,
+    Disconnected,
+    Removed,
+    RequestFailed,
+    Snapshot,
+    Unauthorized,
+)
+from .view import COLUMN_TITLES, COLUMNS, Board, parse_terms
+from .widgets import ColumnHeader, ConfirmScreen, ConnectionBar, TaskList
+
+__all__ = ["RedrawStats", "WatchApp", "create_app"]
+
+
+@dataclass
+class RedrawStats:
+    """What laying out the board has cost so far (read by the tests and the benchmark)."""
+
+    layouts: int = 0
+    last_ms: float = 0.0
+    max_ms: float = 0.0
+    total_ms: float = 0.0
+    messages: int = 0
+
+
+class WatchApp(App[None]):
+    """Three columns of live tasks: active, needs attention (stale), completed."""
+
+    CSS_PATH = "watch.tcss"
+    TITLE = "Progressista"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "column(-1)", "Column", key_display="←→"),
+        Binding("right", "column(1)", "Column", show=False),
+        Binding("d", "discard", "Discard"),
+        Binding("c", "clear('completed')", "Clear completed"),
+        Binding("s", "clear('stale')", "Clear stale"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("escape", "close_filter", "Clear filter", show=False),
+        Binding("r", "reconnect", "Reconnect"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        backoff: Backoff | None = None,
+        refresh_interval: float = 0.2,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.server = server_urls(url)
+        self.token = token or self.server.token
+        self.request_timeout = request_timeout
+        self.refresh_interval = refresh_interval
+        self.clock = clock
+        self.board = Board()
+        self.feed = Feed(url, self.token, self.post_message, backoff=backoff)
+        self.stats = RedrawStats()
+        self.terms: tuple[str, ...] = ()
+        self._changed: set[str] = set()
+        self._dirty = False
+        self._last_list = "active"
+
+    # -- layout ----------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield ConnectionBar(self.server.base, id="connection")
+        with Horizontal(id="board"):
+            for name in COLUMNS:
+                with Vertical(classes=f"column column-{name}"):
+                    yield ColumnHeader(name, id=f"{name}-header")
+                    yield TaskList(name, clock=self.clock, id=name)
+        yield Input(placeholder="Filter: words of the id, description, postfix, host or meta", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.run_worker(self.feed.run(), name="feed", group="feed", exclusive=True)
+        self.set_interval(self.refresh_interval, self.flush)
+        self.set_interval(1.0, self._tick)
+        self.column("active").focus()
+
+    def column(self, name: str) -> TaskList:
+        return self.query_one(f"#{name}", TaskList)
+
+    def flush(self) -> None:
+        """Lay out the board if anything changed since the last time (the repaint throttle)."""
+        if not self._dirty:
+            return
+        started = time.perf_counter()
+        changed, self._changed, self._dirty = self._changed, set(), False
+        for name, column in self.board.columns(self.terms).items():
+            self.query_one(f"#{name}-header", ColumnHeader).show(column)
+            self.column(name).show(column, self.board.tasks, changed)
+        elapsed = (time.perf_counter() - started) * 1000
+        self.stats.layouts += 1
+        self.stats.last_ms = elapsed
+        self.stats.total_ms += elapsed
+        self.stats.max_ms = max(self.stats.max_ms, elapsed)
+
+    def _tick(self) -> None:
+        # Ages and the "last message" time move with the clock: repaint what is on screen.
+        self.query_one(ConnectionBar).refresh()
+        for name in COLUMNS:
+            self.column(name).refresh()
+
+    # -- feed messages ---------------------------------------------------
+
+    def on_connecting(self, message: Connecting) -> None:
+        bar = self.query_one(ConnectionBar)
+        if bar.state != "reconnecting":
+            bar.set_state("connecting")
+
+    def on_connected(self, message: Connected) -> None:
+        self.query_one(ConnectionBar).set_state("connected")
+
+    def on_snapshot(self, message: Snapshot) -> None:
+        self._received(self.board.replace(message.tasks))
+
+    def on_delta(self, message: Delta) -> None:
+        self._received(self.board.apply(message.tasks, message.removed))
+
+    def _received(self, changed: set[str]) -> None:
+        self.stats.messages += 1
+        self._changed |= changed
+        self._dirty = True
+        self.query_one(ConnectionBar).last_message = time.time()
+
+    def on_disconnected(self, message: Disconnected) -> None:
+        detail = f"{message.reason} (attempt {message.attempt})"
+        self.query_one(ConnectionBar).set_state("reconnecting", detail, retry_in=message.retry_in)
+
+    def on_unauthorized(self, message: Unauthorized) -> None:
+        hint = "pass --token or set PROGRESSISTA_API_TOKEN; r retries"
+        self.query_one(ConnectionBar).set_state("unauthorized", f"{message.reason}; {hint}")
+
+    # -- actions ---------------------------------------------------------
+
+    def _focused_list(self) -> TaskList:
+        focused = self.focused
+        return focused if isinstance(focused, TaskList) else self.column(self._last_list)
+
+    def on_descendant_focus(self) -> None:
+        if isinstance(self.focused, TaskList):
+            self._last_list = self.focused.column
+
+    def action_column(self, step: int) -> None:
+        index = COLUMNS.index(self._focused_list().column)
+        self.column(COLUMNS[(index + step) % len(COLUMNS)]).focus()
+
+    def action_discard(self) -> None:
+        task_id = self._focused_list().selected
+        if task_id is None or task_id not in self.board.tasks:
+            self.notify("No task selected", severity="warning")
+            return
+
+        def remove(api: ProgressistaApi) -> list[str]:
+            removed = discard(api, [task_id])
+            if not removed:
+                raise ApiError("no such task on the server (already removed?)", 404)
+            return removed
+
+        self._request(f"discard {task_id}", remove)
+
+    def action_clear(self, column: str) -> None:
+        label = COLUMN_TITLES[column].lower() if column == "completed" else "stale"
+        count = self.board.counts()[column]
+        if not count:
+            self.notify(f"No {label} tasks to clear")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._request(f"clear {label} tasks", lambda api: api.delete_tasks(status=column))
+
+        noun = "task" if count == 1 else "tasks"
+        self.push_screen(ConfirmScreen(f"Remove all {count} {label} {noun} from the server?"), answered)
+
+    def action_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.add_class("-visible")
+        field.focus()
+
+    def action_close_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        if field.value or field.has_class("-visible"):
+            field.value = ""
+            field.remove_class("-visible")
+            self._set_terms("")
+            self.column(self._last_list).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._set_terms(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.remove_class("-visible")
+        self.column(self._last_list).focus()
+
+    def _set_terms(self, text: str) -> None:
+        terms = parse_terms(text)
+        if terms != self.terms:
+            self.terms = terms
+            self._dirty = True
+            self.flush()
+
+    def action_reconnect(self) -> None:
+        self.feed.reconnect_now()
+        self.query_one(ConnectionBar).set_state("connecting")
+
+    # -- REST ------------------------------------------------------------
+
+    def _request(self, what: str, call: Callable[[ProgressistaApi], list[str]]) -> None:
+        def work() -> None:
+            try:
+                with ProgressistaApi(self.server.base, self.token, timeout=self.request_timeout) as api:
+                    removed = call(api)
+            except ApiError as exc:
+                self.post_message(RequestFailed(what, _explain(exc)))
+            else:
+                self.post_message(Removed(what, removed))
+
+        self.run_worker(work, name=what, group="api", thread=True, exit_on_error=False)
+
+    def on_removed(self, message: Removed) -> None:
+        count = len(message.removed)
+        if message.what.startswith("discard"):
+            self.notify(f"Discarded {message.removed[0] if count == 1 else count}", markup=False)
+        else:
+            self.notify(f"Removed {count} {'task' if count == 1 else 'tasks'}", markup=False)
+
+    def on_request_failed(self, message: RequestFailed) -> None:
+        self.notify(f"Could not {message.action}: {message.message}", severity="error", markup=False, timeout=8)
+
+
+def _explain(exc: ApiError) -> str:
+    if exc.status_code in (401, 403):
+        return f"the server refused the token (HTTP {exc.status_code})"
+    return str(exc)
+
+
+def create_app(
+    url: str,
+    token: str | None = None,
+    *,
+    backoff: Backoff | None = None,
+    refresh_interval: float = 0.2,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
+    clock: Callable[[], float] = time.time,
+) -> WatchApp:
+    """The dashboard for the server at ``url`` (any form :func:`~progressista.urls.server_urls` takes).
+
+    ``token`` defaults to a ``?token=`` in the URL. Raises ``ValueError`` for a
+    URL that names no server.
+    """
+    return WatchApp(
+        url, token, backoff=backoff, refresh_interval=refresh_interval, request_timeout=request_timeout, clock=clock
+    )

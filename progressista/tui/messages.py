@@ -1,0 +1,83 @@
+"""What the feed and the REST workers tell the app: small dataclass Messages.
+
+The feed (:mod:`progressista.tui.feed`) posts the connection ones and the task
+data; thread workers post :class:`Removed` and :class:`RequestFailed` after a
+discard. Nothing here touches the network or the screen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+__all__ = [
+    "Connected",
+    "Connecting",
+    "Delta",
+    "Disconnected",
+    "Removed",
+    "RequestFailed",
+    "Snapshot",
+    "Unauthorized",
+]
+
+
+@dataclass(eq=False)
+class Connecting(Message):
+    """A connection attempt started (``attempt`` counts failures since the last success)."""
+
+    attempt: int
+
+
+@dataclass(eq=False)
+class Connected(Message):
+    """The WebSocket is open; a snapshot follows."""
+
+
+@dataclass(eq=False)
+class Snapshot(Message):
+    """Every task the server has: replaces what the app knew (a reconnect resyncs)."""
+
+    tasks: dict[str, Any]
+
+
+@dataclass(eq=False)
+class Delta(Message):
+    """Tasks that changed since the last message, and ids that went away."""
+
+    tasks: dict[str, Any]
+    removed: list[str] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Disconnected(Message):
+    """The connection failed or closed; the feed retries in ``retry_in`` seconds."""
+
+    reason: str
+    retry_in: float
+    attempt: int
+
+
+@dataclass(eq=False)
+class Unauthorized(Message):
+    """The server refused the token (close code 1008 or HTTP 401/403): no retry until asked."""
+
+    reason: str
+
+
+@dataclass(eq=False)
+class Removed(Message):
+    """A discard or bulk clear went through; ``removed`` are the ids the server dropped."""
+
+    what: str
+    removed: list[str]
+
+
+@dataclass(eq=False)
+class RequestFailed(Message):
+    """A REST call failed; ``message`` is one line for a notification."""
+
+    action: str
+    message: str

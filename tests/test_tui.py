@@ -1,0 +1,364 @@
+"""`progressista watch` through Textual's pilot, against a real server on loopback.
+
+Textual's pilot is async; pytest-asyncio is not needed: each test drives the
+app with ``asyncio.run`` and waits on conditions (never bare sleeps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from support import LiveServer, free_socket, run_server
+from textual.pilot import Pilot
+
+from progressista.tui.app import WatchApp, create_app
+from progressista.tui.feed import Backoff
+from progressista.tui.widgets import CARD_HEIGHT, ConfirmScreen, ConnectionBar, TaskList
+
+FAST = Backoff(first=0.05, factor=2.0, limit=0.4, jitter=0.0)
+SIZE = (150, 40)
+
+Scenario = Callable[[Pilot[None]], Awaitable[None]]
+
+
+def drive(app: WatchApp, scenario: Scenario, size: tuple[int, int] = SIZE) -> None:
+    async def main() -> None:
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(main())
+
+
+async def until(pilot: Pilot[None], predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.02)
+
+
+def event(task_id: str, status: str = "update", **fields: Any) -> dict[str, Any]:
+    return {"task_id": task_id, "status": status, "n": 3, "total": 10, **fields}
+
+
+def watch(server: LiveServer, **options: Any) -> WatchApp:
+    return create_app(server.url, **{"refresh_interval": 0.05, "backoff": FAST, **options})
+
+
+def ids(app: WatchApp, column: str) -> list[str]:
+    return app.column(column).task_ids
+
+
+def bar(app: WatchApp) -> ConnectionBar:
+    return app.query_one(ConnectionBar)
+
+
+def screen_text(task_list: TaskList) -> str:
+    return "\n".join(task_list.render_line(y).text for y in range(task_list.size.height))
+
+
+def notifications(app: WatchApp) -> list[str]:
+    return [note.message for note in app._notifications]
+
+
+def rebind(port: int) -> socket.socket:
+    """A new listening socket on ``port``: uvicorn closed the old one when it stopped."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+# ---------------------------------------------------------------- columns
+
+
+def test_tasks_land_in_their_columns_and_move_when_the_status_changes(start_server):
+    server = start_server(stale_seconds=0.4, cleanup_interval=0.05)
+    server.post([event("a", desc="Alpha"), event("b", "start")])
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: sorted(ids(app, "active")) == ["a", "b"], "both tasks active")
+        assert bar(app).state == "connected"
+        server.post(event("a", "close"))
+        await until(pilot, lambda: ids(app, "completed") == ["a"], "a completed")
+        server.post(event("crash", "error", desc="Crashed job"))
+        await until(pilot, lambda: ids(app, "completed") == ["crash", "a"], "newest completed first")
+        await until(pilot, lambda: ids(app, "stale") == ["b"], "idle b to need attention")
+        assert ids(app, "active") == []
+        server.post(event("b", n=5))
+        await until(pilot, lambda: ids(app, "active") == ["b"] and ids(app, "stale") == [], "b revived")
+        assert app.query_one("#completed-header").label == "Completed  2"
+
+        completed = app.column("completed")
+        text = screen_text(completed)
+        assert "✗ Crashed job" in text and "✓ Alpha" in text
+        error_colour = completed.get_component_rich_style("task-list--error").color
+        title_line = completed.render_line(0)
+        assert any(seg.style is not None and seg.style.color == error_colour and "Crashed" in seg.text
+                   for seg in title_line), "an error's title is drawn in the error colour"
+
+    drive(app, scenario)
+
+
+def test_cards_show_bar_numbers_rate_eta_postfix_and_age(server):
+    server.post([
+        event("etl:extract", desc="Extracting rows", n=420, total=1000, rate=35.0, unit="rows",
+              postfix="shard=3", host="node-1", pid=12),
+        event("etl:load", "start", desc="Loading", n=12, total=None),
+        event("solo:job", desc="Alone"),
+    ])
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(ids(app, "active")) == 3, "three active tasks")
+        await pilot.pause()
+        text = screen_text(app.column("active"))
+        assert "▾ etl  2" in text  # shared prefix: a group
+        assert "▾ solo" not in text  # a prefix nobody shares is no group
+        assert "420/1,000 rows · 35.0 rows/s · ETA 00:17" in text
+        assert "42%" in text and "━" in text
+        assert "shard=3 · etl:extract · node-1:12" in text
+        assert "╍╍╍" in text and "12 it" in text  # unknown total: indeterminate bar
+        assert "just now" in text
+        assert server.url in bar(app).text and "last message" in bar(app).text
+
+    drive(app, scenario)
+
+
+# ---------------------------------------------------------------- keys
+
+
+def test_footer_lists_the_keys_and_arrows_and_tab_move_between_columns(server):
+    server.post([event("one"), event("two", "close")])
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        shown = {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
+        assert {"d", "c", "s", "slash", "r", "q", "left", "up"} <= shown
+        assert app.focused is app.column("active")
+        await pilot.press("right")
+        assert app.focused is app.column("stale")
+        await pilot.press("tab")
+        assert app.focused is app.column("completed")
+        await pilot.press("right")
+        assert app.focused is app.column("active")
+        await pilot.press("left")
+        assert app.focused is app.column("completed")
+
+    drive(app, scenario)
+
+
+def test_d_discards_the_selected_task_on_the_server(server):
+    server.post(event("older"))
+    server.post(event("newer"))
+    server.post(event(".."))  # an id a URL path cannot carry
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(ids(app, "active")) == 3, "three tasks")
+        active = app.column("active")
+        assert active.selected == ids(app, "active")[0] == ".."
+        await pilot.press("d")
+        await until(pilot, lambda: ".." not in server.tasks(), "'..' removed on the server")
+        await until(pilot, lambda: ids(app, "active") == ["newer", "older"], "the card to go")
+        await pilot.press("down")
+        assert active.selected == "older"
+        await pilot.press("d")
+        await until(pilot, lambda: set(server.tasks()) == {"newer"}, "older removed on the server")
+        await until(pilot, lambda: ids(app, "active") == ["newer"], "the card to go")
+        assert active.selected == "newer"  # the cursor stays in the column
+        assert any("Discarded older" in note for note in notifications(app))
+
+    drive(app, scenario)
+
+
+def test_c_clears_completed_after_confirmation(server):
+    server.post([event("running"), event("done", "close"), event("failed", "error")])
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(ids(app, "completed")) == 2, "two completed")
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert "Remove all 2 completed tasks" in app.screen.question
+        await pilot.press("n")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the dialog to close")
+        assert set(server.tasks()) == {"running", "done", "failed"}
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: set(server.tasks()) == {"running"}, "completed removed on the server")
+        await until(pilot, lambda: ids(app, "completed") == [], "the column to empty")
+        assert "No completed tasks" in screen_text(app.column("completed"))
+        await pilot.press("c")  # nothing left: no dialog
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "No completed tasks to clear" in notifications(app)
+
+    drive(app, scenario)
+
+
+def test_s_clears_stale_after_confirmation(start_server):
+    server = start_server(stale_seconds=0.2, cleanup_interval=0.05)
+    server.post(event("idle"))
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: ids(app, "stale") == ["idle"], "the task to go stale")
+        server.post(event("done", "close"))  # never goes stale
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: "idle" not in server.tasks(), "stale removed on the server")
+        assert "done" in server.tasks()
+        await until(pilot, lambda: ids(app, "stale") == [], "the column to empty")
+
+    drive(app, scenario)
+
+
+def test_slash_filters_and_escape_clears(server):
+    server.post([event("etl:extract"), event("etl:load", "close"), event("train", desc="Training squad")])
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(app.board.tasks) == 3, "three tasks")
+        await pilot.press("slash")
+        await pilot.press(*"squad")  # letters that are also keys (s, q, d) go to the filter
+        assert ids(app, "active") == ["train"]
+        assert ids(app, "completed") == []
+        assert app.query_one("#active-header").label == "Active  1 of 2"
+        assert app.is_running and set(server.tasks()) == {"etl:extract", "etl:load", "train"}
+        await pilot.press("enter")  # keep the filter, back to the columns
+        assert isinstance(app.focused, TaskList)
+        assert ids(app, "active") == ["train"]
+        await pilot.press("escape")
+        assert sorted(ids(app, "active")) == ["etl:extract", "train"]
+        assert ids(app, "completed") == ["etl:load"]
+
+    drive(app, scenario)
+
+
+# ---------------------------------------------------------------- connection
+
+
+def test_a_refused_token_says_unauthorized_and_does_not_spin(start_server):
+    server = start_server(api_token="t")
+    server.http.headers["Authorization"] = "Bearer t"
+    server.post(event("secret"))
+    for token in (None, "wrong"):
+        app = watch(server, token=token)
+
+        async def scenario(pilot: Pilot[None], app: WatchApp = app) -> None:
+            await until(pilot, lambda: bar(app).state == "unauthorized", "the unauthorized state")
+            assert "refused" in bar(app).text and "--token" in bar(app).text
+            attempts = app.feed.attempts
+            await pilot.pause(20 * FAST.first)  # long enough for several retries, were it retrying
+            assert app.feed.attempts == attempts and bar(app).state == "unauthorized"
+            assert app.board.tasks == {}
+            await pilot.press("r")  # retry on request: refused again
+            await until(pilot, lambda: app.feed.attempts == attempts + 1, "one more attempt")
+            await until(pilot, lambda: bar(app).state == "unauthorized", "unauthorized again")
+
+        drive(app, scenario)
+
+
+def test_the_right_token_connects_and_discards(start_server):
+    server = start_server(api_token="t")
+    server.http.headers["Authorization"] = "Bearer t"
+    server.post(event("job"))
+    app = create_app(server.url + "/?token=t", refresh_interval=0.05)  # the dashboard link form
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: ids(app, "active") == ["job"], "the task")
+        assert bar(app).state == "connected"
+        await pilot.press("d")
+        await until(pilot, lambda: server.tasks() == {}, "the discard to reach the server")
+
+    drive(app, scenario)
+
+
+def test_resyncs_after_the_server_restarts_on_the_same_port():
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    with run_server(sock=sock, cleanup_interval=0.05) as first:
+        first.post([event("before"), event("survivor", n=1)])
+        app = watch(first)
+
+        async def scenario(pilot: Pilot[None]) -> None:
+            await until(pilot, lambda: sorted(ids(app, "active")) == ["before", "survivor"], "first tasks")
+            first.server.should_exit = True
+            await until(pilot, lambda: bar(app).state == "reconnecting", "the reconnecting state")
+            assert sorted(ids(app, "active")) == ["before", "survivor"]  # the last known state stays
+            await pilot.press("d")  # the REST call fails: a notification says why
+            await until(pilot, lambda: any("Could not discard" in n for n in notifications(app)), "an error")
+            with run_server(sock=rebind(port), cleanup_interval=0.05) as second:
+                second.post([event("survivor", n=7), event("after")])
+                await until(pilot, lambda: bar(app).state == "connected", "the reconnection", timeout=15)
+                # Resynchronised from the new server's snapshot, not merged with the old state.
+                await until(pilot, lambda: sorted(ids(app, "active")) == ["after", "survivor"], "resync")
+                assert app.board.tasks["survivor"]["n"] == 7
+
+        drive(app, scenario)
+
+
+def test_r_reconnects_at_once_instead_of_waiting_out_the_backoff():
+    sock = free_socket()
+    port = sock.getsockname()[1]
+    with run_server(sock=sock, cleanup_interval=0.05) as first:
+        app = watch(first, backoff=Backoff(first=60, limit=60, jitter=0))
+
+        async def scenario(pilot: Pilot[None]) -> None:
+            await until(pilot, lambda: bar(app).state == "connected", "connected")
+            first.server.should_exit = True
+            await until(pilot, lambda: bar(app).state == "reconnecting", "disconnected")
+            await until(pilot, lambda: "in 60s" in bar(app).text, "the backoff shown")
+            with run_server(sock=rebind(port), cleanup_interval=0.05) as second:
+                second.post(event("fresh"))
+                await pilot.press("r")
+                await until(pilot, lambda: ids(app, "active") == ["fresh"], "reconnected well before 60 s")
+
+        drive(app, scenario)
+
+
+# ---------------------------------------------------------------- scale
+
+
+def test_redraw_cost_with_2000_tasks_follows_the_screen_not_the_task_count(start_server):
+    server = start_server(max_tasks=5000)
+    for start in range(0, 2000, 500):
+        server.post([event(f"job{i // 100}:task-{i}", n=i % 10, rate=2.0) for i in range(start, start + 500)])
+    app = watch(server, refresh_interval=0.1)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(ids(app, "active")) == 2000, "2000 tasks on the board", timeout=30)
+        await pilot.pause()
+        lists = [app.column(name) for name in ("active", "stale", "completed")]
+        lines_before = sum(lst.lines_rendered for lst in lists)
+        cards_before = sum(lst.cards_built for lst in lists)
+        layouts_before = app.stats.layouts
+        # 50 tasks change (order changes: they become the newest), 20 close.
+        server.post([event(f"job{i // 100}:task-{i}", n=9) for i in range(0, 2000, 40)])
+        server.post([event(f"job{i // 100}:task-{i}", "close", n=10) for i in range(1, 2000, 100)])
+        await until(pilot, lambda: len(ids(app, "completed")) == 20, "the closed tasks to move")
+        await pilot.pause()
+        layouts = app.stats.layouts - layouts_before
+        lines = sum(lst.lines_rendered for lst in lists) - lines_before
+        cards = sum(lst.cards_built for lst in lists) - cards_before
+        visible_lines = sum(lst.size.height for lst in lists)
+        # Every repaint renders at most the visible lines of each column, whatever the task count.
+        assert lines <= visible_lines * (layouts + 3), (lines, visible_lines, layouts)
+        assert cards <= 3 * (visible_lines // CARD_HEIGHT + 2) * (layouts + 1), cards
+        assert app.stats.max_ms < 1000, app.stats  # one layout of 2,000 tasks, generous for slow CI
+
+    drive(app, scenario)
+
+
+@pytest.mark.parametrize("url", ["ftp://host", ""])
+def test_the_factory_refuses_a_url_that_names_no_server(url):
+    with pytest.raises(ValueError):
+        create_app(url)
