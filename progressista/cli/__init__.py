@@ -8,6 +8,8 @@ from .demo import demo
 from .run import CONTEXT_SETTINGS as RUN_CONTEXT
 from .run import run
 from .serve import serve
+from .tasks import tasks_app
+from .watch import watch
 
 __all__ = ["app", "main"]
 
@@ -20,6 +22,8 @@ app = typer.Typer(
 app.command()(serve)
 app.command(context_settings=RUN_CONTEXT)(run)
 app.command()(demo)
+app.command()(watch)
+app.add_typer(tasks_app, name="tasks")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,101 @@
+"""The Rich table of ``progressista tasks ls``: one row per task, most recently updated first.
+
+Task text (ids, descriptions) comes from the network, so cells are built as
+:class:`rich.text.Text`, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from progressista.tui.view import (
+    STATUS_LABELS,
+    bar_parts,
+    eta_seconds,
+    format_age,
+    format_amount,
+    format_duration,
+    format_percent,
+    format_rate,
+    fraction,
+    newest_first,
+    rate_of,
+    updated_at,
+)
+
+__all__ = ["BAR_WIDTH", "task_table"]
+
+#: Bar cells from 140 columns up.
+BAR_WIDTH = 16
+HEADERS = ("Status", "Description", "Progress", "Done", "Rate", "ETA", "Updated", "Task ID")
+STATUS_STYLES = {"start": "cyan", "update": "green", "stale": "yellow", "close": "dim", "error": "bold red"}
+
+
+def task_table(
+    tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | None = None, width: int = 160
+) -> Table:
+    """A table of ``tasks`` with ages measured at ``now``, fit for a terminal ``width`` columns wide.
+
+    The task id is what ``tasks rm`` takes, so it is kept whole: below 110
+    columns the bar shrinks to its percentage and the rate goes, the
+    description takes what room is left, and goes too when there is none.
+    """
+    compact = width < 110
+    bar_width = 0 if compact else BAR_WIDTH if width >= 140 else 10
+    rows = [_cells(task_id, tasks[task_id], now, bar_width) for task_id in newest_first(tasks)]
+    shown = [header for header in HEADERS if not (compact and header == "Rate")]
+    natural = {header: max([len(header), *(row[header].cell_len for row in rows)]) for header in shown}
+
+    def room() -> int:  # what the description may have; a blank divider and one cell of padding per gap
+        return width - 2 * (len(shown) - 1) - sum(natural[h] for h in shown if h != "Description")
+
+    if room() < 8:
+        shown.remove("Description")
+    table = Table(
+        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, show_edge=False,
+        pad_edge=False, collapse_padding=True,
+    )
+    for header in shown:
+        if header == "Description":
+            table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=min(40, room()))
+        elif header == "Task ID":
+            table.add_column(header, overflow="fold")  # only when even the id alone does not fit
+        else:
+            left = header == "Status" or (header == "Progress" and not compact)
+            table.add_column(header, no_wrap=True, justify="left" if left else "right")
+    for row in rows:
+        table.add_row(*(row[header] for header in shown))
+    return table
+
+
+def _cells(task_id: str, task: Mapping[str, Any], now: float, bar_width: int) -> dict[str, Text]:
+    status = str(task.get("status", ""))
+    desc = task.get("desc")
+    unit = task.get("unit")
+    return {
+        "Status": Text(STATUS_LABELS.get(status, status), STATUS_STYLES.get(status, "")),
+        "Description": Text(desc if isinstance(desc, str) else ""),
+        "Progress": _bar(task, status, bar_width),
+        "Done": Text(format_amount(task.get("n"), task.get("total"), unit)),
+        "Rate": Text(format_rate(rate_of(task), unit)),
+        "ETA": Text(format_duration(eta_seconds(task))),
+        "Updated": Text(format_age(now - updated_at(task)), "dim"),
+        "Task ID": Text(task_id),
+    }
+
+
+def _bar(task: Mapping[str, Any], status: str, width: int) -> Text:
+    share = fraction(task)
+    if not width:
+        return Text(format_percent(share) or "?", "" if share is not None else "magenta")
+    done, rest = bar_parts(share, width)
+    colour = {"stale": "yellow", "close": "dim", "error": "red"}.get(status, "green")
+    text = Text(done, colour)
+    text.append(rest, "grey30" if share is not None else "magenta")
+    text.append(f" {format_percent(share):>4}")
+    return text

@@ -1,0 +1,26 @@
+"""``progressista watch``: the terminal dashboard (needs the ``tui`` extra)."""
+
+from __future__ import annotations
+
+from .errors import fail
+from .remote import EXIT_USAGE, TokenOption, UrlOption, resolve_server
+
+__all__ = ["watch"]
+
+
+def watch(url: UrlOption = None, token: TokenOption = None) -> None:
+    """Live terminal dashboard: active, stale and completed tasks over the server's WebSocket.
+
+    Keys: arrows/tab move, d discards the selected task, c clears completed,
+    s clears stale, / filters, r reconnects now, q quits.
+    """
+    server_url, token = resolve_server(url, token)
+    try:
+        from progressista.tui.app import create_app
+    except ImportError as exc:
+        fail(f"watch needs the terminal UI extra: pip install 'progressista[tui]' ({exc.name} is missing)")
+    try:
+        app = create_app(server_url, token)
+    except ValueError as exc:
+        fail(f"--url: {exc}", EXIT_USAGE)
+    app.run()

@@ -1,0 +1,393 @@
+"""`progressista tasks ls` and `progressista tasks rm` against a real server: every option and error."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any
+
+import pytest
+from support import LiveServer, free_port, wait_until
+from typer.testing import CliRunner
+
+from progressista.cli import app
+from progressista.cli import tasks as tasks_cli
+
+WIDE = {"COLUMNS": "160"}
+
+
+def invoke(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Any:
+    result = CliRunner().invoke(app, list(args), input=input, env={**WIDE, **(env or {})}, catch_exceptions=False)
+    assert "Traceback" not in result.output
+    return result
+
+
+def event(task_id: str, status: str = "update", **fields: Any) -> dict[str, Any]:
+    return {"task_id": task_id, "status": status, "n": 3, "total": 10, **fields}
+
+
+def one_line_error(result: Any, code: int, *fragments: str) -> None:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+@pytest.fixture
+def secured(start_server) -> LiveServer:
+    server = start_server(api_token="t")
+    server.http.headers["Authorization"] = "Bearer t"
+    return server
+
+
+# ---------------------------------------------------------------- ls
+
+
+def test_ls_shows_a_table_newest_first(server):
+    server.post(event("older", "close", desc="Finished job", n=10))
+    server.post(event("etl:extract", desc="Extracting rows", n=420, total=1000, rate=35.0, unit="rows"))
+    server.post(event("broken", "error", desc="Crashed"))
+    result = invoke("tasks", "ls", "--url", server.url)
+    assert result.exit_code == 0, result.stdout
+    out = result.stdout
+    assert out.index("broken") < out.index("etl:extract") < out.index("older")
+    assert "3 tasks on " + server.url in out
+    for header in ("Status", "Description", "Progress", "Done", "Rate", "ETA", "Updated", "Task ID"):
+        assert header in out
+    row = next(line for line in out.splitlines() if "etl:extract" in line)
+    for cell in ("running", "Extracting rows", "42%", "420/1,000 rows", "35.0 rows/s", "00:17", "just now", "━"):
+        assert cell in row, (cell, row)
+    assert "error" in next(line for line in out.splitlines() if "broken" in line)
+    assert "done" in next(line for line in out.splitlines() if "older" in line)
+    assert "\x1b[" not in out  # not a terminal: no colour codes
+
+
+def test_ls_status_filters(server):
+    server.post([event("run"), event("fin", "close"), event("bad", "error"), event("new", "start")])
+    completed = invoke("tasks", "ls", "--status", "completed", "--url", server.url)
+    assert "2 completed tasks" in completed.stdout
+    assert "fin" in completed.stdout and "bad" in completed.stdout and "run " not in completed.stdout
+    active = invoke("tasks", "ls", "--status", "start,error", "--url", server.url)
+    assert {"new", "bad"} <= set(active.stdout.split()) and "fin" not in active.stdout.split()
+    empty = invoke("tasks", "ls", "--status", "stale", "--url", server.url)
+    assert empty.exit_code == 0 and empty.stdout == "No stale tasks.\n"
+
+
+def test_ls_on_an_empty_server(server):
+    result = invoke("tasks", "ls", "--url", server.url)
+    assert result.exit_code == 0 and result.stdout == "No tasks.\n"
+
+
+def test_ls_json_is_the_server_answer_without_markup(server):
+    server.post([event("a", desc="[bold]not markup[/bold]"), event("b", "close")])
+    result = invoke("tasks", "ls", "--json", "--url", server.url)
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout
+    assert json.loads(result.stdout) == {"tasks": server.tasks()}
+    closed = json.loads(invoke("tasks", "ls", "--json", "--status", "close", "--url", server.url).stdout)
+    assert list(closed["tasks"]) == ["b"]
+
+
+def test_ls_prints_task_text_as_text(server):
+    server.post(event("[bold]id[/bold]", desc="[red]not red[/red]", unit="[i]u"))
+    result = invoke("tasks", "ls", "--url", server.url)
+    assert "[red]not red[/red]" in result.stdout and "[bold]id[/bold]" in result.stdout and "3/10 [i]u" in result.stdout
+
+
+def test_ls_keeps_ids_whole_on_80_columns(server):
+    server.post([
+        event("etl:extract", desc="A description that is long enough to be cut short",
+              n=803_442, total=1_280_000, unit="B", rate=1.5e6),
+        event("etl:load", "start", total=None),
+    ])
+    fits = invoke("tasks", "ls", "--url", server.url, env={"COLUMNS": "80"})
+    assert all(len(line) <= 80 for line in fits.stdout.splitlines()), fits.stdout
+    assert "A description t…" in fits.stdout  # cut short, not wrapped
+    assert "803k/1.28M B" in fits.stdout and "62%" in fits.stdout and "Rate" not in fits.stdout
+    server.post(event("pipeline:extract-2024-shard7"))
+    crowded = invoke("tasks", "ls", "--url", server.url, env={"COLUMNS": "80"})
+    assert all(len(line) <= 80 for line in crowded.stdout.splitlines()), crowded.stdout
+    assert "pipeline:extract-2024-shard7" in crowded.stdout  # the description made room
+    assert "Description" not in crowded.stdout
+
+
+def test_ls_watch_refreshes_until_ctrl_c(server):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from progressista.cli import main; main()",
+         "tasks", "ls", "--watch", "--interval", "0.1", "--url", server.url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = _reader(proc)
+    try:
+        seen: list[str] = []
+        wait_until(lambda: _drain(lines, seen) and any("No tasks yet" in line for line in seen), 15, what="empty")
+        server.post(event("appeared", desc="Late arrival"))
+        wait_until(lambda: _drain(lines, seen) and any("appeared" in line for line in seen), 15, what="refresh")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=15)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr
+
+
+def test_ls_watch_json_prints_one_document_per_refresh(server):
+    server.post(event("job"))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from progressista.cli import main; main()",
+         "tasks", "ls", "--watch", "--json", "--interval", "0.1", "--url", server.url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines = _reader(proc)
+    try:
+        seen: list[str] = []
+        wait_until(lambda: _drain(lines, seen) and len(seen) >= 2, 15, what="two refreshes")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    for line in seen[:2]:
+        assert list(json.loads(line)["tasks"]) == ["job"]
+
+
+def _reader(proc: subprocess.Popen[str]) -> queue.Queue[str]:
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _drain(lines: queue.Queue[str], seen: list[str]) -> bool:
+    while not lines.empty():
+        seen.append(lines.get_nowait())
+    return True
+
+
+# ---------------------------------------------------------------- rm
+
+
+def test_rm_by_id_prints_what_went_and_fails_on_missing_ones(server):
+    server.post([event("a"), event("b"), event(".."), event("keep")])
+    result = invoke("tasks", "rm", "a", "..", "--url", server.url)
+    assert result.exit_code == 0
+    assert result.stdout == "Removed 2 tasks:\n  a\n  ..\n"
+    assert set(server.tasks()) == {"b", "keep"}
+    partly = invoke("tasks", "rm", "b", "ghost", "--url", server.url)
+    assert partly.exit_code == 5
+    assert partly.stdout == "Removed 1 task:\n  b\n"
+    assert partly.stderr == "Error: no task 'ghost'\n"
+    assert set(server.tasks()) == {"keep"}
+
+
+def test_rm_by_status_and_age(server):
+    server.post([event("run"), event("fin", "close"), event("bad", "error"), event("idle", "start")])
+    result = invoke("tasks", "rm", "--status", "close", "--url", server.url)
+    assert result.exit_code == 0 and result.stdout == "Removed 1 task:\n  fin\n"
+    too_young = invoke("tasks", "rm", "--status", "active", "--older-than", "3600", "--url", server.url)
+    assert too_young.exit_code == 0 and too_young.stdout == "No matching tasks; nothing removed.\n"
+    assert set(server.tasks()) == {"run", "bad", "idle"}
+    by_age = invoke("tasks", "rm", "--status", "active", "--older-than", "0", "--url", server.url)
+    assert by_age.exit_code == 0 and set(by_age.stdout.split()[3:]) == {"run", "idle"}
+    assert set(server.tasks()) == {"bad"}
+    completed = invoke("tasks", "rm", "--status", "completed", "--url", server.url)
+    assert completed.stdout == "Removed 1 task:\n  bad\n"
+
+
+def test_rm_older_than_alone_and_all(server):
+    server.post([event("a"), event("b", "close")])
+    assert invoke("tasks", "rm", "--older-than", "3600", "--url", server.url).stdout.startswith("No matching")
+    result = invoke("tasks", "rm", "--all", "--url", server.url)
+    assert result.exit_code == 0 and set(result.stdout.split()[3:]) == {"a", "b"}
+    assert server.tasks() == {}
+    again = invoke("tasks", "rm", "--all", "--url", server.url)
+    assert again.exit_code == 0 and again.stdout == "No matching tasks; nothing removed.\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        ((), "nothing to remove"),
+        (("a", "--status", "close"), "not several"),
+        (("a", "--all"), "not several"),
+        (("--all", "--status", "close"), "--all removes every task"),
+        (("--status", "closed"), "unknown status 'closed'"),
+        (("--status", ","), "--status"),
+    ],
+)
+def test_rm_usage_errors(server, args, fragment):
+    server.post(event("a"))
+    one_line_error(invoke("tasks", "rm", *args, "--url", server.url), 2, fragment)
+    assert set(server.tasks()) == {"a"}
+
+
+def test_rm_rejects_a_negative_age(server):
+    result = invoke("tasks", "rm", "--older-than", "-1", "--url", server.url)
+    assert result.exit_code == 2
+
+
+def test_bulk_rm_asks_on_a_terminal(server, monkeypatch):
+    monkeypatch.setattr(tasks_cli, "_interactive", lambda: True)
+    server.post([event(f"done-{i:02d}", "close") for i in range(12)] + [event("running")])
+    declined = invoke("tasks", "rm", "--status", "completed", "--url", server.url, input="n\n")
+    assert declined.exit_code == 1
+    assert "  done-00" in declined.stdout and "… and 2 more" in declined.stdout
+    assert "Remove 12 tasks? [y/N]" in declined.stdout
+    assert "Aborted; nothing removed." in declined.stderr
+    assert len(server.tasks()) == 13
+    accepted = invoke("tasks", "rm", "--status", "completed", "--url", server.url, input="y\n")
+    assert accepted.exit_code == 0 and "Removed 12 tasks:" in accepted.stdout
+    assert set(server.tasks()) == {"running"}
+    nothing = invoke("tasks", "rm", "--status", "stale", "--url", server.url, input="")
+    assert nothing.exit_code == 0 and nothing.stdout == "No matching tasks; nothing removed.\n"
+    everything = invoke("tasks", "rm", "--all", "--url", server.url, input="y\n")
+    assert "Remove all 1 task? [y/N]" in everything.stdout and server.tasks() == {}
+
+
+def test_yes_skips_the_question(server, monkeypatch):
+    monkeypatch.setattr(tasks_cli, "_interactive", lambda: True)
+    server.post([event("a", "close")])
+    result = invoke("tasks", "rm", "--status", "close", "--yes", "--url", server.url)
+    assert result.exit_code == 0 and result.stdout == "Removed 1 task:\n  a\n"
+
+
+def test_rm_by_id_never_asks(server, monkeypatch):
+    monkeypatch.setattr(tasks_cli, "_interactive", lambda: True)
+    server.post(event("a"))
+    assert invoke("tasks", "rm", "a", "--url", server.url).stdout == "Removed 1 task:\n  a\n"
+
+
+# ---------------------------------------------------------------- server, url, token
+
+
+@pytest.mark.parametrize("command", [("ls",), ("ls", "--json"), ("rm", "x"), ("rm", "--all", "--yes")])
+def test_unreachable_server(command):
+    result = invoke("tasks", *command, "--url", f"http://127.0.0.1:{free_port()}")
+    one_line_error(result, 3, "cannot reach http://127.0.0.1:")
+
+
+@pytest.mark.parametrize("command", [("ls",), ("rm", "x"), ("rm", "--status", "close")])
+def test_missing_or_wrong_token(secured, command):
+    secured.post(event("x"))
+    missing = invoke("tasks", *command, "--url", secured.url)
+    one_line_error(missing, 4, "the server needs a token (HTTP 401)", "--token", "PROGRESSISTA_API_TOKEN")
+    wrong = invoke("tasks", *command, "--url", secured.url, "--token", "nope")
+    one_line_error(wrong, 4, "the server refused the token (HTTP 401)")
+    assert "x" in secured.tasks()
+
+
+def test_token_and_url_from_the_environment(secured):
+    secured.post(event("x"))
+    env = {"PROGRESSISTA_SERVER_URL": secured.url + "/progress", "PROGRESSISTA_API_TOKEN": "t"}
+    assert "x" in json.loads(invoke("tasks", "ls", "--json", env=env).stdout)["tasks"]
+    assert invoke("tasks", "rm", "x", env=env).exit_code == 0
+
+
+@pytest.mark.parametrize("form", ["{ws}", "{ws}?token=t", "{url}/progress", "{url}/?token=t"])
+def test_every_url_form(secured, form):
+    secured.post(event("x"))
+    url = form.format(url=secured.url, ws=secured.ws_url)
+    token = [] if "token=" in url else ["--token", "t"]
+    result = invoke("tasks", "ls", "--json", "--url", url, *token)
+    assert result.exit_code == 0, result.stderr
+    assert list(json.loads(result.stdout)["tasks"]) == ["x"]
+
+
+def test_a_url_naming_no_server():
+    one_line_error(invoke("tasks", "ls", "--url", "ftp://example.com"), 2, "--url", "unsupported URL scheme")
+
+
+def test_bad_status_is_a_usage_error_before_any_request():
+    port = free_port()  # nothing listens: a request would be exit code 3
+    one_line_error(invoke("tasks", "ls", "--status", "closed", "--url", f"http://127.0.0.1:{port}"), 2,
+                   "--status: unknown status 'closed'; choose from start, update, stale, close, error")
+
+
+def test_tasks_help_documents_the_exit_codes():
+    result = invoke("tasks", "--help")
+    assert result.exit_code == 0 and "3 server unreachable" in result.stdout
+
+
+# ---------------------------------------------------------------- on a real terminal
+
+
+class Terminal:
+    """A command on a pseudo-terminal: what a person at a shell sees, read as it comes."""
+
+    def __init__(self, *args: str) -> None:
+        import pty
+
+        master, slave = pty.openpty()
+        self.master = master
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from progressista.cli import main; main()", *args],
+            stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+            env={**os.environ, "COLUMNS": "150", "LINES": "40", "TERM": "xterm"},
+        )
+        os.close(slave)
+        self.screen = ""
+        self._chunks: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                data = os.read(self.master, 4096)
+            except OSError:  # the child closed the terminal
+                return
+            if not data:
+                return
+            self._chunks.put(data.decode("utf-8", "replace"))
+
+    def shows(self, text: str) -> bool:
+        while not self._chunks.empty():
+            self.screen += self._chunks.get_nowait()
+        return text in self.screen
+
+    def wait_for(self, text: str) -> None:
+        wait_until(lambda: self.shows(text), 15, what=f"{text!r} on the terminal")
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def finish(self, interrupt: bool = False) -> int:
+        if interrupt:
+            self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(15)
+        os.close(self.master)
+        return code
+
+
+def test_ls_watch_on_a_terminal_redraws_in_place(server):
+    server.post(event("first", desc="First job"))
+    terminal = Terminal("tasks", "ls", "--watch", "--interval", "0.1", "--url", server.url)
+    terminal.wait_for("First job")
+    server.post(event("second", desc="Second job"))
+    terminal.wait_for("Second job")
+    assert terminal.finish(interrupt=True) == 0
+    assert "\x1b[" in terminal.screen  # colours and cursor moves: a live display, not a scroll of tables
+    assert "Traceback" not in terminal.screen
+
+
+def test_bulk_rm_on_a_terminal_asks_first(server):
+    server.post([event("done", "close"), event("running")])
+    declined = Terminal("tasks", "rm", "--status", "close", "--url", server.url)
+    declined.wait_for("Remove 1 task? [y/N]")
+    declined.type("n\n")
+    declined.wait_for("Aborted; nothing removed.")
+    assert declined.finish() == 1
+    assert "done" in server.tasks()
+    accepted = Terminal("tasks", "rm", "--status", "close", "--url", server.url)
+    accepted.wait_for("Remove 1 task? [y/N]")
+    accepted.type("y\n")
+    accepted.wait_for("Removed 1 task:")
+    assert accepted.finish() == 0
+    assert set(server.tasks()) == {"running"}
