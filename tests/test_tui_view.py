@@ -91,6 +91,7 @@ def test_format_amount_uses_one_scale_and_a_default_unit():
     assert format_amount(803_442, 1_280_000, "B") == "803k/1.28M B"
     assert format_amount(42, None, None) == "42 it"
     assert format_amount(None, 10, "") == "0/10 it"
+    assert format_amount(61.2, 148.0, "GB") == "61.2/148 GB"
 
 
 @pytest.mark.parametrize(

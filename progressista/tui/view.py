@@ -151,13 +151,13 @@ def format_count(x: float) -> str:
 
 
 def format_amount(n: object, total: object, unit: object = "it") -> str:
-    """``480/1,000 it``; one scale for both numbers (``803k/1.28M it``); ``42 it`` without a total."""
+    """``480/1,000 it``; ``42 it`` without a total; one style for both numbers: ``803k/1.28M it``, ``61.2/148 GB``."""
     unit = unit if isinstance(unit, str) and unit else "it"
     done = number(n) or 0.0
     whole = number(total)
     if whole is None:
         return f"{format_count(done)} {unit}"
-    if max(abs(done), abs(whole)) >= 1e6:
+    if max(abs(done), abs(whole)) >= 1e6 or done != int(done) or whole != int(whole):
         return f"{_short(done)}/{_short(whole)} {unit}"
     return f"{format_count(done)}/{format_count(whole)} {unit}"
 
