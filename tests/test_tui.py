@@ -136,9 +136,19 @@ def test_cards_show_bar_numbers_rate_eta_postfix_and_age(server):
 
 def test_footer_lists_the_keys_and_arrows_and_tab_move_between_columns(server):
     server.post([event("one"), event("two", "close")])
+    server.post(event("three"))
     app = watch(server)
 
     async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: ids(app, "active") == ["three", "one"], "two active tasks")
+        active = app.column("active")
+        assert active.selected == "three"
+        await pilot.click("#active", offset=(5, CARD_HEIGHT + 1))  # a click selects the card under it
+        assert active.selected == "one"
+        await pilot.press("up")
+        assert active.selected == "three"
+        await pilot.press("end")
+        assert active.selected == "one"
         shown = {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
         assert {"d", "c", "s", "slash", "r", "q", "left", "up"} <= shown
         assert app.focused is app.column("active")
