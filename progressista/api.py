@@ -40,8 +40,12 @@ def post_events(
     headers: Mapping[str, str],
     timeout: float,
 ) -> requests.Response:
-    """POST a batch of events as one JSON array; returns the response, raises on network errors."""
-    return session.post(url, json=list(payload), headers=dict(headers), timeout=timeout)
+    """POST a batch of events as one JSON array; returns the response, raises on network errors.
+
+    Redirects are not followed: a redirected POST would lose its body, so a
+    wrong URL shows as a 3xx in the logs instead.
+    """
+    return session.post(url, json=list(payload), headers=dict(headers), timeout=timeout, allow_redirects=False)
 
 
 class ProgressistaApi:

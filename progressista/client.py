@@ -53,7 +53,7 @@ from tqdm.std import tqdm as std_tqdm
 
 from . import sender as _sender
 from .api import post_events
-from .config import ClientConfig, auth_headers
+from .config import ENV_API_TOKEN, ENV_PUSH_INTERVAL, ENV_REQUEST_TIMEOUT, ENV_SERVER_URL, ClientConfig, auth_headers
 from .urls import progress_url
 
 __all__ = ["INTERRUPT_GRACE", "RemoteTqdm", "finish_open_bars", "remote_trange", "tqdm", "trange"]
@@ -188,7 +188,7 @@ class RemoteTqdm(_Tqdm[_T]):
 
     def display(self, *args: Any, **kwargs: Any) -> Any:
         """tqdm's display (already throttled by tqdm), then report the state."""
-        shown = cast(Any, super()).display(*args, **kwargs)
+        shown = super().display(*args, **kwargs)
         if self._remote is not None and not self.disable:
             self._push("update")
         return shown
@@ -278,22 +278,20 @@ class RemoteTqdm(_Tqdm[_T]):
         headers: Mapping[str, str] | None,
     ) -> _Remote:
         defaults = self._remote_defaults
-        config = ClientConfig.from_env()
-        url = progress_url(str(_pick(server_url, defaults.get("server_url"), config.server_url)))
-        timeout = _seconds(_pick(request_timeout, defaults.get("request_timeout")), config.request_timeout, 0.001)
-        interval = _seconds(_pick(push_every, defaults.get("push_every")), config.push_interval, 0.0)
-        all_headers = {str(k): str(v) for k, v in {**defaults.get("headers", {}), **(headers or {})}.items()}
-        if not any(name.lower() == "authorization" for name in all_headers):
-            all_headers.update(auth_headers(config.api_token))
-        merged = dict(defaults.get("meta") or {})
-        if isinstance(meta, Mapping):
-            merged.update(meta)
-        elif meta is not None:
-            log.debug("progressista: meta must be a dict, got %s; ignored", type(meta).__name__)
-        safe_meta, meta_size = _safe_meta(merged)
+        route = _route_for(type(self), defaults, server_url, push_every, request_timeout, headers)
+        default_meta = defaults.get("meta")
+        safe_meta: dict[str, Any]
+        if meta is None and not default_meta:
+            safe_meta, meta_size = {}, 2
+        else:
+            merged = dict(default_meta or {})
+            if isinstance(meta, Mapping):
+                merged.update(meta)
+            elif meta is not None:
+                log.debug("progressista: meta must be a dict, got %s; ignored", type(meta).__name__)
+            safe_meta, meta_size = _safe_meta(merged)
         if task_id is None:
             task_id = f"{HOST}-{int(time.time() * 1000)}-{os.getpid()}-{next(_bar_numbers)}"
-        route = _sender.route(url, all_headers, timeout, interval, type(self)._post)
         return _Remote(str(task_id)[:MAX_TASK_ID] or "bar", route, safe_meta, meta_size)
 
     def _complete(self) -> bool:
@@ -319,28 +317,39 @@ class RemoteTqdm(_Tqdm[_T]):
             log.debug("progressista: could not report %r", remote.task_id, exc_info=True)
 
     def _event(self, remote: _Remote, status: str) -> dict[str, Any]:
-        """The bar's full state, as the wire format wants it."""
+        """The bar's full state, as the wire format wants it (fast paths for the usual types)."""
         bar: Any = self  # tqdm's private timing attributes are not in its stubs
         remote.seq += 1
-        n = _number(bar.n)
+        n = bar.n
+        if type(n) is not int:
+            n = _number(n)
         elapsed = bar._time() - bar.start_t if hasattr(bar, "start_t") else 0.0
         ema_dt = bar._ema_dt()
         rate = bar._ema_dn() / ema_dt if ema_dt else None
         if rate is None and elapsed and n is not None:
             rate = (n - bar.initial) / elapsed  # what tqdm shows when it has no smoothed rate
-        desc = str(bar.desc or "")
+        if rate is not None and not math.isfinite(rate):
+            rate = None
+        desc = bar.desc
+        if type(desc) is not str:
+            desc = str(desc or "")
         if desc.endswith(": "):  # set_description() appends it for the console
             desc = desc[:-2]
+        unit = bar.unit
+        if type(unit) is not str:
+            unit = str(unit)
         postfix = bar.postfix
+        if postfix is not None:
+            postfix = (postfix if type(postfix) is str else str(postfix))[:MAX_POSTFIX] or None
         event: dict[str, Any] = {
             "task_id": remote.task_id,
             "status": status,
             "desc": desc[:MAX_DESC] or None,
-            "unit": str(bar.unit)[:MAX_UNIT],
+            "unit": unit[:MAX_UNIT],
             "timestamp": time.time(),
-            "elapsed": _number(elapsed),
-            "rate": _number(rate),
-            "postfix": None if postfix is None else str(postfix)[:MAX_POSTFIX] or None,
+            "elapsed": elapsed,
+            "rate": rate,
+            "postfix": postfix,
             "meta": remote.meta,
             "seq": remote.seq,
             "host": HOST,
@@ -349,11 +358,62 @@ class RemoteTqdm(_Tqdm[_T]):
         if n is not None:  # a non-finite count is left out: the server keeps the last one
             event["n"] = n
         total = bar.total
-        if total is None:
-            event["total"] = None
+        if total is None or type(total) is int:
+            event["total"] = total
         elif (total := _number(total)) is not None:
             event["total"] = total
         return event
+
+
+_routes: dict[tuple[Any, ...], tuple[Mapping[str, Any], _sender.Route]] = {}
+_ENV_NAMES = (ENV_SERVER_URL, ENV_PUSH_INTERVAL, ENV_REQUEST_TIMEOUT, ENV_API_TOKEN)
+# os.environ.get() encodes and decodes on every call (about 1 us each); the raw
+# mapping behind it answers in nanoseconds. Fall back where it is not a dict.
+_ENV_DATA = getattr(os.environ, "_data", None)
+_ENV_KEYS = (
+    tuple(os.environ.encodekey(name) for name in _ENV_NAMES)
+    if isinstance(_ENV_DATA, dict) and hasattr(os.environ, "encodekey")
+    else None
+)
+
+
+def _environment() -> tuple[Any, ...]:
+    """The raw PROGRESSISTA_* values, as a cache key."""
+    if _ENV_KEYS is not None:
+        data = cast(dict[Any, Any], _ENV_DATA)
+        return tuple([data.get(key) for key in _ENV_KEYS])
+    return tuple([os.environ.get(name) for name in _ENV_NAMES])
+
+
+def _route_for(
+    cls: type[RemoteTqdm[Any]],
+    defaults: Mapping[str, Any],
+    server_url: str | None,
+    push_every: float | None,
+    request_timeout: float | None,
+    headers: Mapping[str, str] | None,
+) -> _sender.Route:
+    """Where a bar posts, from its arguments, its class's defaults and the environment.
+
+    Cached: creating many bars with the same settings must stay cheap.
+    """
+    env = _environment()
+    key = (cls, id(defaults), server_url, push_every, request_timeout, tuple(headers.items()) if headers else (), env)
+    cached = _routes.get(key)
+    if cached is not None and cached[0] is defaults:
+        return cached[1]
+    config = ClientConfig.from_env()
+    url = progress_url(str(_pick(server_url, defaults.get("server_url"), config.server_url)))
+    timeout = _seconds(_pick(request_timeout, defaults.get("request_timeout")), config.request_timeout, 0.001)
+    interval = _seconds(_pick(push_every, defaults.get("push_every")), config.push_interval, 0.0)
+    all_headers = {str(k): str(v) for k, v in {**defaults.get("headers", {}), **(headers or {})}.items()}
+    if not any(name.lower() == "authorization" for name in all_headers):
+        all_headers.update(auth_headers(config.api_token))
+    route = _sender.route(url, all_headers, timeout, interval, cls._post)
+    if len(_routes) > 256:
+        _routes.clear()
+    _routes[key] = (defaults, route)
+    return route
 
 
 def remote_trange(*args: int, **kwargs: Any) -> RemoteTqdm[int]:

@@ -9,7 +9,10 @@ posts it:
 - **batches**: everything pending for a route goes out as ONE ``POST /progress``
   JSON array (split only past a size limit);
 - **throttles**: a route posts plain updates at most every ``push_every`` seconds,
-  but ``start``, ``close`` and ``error`` go out promptly (within ``URGENT_GAP``);
+  but ``start``, ``close`` and ``error`` skip the wait: they go out within
+  ``URGENT_GAP`` of the last post. Such early posts are limited to one per
+  ``push_every``, so a flood of short bars costs a few posts a second, not
+  dozens (every post makes the thread compete for the GIL);
 - **retries**: while the server is unreachable or answers 5xx/429 the batch is
   kept (newer states replace it) and the route backs off exponentially; a
   401/403/404/422 drops the batch with a debug log, since resending cannot help;
@@ -150,13 +153,21 @@ def _merge(old: _Entry, new: _Entry) -> _Entry:
 
 
 class _RouteState:
-    __slots__ = ("drain_failed", "failures", "last_post", "retry_at")
+    __slots__ = ("drain_failed", "failures", "last_early", "last_post", "retry_at")
 
     def __init__(self) -> None:
         self.last_post = -math.inf
+        self.last_early = -math.inf  # the last post made before push_every had passed
         self.failures = 0
         self.retry_at = 0.0
         self.drain_failed = False
+
+    def due(self, interval: float, urgent: bool) -> float:
+        """When the route may post next, for plain updates or for start/close/error."""
+        normal = self.last_post + interval
+        if not urgent:
+            return normal
+        return min(normal, max(self.last_post + URGENT_GAP, self.last_early + interval))
 
 
 class Sender:
@@ -214,7 +225,14 @@ class Sender:
                 entries[task_id] = _merge(old, entry)
             if self._thread is None:
                 self._start()
-            due = entry.ready_at if hold > 0 else now if urgent else now + route.interval
+            # Wake the thread only if it would otherwise sleep past the moment this entry is due.
+            if hold > 0:
+                due = entry.ready_at
+            else:
+                due = now if urgent else now + route.interval
+                state = self._states.get(route)
+                if state is not None:
+                    due = max(due, state.retry_at, state.due(route.interval, urgent))
             if self._wake_at > due:
                 self._wake_at = -math.inf
                 self._wake.notify()
@@ -347,11 +365,12 @@ class Sender:
                 wake_at = min(wake_at, *later)
             if not ready:
                 continue
-            urgent = any(e.urgent for _, e in ready)
-            due = state.last_post + (min(URGENT_GAP, route.interval) if urgent else route.interval)
+            due = state.due(route.interval, any(e.urgent for _, e in ready))
             if now < due:
                 wake_at = min(wake_at, due)
                 continue
+            if now < state.last_post + route.interval:
+                state.last_early = now
             for tid, _ in ready:
                 del entries[tid]
             batches.append((route, ready))
@@ -368,7 +387,7 @@ class Sender:
     # -- the sender thread ---------------------------------------------------------
 
     def _run(self) -> None:
-        with requests.Session() as session:  # one connection per server, reused
+        with _Session() as session:  # one connection per server, reused
             self._loop(session)
 
     def _loop(self, session: requests.Session) -> None:
@@ -461,6 +480,41 @@ class Sender:
 
     def _dropped(self, chunk: list[tuple[str, _Entry]]) -> None:
         self.stats["dropped"] += len(chunk)
+
+
+class _Session(requests.Session):
+    """A ``requests.Session`` that reads its environment once per URL, not on every request.
+
+    requests consults the environment on each request (proxy variables,
+    ``REQUESTS_CA_BUNDLE``, ``~/.netrc``). Those scans and file checks are system
+    calls, and each one lets the reporting program's busy thread take the GIL
+    back, which is what posting costs the job. The same settings are used, read
+    at the first post to each URL.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False  # the environment is applied by request() below
+        self._environment: dict[str, tuple[dict[str, str], str | None, Any]] = {}
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        key = url.decode() if isinstance(url, bytes) else url
+        found = self._environment.get(key)
+        if found is None:
+            environ = os.environ
+            found = self._environment[key] = (
+                requests.utils.get_environ_proxies(key),
+                environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE"),
+                requests.utils.get_netrc_auth(key),
+            )
+        proxies, ca_bundle, netrc_auth = found
+        if kwargs.get("proxies") is None and proxies:
+            kwargs["proxies"] = dict(proxies)
+        if kwargs.get("verify") is None and ca_bundle:
+            kwargs["verify"] = ca_bundle
+        if kwargs.get("auth") is None and netrc_auth is not None and self.auth is None:
+            kwargs["auth"] = netrc_auth
+        return super().request(method, url, *args, **kwargs)
 
 
 def _chunks(items: list[tuple[str, _Entry]], limit: int) -> list[list[tuple[str, _Entry]]]:

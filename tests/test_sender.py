@@ -286,3 +286,25 @@ def test_route_interning() -> None:
     assert route("http://h/progress", {"a": "1", "b": "2"}, 2.0, 0.25, post_events) is a
     assert route("http://h/progress", {"a": "1"}, 2.0, 0.25, post_events) is not a
     assert threading.current_thread().name != sender.THREAD_NAME
+
+
+def test_proxy_settings_from_the_environment_are_honoured(server: LiveServer) -> None:
+    code = """
+        from progressista import RemoteTqdm
+        with RemoteTqdm(total=1, task_id={task_id!r}) as bar:
+            bar.update()
+        """
+    with free_socket() as sock:  # a proxy that refuses connections
+        proxy = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        base = {name: "" for name in ("NO_PROXY", "no_proxy")}
+        through_proxy = python(
+            code.format(task_id="via-proxy"),
+            env=client_env(server, **base, HTTP_PROXY=proxy, http_proxy=proxy, PROGRESSISTA_REQUEST_TIMEOUT="1"),
+        )
+        bypassed = python(
+            code.format(task_id="no-proxy"),
+            env=client_env(server, HTTP_PROXY=proxy, http_proxy=proxy, NO_PROXY="127.0.0.1", no_proxy="127.0.0.1"),
+        )
+    assert through_proxy.returncode == bypassed.returncode == 0
+    final_task(server, "no-proxy")
+    assert "via-proxy" not in server.tasks()  # its process is gone: it went to the (dead) proxy
