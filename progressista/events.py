@@ -9,10 +9,12 @@ from collections.abc import Iterable
 
 __all__ = [
     "ACTIVE",
+    "ATTENTION",
     "COMPLETED",
     "EVENT_STATUSES",
     "FILTERS",
     "FINAL",
+    "OPEN",
     "TASK_STATUSES",
     "expand_status_filter",
 ]
@@ -20,18 +22,23 @@ __all__ = [
 #: What a client may send in an event's ``status``.
 EVENT_STATUSES = ("start", "update", "close", "error")
 #: What a task on the server can be in.
-TASK_STATUSES = ("start", "update", "stale", "close", "error")
+TASK_STATUSES = ("start", "update", "stale", "lost", "close", "error")
 #: Statuses that end a task: a later ``update`` does not reopen it, a ``start`` does.
 FINAL = frozenset({"close", "error"})
-#: Running and not idle.
+#: Running and making progress.
 ACTIVE = frozenset({"start", "update"})
+#: Open but worrying: ``stale`` (alive, no progress) or ``lost`` (no contact at all).
+ATTENTION = frozenset({"stale", "lost"})
 #: Done, one way or the other.
 COMPLETED = FINAL
+#: Still open: the bar has not been closed.
+OPEN = ACTIVE | ATTENTION
 
 #: Every name a ``?status=`` filter accepts, with the statuses it stands for.
 FILTERS: dict[str, frozenset[str]] = {
     **{name: frozenset({name}) for name in TASK_STATUSES},
     "active": ACTIVE,
+    "attention": ATTENTION,
     "completed": COMPLETED,
 }
 

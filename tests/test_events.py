@@ -21,4 +21,5 @@ def test_unknown_name_is_named_in_the_error():
 
 
 def test_filters_cover_statuses_and_groups():
-    assert set(FILTERS) == {*TASK_STATUSES, "active", "completed"}
+    assert set(FILTERS) == {*TASK_STATUSES, "active", "attention", "completed"}
+    assert expand_status_filter("attention") == {"stale", "lost"}

@@ -11,6 +11,7 @@ from progressista.server.auth import TokenRedactingFilter, token_ok
 PROTECTED = [
     ("POST", "/progress"),
     ("GET", "/tasks"),
+    ("GET", "/groups"),
     ("DELETE", "/tasks?status=close"),
     ("DELETE", "/tasks/some-task"),
 ]

@@ -1,6 +1,7 @@
 """The lifecycle loop on a live server: stale, revival, retention, max age — all reach /ws."""
 
 import json
+import time
 
 from support import wait_until
 from websockets.sync.client import connect
@@ -63,3 +64,27 @@ def test_lifecycle_changes_reach_dashboards(start_server):
             message = json.loads(ws.recv(timeout=5))
             seen_stale |= message["tasks"].get("idle", {}).get("status") == "stale"
             seen_removed |= "done" in message["removed"]
+
+
+def test_silent_open_tasks_become_lost_and_a_contact_revives_them(start_server):
+    server = start_server(lost_seconds=0.3, cleanup_interval=0.05)
+    server.post([{"task_id": "silent", "status": "start", "n": 3}, {"task_id": "done", "status": "close"}])
+    wait_until(lambda: status_of(server, "silent") == "lost", what="silent task to be lost")
+    assert status_of(server, "done") == "close"
+    assert set(server.tasks(status="lost")) == {"silent"} == set(server.tasks(status="attention"))
+    assert server.post({"task_id": "silent", "n": 3}).json()["applied"] == 1  # a heartbeat: alive again
+    assert status_of(server, "silent") == "update"
+
+
+def test_heartbeats_keep_a_slow_task_stale_but_never_lost(start_server):
+    server = start_server(stale_seconds=0.2, lost_seconds=0.4, cleanup_interval=0.05)
+    server.post({"task_id": "slow", "status": "start", "n": 1})
+    seen = set()
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:  # a heartbeat every 0.1 s, never any progress
+        server.post({"task_id": "slow", "status": "update", "n": 1})
+        seen.add(status_of(server, "slow"))
+        time.sleep(0.1)
+    assert "stale" in seen and "lost" not in seen, seen
+    task = server.tasks()["slow"]
+    assert task["seen_at"] > task["updated_at"]

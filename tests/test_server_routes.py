@@ -114,6 +114,19 @@ def test_bulk_delete_without_a_filter_needs_all(server):
     assert sorted(response.json()["removed"]) == ["a", "b"]
 
 
+def test_groups_aggregate_runs(server):
+    server.post([
+        {"task_id": "run-1:a", "n": 30, "total": 100, "rate": 3.0},
+        {"task_id": "run-1:b", "status": "error", "n": 10, "total": 100},
+        {"task_id": "solo", "n": 1},
+    ])
+    found = server.http.get(server.url + "/groups", timeout=5).json()["groups"]
+    assert list(found) == ["run-1"]
+    run = found["run-1"]
+    assert (run["members"], run["n"], run["total"], run["status"]) == (2, 40, 200, "error")
+    assert run["counts"] == {"active": 1, "stale": 0, "lost": 0, "done": 0, "error": 1}
+
+
 def test_health_counts_tasks_per_status(server):
     server.post([{"task_id": "a", "status": "start"}, {"task_id": "b"}, {"task_id": "c", "status": "close"}])
     health = server.http.get(server.url + "/health", timeout=5).json()

@@ -5,6 +5,7 @@ the same cases, and a long random sequence, must give the same tasks.
 """
 
 import asyncio
+import json
 import random
 import time
 import uuid
@@ -14,7 +15,7 @@ import pytest
 from progressista.server.store import Change, MemoryStore, TooManyTasks
 from progressista.server.tasks import Lifecycle
 
-IGNORED = ("created_at", "updated_at")
+IGNORED = ("created_at", "updated_at", "seen_at")  # server clocks: each store reads its own
 
 
 def run(coro):
@@ -67,7 +68,7 @@ def test_merge_rules(make_store):
             now = time.time()
             assert await store.apply([{"task_id": "a", "status": "start", "desc": "A", "total": 10}], now) == 1
             assert await store.apply([{"task_id": "a", "n": 4, "meta": {"k": [1, {}]}}], now) == 1
-            assert await store.apply([{"task_id": "a", "n": 4, "timestamp": 5.0}], now) == 0  # nothing changed
+            assert await store.apply([{"task_id": "a", "n": 4, "timestamp": 5.0}], now) == 0  # a heartbeat
             assert await store.apply([{"task_id": "a", "n": 9, "seq": 7}, {"task_id": "a", "n": 1, "seq": 3}], now) == 1
             task = (await store.tasks(now=now))["a"]
             assert (task["desc"], task["n"], task["total"], task["seq"]) == ("A", 9, 10, 7)
@@ -77,6 +78,7 @@ def test_merge_rules(make_store):
             assert await store.apply([{"task_id": "a", "status": "start", "n": 0, "seq": 0}], now) == 1
             task = (await store.tasks(now=now))["a"]
             assert (task["status"], task["n"], task["seq"]) == ("start", 0, 0)
+            assert await store.apply([{"task_id": "a", "total": 7}], now) == 1
             assert await store.apply([{"task_id": "a", "total": None}], now) == 1
             assert (await store.tasks(now=now))["a"]["total"] is None
         finally:
@@ -141,21 +143,51 @@ def test_cap_evicts_oldest_completed_then_refuses_whole_requests(make_store):
     run(body())
 
 
-def test_sweep_marks_stale_and_expires(make_store):
+def test_sweep_marks_stale_and_lost_and_expires(make_store):
     async def body():
         store, recorder = await started(make_store())
         try:
             now = time.time()
-            await store.apply([{"task_id": "idle"}, {"task_id": "done", "status": "close"}], now)
-            later = time.time() + 100
-            change = await store.sweep(later, Lifecycle(stale_seconds=10, retention_seconds=50, max_task_age=0))
-            assert set(change.tasks) == {"idle"} and change.removed == ["done"]
+            await store.apply([{"task_id": "idle", "n": 1}, {"task_id": "silent"},
+                               {"task_id": "done", "status": "close"}], now)
+            await asyncio.sleep(0.05)
+            beat = time.time()
+            assert await store.apply([{"task_id": "idle", "n": 1}], beat) == 0  # contact, no progress
+            policy = Lifecycle(stale_seconds=0.01, retention_seconds=0.01, lost_seconds=beat - now)
+            change = await store.sweep(beat + 0.02, policy)
+            assert {k: t["status"] for k, t in change.tasks.items()} == {"idle": "stale", "silent": "lost"}
+            assert change.removed == ["done"]
             await recorder.wait_for(lambda c: "done" in c.removed)
-            await recorder.wait_for(lambda c: c.tasks.get("idle", {}).get("status") == "stale")
-            tasks = await store.tasks(now=later)
-            assert set(tasks) == {"idle"} and tasks["idle"]["status"] == "stale"
-            assert await store.apply([{"task_id": "idle", "n": 1}], later) == 1
-            assert (await store.tasks(now=later))["idle"]["status"] == "update"
+            await recorder.wait_for(lambda c: c.tasks.get("silent", {}).get("status") == "lost")
+            tasks = await store.tasks(now=beat)
+            assert {k: t["status"] for k, t in tasks.items()} == {"idle": "stale", "silent": "lost"}
+            assert await store.apply([{"task_id": "silent"}], beat) == 1  # a contact revives lost
+            assert await store.apply([{"task_id": "idle", "n": 1}], beat) == 0  # but not stale
+            assert await store.apply([{"task_id": "idle", "n": 2}], beat) == 1  # progress does
+            tasks = await store.tasks(now=beat)
+            assert (tasks["silent"]["status"], tasks["idle"]["status"]) == ("update", "update")
+        finally:
+            await store.close()
+
+    run(body())
+
+
+def test_redis_pass_skips_tasks_heard_from_since_it_looked(redis_server):
+    """The race a shared store has: a heartbeat lands between a pass's read and its write."""
+    from progressista.server.store_redis import RedisStore
+
+    async def body():
+        store = RedisStore(redis_server.url, f"race-{uuid.uuid4().hex[:8]}:")
+        await store.start()
+        try:
+            await store.apply([{"task_id": "t"}], time.time())
+            seen_by_the_pass = (await store.tasks(now=time.time()))["t"]["seen_at"]
+            await asyncio.sleep(0.01)
+            await store.apply([{"task_id": "t"}], time.time())  # the heartbeat
+            # What the pass would now write, with what it read: refused.
+            assert await store._remove_or_mark([store.prefix, "l", "t", json.dumps(seen_by_the_pass)]) == ([], [])
+            assert await store._remove_or_mark([store.prefix, "x", "t", json.dumps(seen_by_the_pass)]) == ([], [])
+            assert (await store.tasks(now=time.time()))["t"]["status"] == "update"
         finally:
             await store.close()
 
@@ -184,6 +216,8 @@ def random_events(seed, count):
         if rng.random() < 0.2:
             event["timestamp"] = rng.random() * 1e9
         yield event
+        if rng.random() < 0.15:
+            yield {"task_id": task_id, "status": "lost-mark"}  # the lifecycle marks it lost
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -193,7 +227,14 @@ def test_random_sequences_give_the_same_tasks_as_the_pure_merge(make_store, seed
         reference = MemoryStore()
         try:
             now = time.time()
+            lost = Lifecycle(lost_seconds=1e-9, retention_seconds=1e9)
             for event in random_events(seed, 300):
+                if event.get("status") == "lost-mark":
+                    await asyncio.sleep(0.002)  # both stores now see every open task as silent
+                    tick = time.time()
+                    assert {*(await store.sweep(tick, lost)).tasks} == {*(await reference.sweep(tick, lost)).tasks}
+                    continue
+                now = time.time()
                 applied = await store.apply([event], now)
                 assert applied == await reference.apply([event], now), event
             assert strip(await store.tasks(now=now)) == strip(await reference.tasks(now=now))

@@ -2,37 +2,44 @@
 
 from progressista.server.tasks import (
     TASK_DEFAULTS,
+    Decisions,
     Lifecycle,
     count_by_status,
     evictions,
-    mark_stale,
     matches,
     merge,
     sweep,
+    with_status,
 )
 
 
 def task(**fields):
-    base = {**TASK_DEFAULTS, "task_id": "t", "status": "update", "created_at": 0.0, "updated_at": 0.0}
+    base = {**TASK_DEFAULTS, "task_id": "t", "status": "update", "created_at": 0.0, "updated_at": 0.0,
+            "seen_at": 0.0}
     return {**base, **fields}
+
+
+def changed(old, event, now=1.0):
+    """The new task when the event changed its state; fails otherwise."""
+    merged = merge(old, event, now)
+    assert merged is not None and merged.changed, merged
+    return merged.task
 
 
 class TestMerge:
     def test_a_new_task_gets_defaults_and_server_times(self):
-        new = merge(None, {"task_id": "t", "n": 3}, now=10.0)
+        new = changed(None, {"task_id": "t", "n": 3}, now=10.0)
         assert new == {**TASK_DEFAULTS, "task_id": "t", "n": 3, "status": "update",
-                       "created_at": 10.0, "updated_at": 10.0}
+                       "created_at": 10.0, "updated_at": 10.0, "seen_at": 10.0}
 
     def test_missing_fields_keep_their_value(self):
         old = task(desc="Loading", total=100, n=10, meta={"job": "a"})
-        new = merge(old, {"task_id": "t", "n": 20}, now=5.0)
-        assert new is not None
+        new = changed(old, {"task_id": "t", "n": 20}, now=5.0)
         assert (new["desc"], new["total"], new["n"], new["meta"]) == ("Loading", 100, 20, {"job": "a"})
-        assert new["updated_at"] == 5.0 and new["created_at"] == 0.0
+        assert new["updated_at"] == new["seen_at"] == 5.0 and new["created_at"] == 0.0
 
     def test_explicit_null_clears_a_value(self):
-        new = merge(task(total=100), {"task_id": "t", "total": None}, now=1.0)
-        assert new is not None and new["total"] is None
+        assert changed(task(total=100), {"task_id": "t", "total": None})["total"] is None
 
     def test_merge_does_not_mutate_the_old_task(self):
         old = task(n=1)
@@ -46,59 +53,77 @@ class TestMerge:
 
     def test_a_new_start_reopens_a_final_task_as_a_new_run(self):
         old = task(status="close", n=100, created_at=0.0, seq=50)
-        new = merge(old, {"task_id": "t", "status": "start", "n": 0, "seq": 0}, now=7.0)
-        assert new is not None
+        new = changed(old, {"task_id": "t", "status": "start", "n": 0, "seq": 0}, now=7.0)
         assert (new["status"], new["n"], new["seq"], new["created_at"]) == ("start", 0, 0, 7.0)
 
     def test_lower_seq_is_ignored_so_bars_never_move_backwards(self):
         old = task(n=50, seq=10)
         assert merge(old, {"task_id": "t", "n": 40, "seq": 9}, now=1.0) is None
-        new = merge(old, {"task_id": "t", "n": 60, "seq": 11}, now=1.0)
-        assert new is not None and new["n"] == 60 and new["seq"] == 11
+        new = changed(old, {"task_id": "t", "n": 60, "seq": 11})
+        assert new["n"] == 60 and new["seq"] == 11
 
     def test_a_start_always_applies_even_with_a_lower_seq(self):
-        new = merge(task(n=50, seq=10), {"task_id": "t", "status": "start", "n": 0, "seq": 0}, now=1.0)
-        assert new is not None and new["n"] == 0
+        assert changed(task(n=50, seq=10), {"task_id": "t", "status": "start", "n": 0, "seq": 0})["n"] == 0
 
-    def test_an_update_revives_a_stale_task(self):
-        new = merge(task(status="stale"), {"task_id": "t", "status": "update"}, now=3.0)
-        assert new is not None and new["status"] == "update" and new["updated_at"] == 3.0
+    def test_progress_revives_a_stale_or_lost_task(self):
+        for status in ("stale", "lost"):
+            new = changed(task(status=status, n=1), {"task_id": "t", "status": "update", "n": 2}, now=3.0)
+            assert new["status"] == "update" and new["updated_at"] == 3.0
 
-    def test_no_change_of_state_means_no_change(self):
+    def test_a_heartbeat_only_moves_seen_at(self):
         old = task(n=5, desc="x", timestamp=1.0, seq=1)
-        assert merge(old, {"task_id": "t", "status": "update", "n": 5, "timestamp": 2.0, "seq": 2}, now=9.0) is None
+        merged = merge(old, {"task_id": "t", "status": "update", "n": 5, "timestamp": 2.0, "seq": 2}, now=9.0)
+        assert merged is not None and not merged.changed
+        assert merged.task == {**old, "timestamp": 2.0, "seq": 2, "seen_at": 9.0}
+
+    def test_a_heartbeat_keeps_a_stale_task_stale(self):
+        merged = merge(task(status="stale", n=5), {"task_id": "t", "status": "update", "n": 5}, now=9.0)
+        assert merged is not None and not merged.changed
+        assert merged.task["status"] == "stale" and merged.task["seen_at"] == 9.0
+
+    def test_a_heartbeat_revives_a_lost_task_without_moving_updated_at(self):
+        new = changed(task(status="lost", n=5, updated_at=2.0), {"task_id": "t", "status": "update", "n": 5}, now=9.0)
+        assert (new["status"], new["updated_at"], new["seen_at"]) == ("update", 2.0, 9.0)
+
+    def test_an_update_alone_does_not_demote_start(self):
+        merged = merge(task(status="start"), {"task_id": "t", "status": "update"}, now=2.0)
+        assert merged is not None and merged.task["status"] == "start"
 
     def test_close_of_an_unknown_task_creates_it_closed(self):
-        new = merge(None, {"task_id": "t", "status": "close", "n": 10, "total": 10}, now=1.0)
-        assert new is not None and new["status"] == "close"
+        assert changed(None, {"task_id": "t", "status": "close", "n": 10, "total": 10})["status"] == "close"
 
 
 class TestSweep:
-    policy = Lifecycle(stale_seconds=10, retention_seconds=100, max_task_age=1000)
+    policy = Lifecycle(stale_seconds=10, retention_seconds=100, max_task_age=1000, lost_seconds=50)
 
-    def test_idle_active_tasks_go_stale(self):
-        tasks = {"idle": task(updated_at=0.0), "busy": task(updated_at=95.0), "new": task(status="start")}
-        assert sweep(tasks, now=100.0, policy=self.policy) == (["idle", "new"], [])
+    def test_active_tasks_without_progress_go_stale(self):
+        tasks = {"idle": task(seen_at=95.0), "busy": task(updated_at=95.0, seen_at=95.0),
+                 "new": task(status="start", seen_at=95.0)}
+        assert sweep(tasks, now=100.0, policy=self.policy) == Decisions(stale=["idle", "new"])
 
-    def test_completed_tasks_are_purged_after_retention(self):
-        tasks = {"old": task(status="close"), "err": task(status="error", updated_at=50.0)}
-        assert sweep(tasks, now=101.0, policy=self.policy) == ([], ["old"])
+    def test_open_tasks_without_contact_go_lost(self):
+        tasks = {"silent": task(updated_at=0.0, seen_at=40.0), "stale": task(status="stale", seen_at=40.0),
+                 "beating": task(status="stale", seen_at=95.0), "done": task(status="close", updated_at=95.0)}
+        assert sweep(tasks, now=100.0, policy=self.policy) == Decisions(lost=["silent", "stale"])
+
+    def test_completed_tasks_are_purged_after_retention_and_lost_ones_too(self):
+        tasks = {"old": task(status="close"), "err": task(status="error", updated_at=50.0),
+                 "gone": task(status="lost", seen_at=0.0), "recent-lost": task(status="lost", seen_at=50.0)}
+        assert sweep(tasks, now=101.0, policy=self.policy) == Decisions(expired=["old", "gone"])
 
     def test_any_task_older_than_max_age_is_dropped(self):
-        tasks = {"ancient": task(created_at=0.0, updated_at=1000.0), "young": task(created_at=500.0, updated_at=1000.0)}
-        assert sweep(tasks, now=1001.0, policy=self.policy) == ([], ["ancient"])
+        tasks = {"ancient": task(created_at=0.0, updated_at=1000.0, seen_at=1000.0),
+                 "young": task(created_at=500.0, updated_at=1000.0, seen_at=1000.0)}
+        assert sweep(tasks, now=1001.0, policy=self.policy) == Decisions(expired=["ancient"])
 
-    def test_zero_disables_stale_and_max_age(self):
+    def test_zero_disables_stale_lost_and_max_age(self):
         tasks = {"t": task(created_at=0.0, updated_at=0.0)}
-        assert sweep(tasks, now=1e9, policy=Lifecycle(0, 100, 0)) == ([], [])
+        assert not sweep(tasks, now=1e9, policy=Lifecycle(0, 100, 0, 0))
 
-    def test_stale_tasks_stay_stale_and_are_not_purged_by_retention(self):
-        tasks = {"s": task(status="stale")}
-        assert sweep(tasks, now=1e6, policy=self.policy.__class__(10, 100, 0)) == ([], [])
-
-    def test_mark_stale_keeps_the_idle_clock(self):
-        stale = mark_stale(task(updated_at=4.0))
-        assert stale["status"] == "stale" and stale["updated_at"] == 4.0
+    def test_marks_keep_the_clocks(self):
+        marked = with_status(task(updated_at=4.0, seen_at=5.0), "lost")
+        assert (marked["status"], marked["updated_at"], marked["seen_at"]) == ("lost", 4.0, 5.0)
+        assert Decisions(stale=["a"], lost=["b"]).marks() == {"a": "stale", "b": "lost"}
 
 
 def test_matches_status_and_idle_time():

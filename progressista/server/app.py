@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.on_change = broadcaster.publish
         await store.start()
         await broadcaster.start()
-        policy = Lifecycle(settings.stale_seconds, settings.retention_seconds, settings.max_task_age)
+        policy = Lifecycle(settings.stale_seconds, settings.retention_seconds, settings.max_task_age,
+                           settings.lost_seconds)
         lifecycle = asyncio.create_task(run_lifecycle(store, policy, settings.cleanup_interval))
         app.state.store, app.state.broadcaster = store, broadcaster
         try:

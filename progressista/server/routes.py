@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
 from progressista.events import expand_status_filter
+from progressista.groups import groups
 
 from .auth import RequireToken, require_token
 from .deps import BroadcasterDep, MetricsDep, StoreDep
@@ -32,7 +33,8 @@ EVENT_BODY_SCHEMA, EVENT_SCHEMA_COMPONENTS = event_body_schema()
 
 StatusFilter = Annotated[
     str | None,
-    Query(description="Task statuses, comma separated: start, update, stale, close, error, active, completed"),
+    Query(description="Task statuses, comma separated: start, update, stale, lost, close, error, "
+                      "active, attention, completed"),
 ]
 OlderThan = Annotated[float | None, Query(ge=0, description="Only tasks idle for more than this many seconds")]
 
@@ -119,6 +121,18 @@ async def list_tasks(
     """``{"tasks": {task_id: task}}``, optionally filtered."""
     tasks = await store.tasks(_statuses(status), older_than, now=time.time())
     return _json({"tasks": tasks})
+
+
+@router.get("/groups", summary="Aggregate progress per run")
+async def list_groups(_: RequireToken, store: StoreDep) -> Response:
+    """``{"groups": {prefix: aggregate}}`` for tasks whose ids share a ``prefix:``.
+
+    Each aggregate has ``members``, ``counts`` (active, stale, lost, done, error),
+    ``status`` (the worst member's), ``n``/``total``/``unit`` (summed over known
+    totals, one unit only), ``progress`` (0-1), ``rate``, ``eta`` (seconds),
+    ``unknown_totals`` and ``updated_at``; see :func:`progressista.groups.aggregate`.
+    """
+    return _json({"groups": groups(await store.tasks(now=time.time()))})
 
 
 @router.delete("/tasks/{task_id:path}", summary="Discard one task")

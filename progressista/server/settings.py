@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     """Comma separated CORS allow-list; also checked against ``Origin`` on ``/ws``."""
     stale_seconds: float = Field(0, ge=0)
     """Mark active tasks stale after this many idle seconds (0 disables)."""
+    lost_seconds: float = Field(45, ge=0)
+    """Mark open tasks lost after this many seconds without any contact (0 disables); clients heartbeat every 15 s."""
     max_task_age: float = Field(0, ge=0)
     """Drop tasks older than this many seconds whatever their status (0 disables)."""
     api_token: str = ""

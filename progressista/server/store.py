@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .models import Event
 from .store_json import JsonFile
-from .tasks import Lifecycle, Task, evictions, mark_stale, matches, merge, sweep
+from .tasks import Lifecycle, Task, evictions, matches, merge, sweep, with_status
 
 __all__ = ["Change", "MemoryStore", "StoreUnavailable", "TaskStore", "TooManyTasks"]
 
@@ -71,7 +71,9 @@ class TaskStore(abc.ABC):
 
     @abc.abstractmethod
     async def apply(self, events: list[Event], now: float) -> int:
-        """Merge a validated batch, all or nothing; return how many events changed a task.
+        """Merge a validated batch, all or nothing; return how many events changed a task's state.
+
+        Every accepted event counts as contact (``seen_at``), even when it changes nothing else.
 
         Raises :class:`TooManyTasks` (and changes nothing) when new tasks do not fit.
         """
@@ -142,9 +144,10 @@ class MemoryStore(TaskStore):
             task_id = event["task_id"]
             merged = merge(tasks.get(task_id), event, now)
             if merged is not None:
-                tasks[task_id] = merged
-                change.tasks[task_id] = merged
-                applied += 1
+                tasks[task_id] = merged.task
+                if merged.changed:
+                    change.tasks[task_id] = merged.task
+                    applied += 1
         self._changed(change)
         return applied
 
@@ -160,11 +163,11 @@ class MemoryStore(TaskStore):
         return removed
 
     async def sweep(self, now: float, policy: Lifecycle) -> Change:
-        stale, expired = sweep(self._tasks, now, policy)
-        change = Change(removed=expired)
-        for task_id in stale:
-            change.tasks[task_id] = self._tasks[task_id] = mark_stale(self._tasks[task_id])
-        for task_id in expired:
+        decisions = sweep(self._tasks, now, policy)
+        change = Change(removed=decisions.expired)
+        for task_id, status in decisions.marks().items():
+            change.tasks[task_id] = self._tasks[task_id] = with_status(self._tasks[task_id], status)
+        for task_id in decisions.expired:
             del self._tasks[task_id]
         self._changed(change)
         return change

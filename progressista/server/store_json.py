@@ -94,7 +94,8 @@ def _decode(raw: bytes) -> dict[str, Task]:
     for task_id, task in doc["tasks"].items():
         if not _looks_like_task(task):
             raise ValueError(f"holds a malformed task {task_id!r}")
-        tasks[task_id] = {**TASK_DEFAULTS, **task, "task_id": task_id}
+        # Snapshots from before seen_at existed: the last change is the last contact we know of.
+        tasks[task_id] = {**TASK_DEFAULTS, "seen_at": task["updated_at"], **task, "task_id": task_id}
     return tasks
 
 

@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 
 from .models import Event
 from .store import Change, StoreUnavailable, TaskStore, TooManyTasks
-from .tasks import TASK_DEFAULTS, Lifecycle, Task, matches, sweep
+from .tasks import TASK_DEFAULTS, Lifecycle, Task, matches, sweep, with_status
 
 __all__ = ["RedisStore"]
 
@@ -45,6 +45,7 @@ log = logging.getLogger("progressista.server")
 _BOOKKEEPING = frozenset({"task_id", "status"})
 _MAX_BACKOFF = 5.0
 _CLOSE_TIMEOUT = 2.0
+_MARK_OPS = {"stale": "s", "lost": "l"}  # ops of lua/remove.lua
 
 
 def _script(name: str) -> str:
@@ -177,10 +178,10 @@ class RedisStore(TaskStore):
             args += ["x", task_id, ""]
         if len(args) == 1:
             return []
-        removed, _ = await self._remove_or_stale(args)
+        removed, _ = await self._remove_or_mark(args)
         return removed
 
-    async def _remove_or_stale(self, args: list[str]) -> tuple[list[str], list[str]]:
+    async def _remove_or_mark(self, args: list[str]) -> tuple[list[str], list[str]]:
         try:
             result: list[str] = await self._remove(args=args)
         except (RedisError, OSError) as exc:
@@ -204,7 +205,7 @@ class RedisStore(TaskStore):
     # -- lifecycle -------------------------------------------------------------
 
     async def sweep(self, now: float, policy: Lifecycle) -> Change:
-        """Run a pass only while holding the lease; apply decisions only to unchanged tasks."""
+        """Run a pass only while holding the lease; apply decisions only to tasks not heard from since."""
         try:
             leading = await self._lead(keys=[self.prefix + "lifecycle"], args=[self._holder, self.lease_ms])
         except (RedisError, OSError) as exc:
@@ -212,15 +213,18 @@ class RedisStore(TaskStore):
         if not leading:
             return Change()
         tasks = await self.tasks(now=now)
-        stale, expired = sweep(tasks, now, policy)
-        if not stale and not expired:
+        decisions = sweep(tasks, now, policy)
+        if not decisions:
             return Change()
+        marks = decisions.marks()
         args = [self.prefix]
-        for op, ids in (("s", stale), ("x", expired)):
-            for task_id in ids:
-                args += [op, task_id, _dumps(tasks[task_id]["updated_at"])]
-        removed, staled = await self._remove_or_stale(args)
-        return Change(tasks={task_id: {**tasks[task_id], "status": "stale"} for task_id in staled}, removed=removed)
+        for task_id, status in marks.items():
+            args += [_MARK_OPS[status], task_id, _dumps(tasks[task_id]["seen_at"])]
+        for task_id in decisions.expired:
+            args += ["x", task_id, _dumps(tasks[task_id]["seen_at"])]
+        removed, marked = await self._remove_or_mark(args)
+        return Change(tasks={task_id: with_status(tasks[task_id], marks[task_id]) for task_id in marked},
+                      removed=removed)
 
     # -- changes from every process -----------------------------------------
 

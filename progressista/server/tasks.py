@@ -9,23 +9,25 @@ consistent snapshot.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-from progressista.events import ACTIVE, FINAL
+from progressista.events import ACTIVE, FINAL, OPEN
 
 from .models import Event
 
 __all__ = [
     "TASK_DEFAULTS",
+    "Decisions",
     "Lifecycle",
+    "Merged",
     "Task",
     "count_by_status",
     "evictions",
     "matches",
-    "mark_stale",
     "merge",
     "sweep",
+    "with_status",
 ]
 
 Task = dict[str, Any]
@@ -47,71 +49,106 @@ TASK_DEFAULTS: Mapping[str, Any] = {
 }
 
 # Fields that describe the message rather than the bar: a change in these alone
-# does not count as a change of the task's state.
+# does not count as progress.
 _BOOKKEEPING = ("timestamp", "seq")
 
 
-def merge(task: Task | None, event: Event, now: float) -> Task | None:
-    """The task after ``event``, or ``None`` when the event changes nothing.
+class Merged(NamedTuple):
+    """A task after an event, and whether its state changed (dashboards must hear of it)."""
+
+    task: Task
+    changed: bool
+
+
+def merge(task: Task | None, event: Event, now: float) -> Merged | None:
+    """Apply ``event`` to ``task``; ``None`` when the event is ignored.
 
     - Missing fields keep their value (partial updates); a new task gets defaults.
     - ``close`` and ``error`` are final: only a new ``start`` reopens the task.
     - An event whose ``seq`` is lower than the last applied one is ignored, so
       retries never move a bar backwards. A ``start`` always applies: it begins
       a new run of the bar, whose counter starts again.
-    - ``updated_at`` moves only when the state changes.
+    - Progress (a field changed, or a start/close/error) moves ``updated_at`` and
+      revives a stale or lost task. Any other contact (a heartbeat resending the
+      same state) only moves ``seen_at``, and revives a ``lost`` task, which the
+      next lifecycle pass marks stale again if it still makes no progress.
     """
     status = event.get("status", "update")
-    if task is None:
-        return {**TASK_DEFAULTS, **event, "status": status, "created_at": now, "updated_at": now}
+    if task is None or (status == "start" and task["status"] in FINAL):
+        fresh = {**TASK_DEFAULTS, **event, "status": status, "created_at": now, "updated_at": now, "seen_at": now}
+        return Merged(fresh, True)
     if status != "start":
         if task["status"] in FINAL:
             return None
         seq, last = event.get("seq"), task["seq"]
         if seq is not None and last is not None and seq < last:
             return None
-    elif task["status"] in FINAL:
-        return {**TASK_DEFAULTS, **event, "status": status, "created_at": now, "updated_at": now}
-    if status == task["status"] and all(
-        task.get(key) == value for key, value in event.items() if key not in _BOOKKEEPING
-    ):
-        return None
-    return {**task, **event, "status": status, "updated_at": now}
+    progress = (status != "update" and status != task["status"]) or any(
+        task.get(key) != value for key, value in event.items() if key not in _BOOKKEEPING and key != "status"
+    )
+    if progress:
+        return Merged({**task, **event, "status": status, "updated_at": now, "seen_at": now}, True)
+    revived = task["status"] == "lost"
+    kept = "update" if revived else task["status"]
+    return Merged({**task, **event, "status": kept, "seen_at": now}, revived)
 
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """When tasks go stale and when they are purged (seconds; 0 disables)."""
+    """When tasks go stale or lost, and when they are purged (seconds; 0 disables)."""
 
     stale_seconds: float = 0
     retention_seconds: float = 86_400
     max_task_age: float = 0
+    lost_seconds: float = 0
 
 
-def sweep(tasks: Mapping[str, Task], now: float, policy: Lifecycle) -> tuple[list[str], list[str]]:
-    """Decide a cleanup pass: ``(ids to mark stale, ids to remove)``.
+@dataclass
+class Decisions:
+    """What one lifecycle pass does: task ids to mark stale, to mark lost, to remove."""
+
+    stale: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.stale or self.lost or self.expired)
+
+    def marks(self) -> dict[str, str]:
+        """``{task_id: new status}`` for the tasks that stay."""
+        return {**{task_id: "stale" for task_id in self.stale}, **{task_id: "lost" for task_id in self.lost}}
+
+
+def sweep(tasks: Mapping[str, Task], now: float, policy: Lifecycle) -> Decisions:
+    """Decide a cleanup pass.
 
     - any task older than ``max_task_age`` (since creation) is removed;
-    - completed tasks idle longer than ``retention_seconds`` are removed;
-    - active tasks idle longer than ``stale_seconds`` become stale.
+    - completed tasks idle longer than ``retention_seconds`` are removed, and so
+      are lost tasks not heard from for that long;
+    - open tasks not heard from for ``lost_seconds`` become lost;
+    - active tasks without progress for ``stale_seconds`` become stale.
     """
-    stale: list[str] = []
-    expired: list[str] = []
+    decisions = Decisions()
     for task_id, task in tasks.items():
-        idle = now - task["updated_at"]
         status = task["status"]
+        silent = now - task["seen_at"]
         if policy.max_task_age and now - task["created_at"] > policy.max_task_age:
-            expired.append(task_id)
-        elif status in FINAL and idle > policy.retention_seconds:
-            expired.append(task_id)
-        elif status in ACTIVE and policy.stale_seconds and idle > policy.stale_seconds:
-            stale.append(task_id)
-    return stale, expired
+            decisions.expired.append(task_id)
+        elif status in FINAL and now - task["updated_at"] > policy.retention_seconds:
+            decisions.expired.append(task_id)
+        elif status == "lost":
+            if silent > policy.retention_seconds:
+                decisions.expired.append(task_id)
+        elif policy.lost_seconds and silent > policy.lost_seconds and status in OPEN:
+            decisions.lost.append(task_id)
+        elif status in ACTIVE and policy.stale_seconds and now - task["updated_at"] > policy.stale_seconds:
+            decisions.stale.append(task_id)
+    return decisions
 
 
-def mark_stale(task: Task) -> Task:
-    """The task as stale. ``updated_at`` stays: idle time counts from the last progress."""
-    return {**task, "status": "stale"}
+def with_status(task: Task, status: str) -> Task:
+    """The task marked stale or lost. ``updated_at`` and ``seen_at`` stay: they are what the marks measure."""
+    return {**task, "status": status}
 
 
 def matches(task: Task, statuses: frozenset[str] | None, older_than: float | None, now: float) -> bool:

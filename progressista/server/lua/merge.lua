@@ -1,6 +1,7 @@
 -- Merge queued requests' events into tasks, atomically, then publish what changed.
 --
--- Mirrors progressista.server.tasks.merge (tests run the same cases against both).
+-- Mirrors progressista.server.tasks.merge (tests run the same cases, and random
+-- sequences, against both).
 -- Task hash fields hold JSON-encoded values, so comparing and re-publishing a
 -- task never decodes or re-encodes it. Each request is all or nothing: a request
 -- whose new tasks do not fit under max_tasks (after evicting the oldest completed
@@ -72,50 +73,64 @@ local function make_room(events)
   return true
 end
 
+local function set_done(id, status_json)
+  if FINAL[status_json] then
+    redis.call('ZADD', done_key, now, id)
+  else
+    redis.call('ZREM', done_key, id)
+  end
+end
+
+-- Returns true when the task's state changed (what POST reports as "applied").
 local function apply(ev)
   local key = prefix .. 'task:' .. ev.id
   local status_json = '"' .. ev.status .. '"'
   local current = redis.call('HGET', key, 'status')
-  local fresh = not current
-  if current then
-    if ev.status ~= 'start' then
-      if FINAL[current] then return false end
-      if ev.seq ~= '' then
-        local last = redis.call('HGET', key, 'seq')
-        if last and last ~= 'null' and tonumber(ev.seq) < tonumber(last) then return false end
-      end
-    elseif FINAL[current] then
-      -- a new start reopens a finished task as a new run
-      redis.call('DEL', key)
-      fresh = true
-    end
-    if not fresh and current == status_json then
-      local same = true
-      for f = ev.first, ev.last, 2 do
-        local name = ARGV[f]
-        if name ~= 'timestamp' and name ~= 'seq' and redis.call('HGET', key, name) ~= ARGV[f + 1] then
-          same = false
-          break
-        end
-      end
-      if same then return false end
-    end
-  end
-  if fresh then
-    redis.call('HSET', key, unpack(defaults))
-    redis.call('HSET', key, 'created_at', now)
-    redis.call('SADD', ids_key, ev.id)
-  end
-  local fields = { 'task_id', ev.id_json, 'status', status_json, 'updated_at', now }
+  local fields = { 'task_id', ev.id_json, 'seen_at', now }
   for f = ev.first, ev.last do fields[#fields + 1] = ARGV[f] end
-  redis.call('HSET', key, unpack(fields))
-  if FINAL[status_json] then
-    redis.call('ZADD', done_key, now, ev.id)
-  else
-    redis.call('ZREM', done_key, ev.id)
+
+  if not current or (ev.status == 'start' and FINAL[current]) then
+    -- a new task, or a new run of a finished one
+    if current then redis.call('DEL', key) end
+    redis.call('HSET', key, unpack(defaults))
+    redis.call('HSET', key, 'created_at', now, 'updated_at', now, 'status', status_json, unpack(fields))
+    redis.call('SADD', ids_key, ev.id)
+    set_done(ev.id, status_json)
+    note_changed(ev.id, ev.id_json)
+    return true
   end
-  note_changed(ev.id, ev.id_json)
-  return true
+  if ev.status ~= 'start' then
+    if FINAL[current] then return false end
+    if ev.seq ~= '' then
+      local last = redis.call('HGET', key, 'seq')
+      if last and last ~= 'null' and tonumber(ev.seq) < tonumber(last) then return false end
+    end
+  end
+
+  local progress = ev.status ~= 'update' and status_json ~= current
+  if not progress then
+    for f = ev.first, ev.last, 2 do
+      local name = ARGV[f]
+      if name ~= 'timestamp' and name ~= 'seq' and redis.call('HGET', key, name) ~= ARGV[f + 1] then
+        progress = true
+        break
+      end
+    end
+  end
+  if progress then
+    redis.call('HSET', key, 'status', status_json, 'updated_at', now, unpack(fields))
+    set_done(ev.id, status_json)
+    note_changed(ev.id, ev.id_json)
+    return true
+  end
+  -- Contact without progress (a heartbeat): seen_at moves; a lost task is alive again.
+  if current == '"lost"' then
+    redis.call('HSET', key, 'status', '"update"', unpack(fields))
+    note_changed(ev.id, ev.id_json)
+    return true
+  end
+  redis.call('HSET', key, unpack(fields))
+  return false
 end
 
 local results = {}
