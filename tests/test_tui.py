@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 
 from progressista.tui.app import WatchApp, create_app
 from progressista.tui.feed import Backoff
+from progressista.tui.messages import Snapshot
 from progressista.tui.widgets import CARD_HEIGHT, ConfirmScreen, ConnectionBar, TaskList
 
 FAST = Backoff(first=0.05, factor=2.0, limit=0.4, jitter=0.0)
@@ -372,3 +373,21 @@ def test_redraw_cost_with_2000_tasks_follows_the_screen_not_the_task_count(start
 def test_the_factory_refuses_a_url_that_names_no_server(url):
     with pytest.raises(ValueError):
         create_app(url)
+
+
+def test_lost_tasks_need_attention_too():
+    # No server: the Snapshot is posted the way the feed would post it.
+    app = create_app("http://127.0.0.1:9", refresh_interval=0.05, backoff=Backoff(first=60, jitter=0))
+    now = time.time()
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        app.post_message(Snapshot({
+            "gone": {"status": "lost", "desc": "Vanished worker", "n": 5, "total": 10, "updated_at": now - 120},
+            "slow": {"status": "stale", "desc": "Idle worker", "n": 1, "total": 10, "updated_at": now - 30},
+        }))
+        await until(pilot, lambda: ids(app, "stale") == ["slow", "gone"], "both in Needs attention")
+        text = screen_text(app.column("stale"))
+        assert "⚠ Vanished worker" in text and "no contact" in text and "2m ago" in text
+        assert "idle" in text and "30s ago" in text
+
+    drive(app, scenario)

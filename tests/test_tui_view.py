@@ -29,7 +29,7 @@ from progressista.tui.view import (
 
 @pytest.mark.parametrize(
     ("status", "column"),
-    [("start", "active"), ("update", "active"), ("stale", "stale"), ("close", "completed"),
+    [("start", "active"), ("update", "active"), ("stale", "stale"), ("lost", "stale"), ("close", "completed"),
      ("error", "completed"), ("bogus", "active"), (None, "active")],
 )
 def test_column_of(status, column):
@@ -71,7 +71,7 @@ def test_eta_only_for_running_tasks_with_total_and_rate():
     assert eta_seconds(running) == 15.0
     assert eta_seconds({**running, "status": "start"}) == 15.0
     assert eta_seconds({**running, "n": 120}) == 0.0
-    for status in ("stale", "close", "error"):
+    for status in ("stale", "lost", "close", "error"):
         assert eta_seconds({**running, "status": status}) is None
     assert eta_seconds({**running, "total": None}) is None
     assert eta_seconds({**running, "rate": None}) is None

@@ -33,7 +33,9 @@ __all__ = ["BAR_WIDTH", "task_table"]
 #: Bar cells from 140 columns up.
 BAR_WIDTH = 16
 HEADERS = ("Status", "Description", "Progress", "Done", "Rate", "ETA", "Updated", "Task ID")
-STATUS_STYLES = {"start": "cyan", "update": "green", "stale": "yellow", "close": "dim", "error": "bold red"}
+STATUS_STYLES = {
+    "start": "cyan", "update": "green", "stale": "yellow", "lost": "bold yellow", "close": "dim", "error": "bold red",
+}
 
 
 def task_table(
@@ -94,7 +96,7 @@ def _bar(task: Mapping[str, Any], status: str, width: int) -> Text:
     if not width:
         return Text(format_percent(share) or "?", "" if share is not None else "magenta")
     done, rest = bar_parts(share, width)
-    colour = {"stale": "yellow", "close": "dim", "error": "red"}.get(status, "green")
+    colour = {"stale": "yellow", "lost": "yellow", "close": "dim", "error": "red"}.get(status, "green")
     text = Text(done, colour)
     text.append(rest, "grey30" if share is not None else "magenta")
     text.append(f" {format_percent(share):>4}")

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from progressista.events import FILTERS
+
 from .errors import fail
 from .remote import (
     EXIT_CODES_HELP,
@@ -37,7 +39,9 @@ tasks_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-STATUS_HELP = "start, update, stale, close, error, active (start,update) or completed (close,error); comma separated"
+STATUS_HELP = "Comma separated: " + ", ".join(
+    f"{name} ({','.join(sorted(statuses))})" if len(statuses) > 1 else name for name, statuses in FILTERS.items()
+)
 StatusOption = Annotated[str | None, typer.Option("--status", metavar="STATUS", help=STATUS_HELP, show_default=False)]
 
 #: How many ids the confirmation prompt lists before "… and N more".

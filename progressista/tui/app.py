@@ -38,7 +38,7 @@ from .messages import (
     Snapshot,
     Unauthorized,
 )
-from .view import COLUMN_TITLES, COLUMNS, Board, parse_terms
+from .view import COLUMNS, Board, column_of, parse_terms
 from .widgets import ColumnHeader, ConfirmScreen, ConnectionBar, TaskList
 
 __all__ = ["RedrawStats", "WatchApp", "create_app"]
@@ -199,7 +199,10 @@ class WatchApp(App[None]):
         self._request(f"discard {task_id}", remove)
 
     def action_clear(self, column: str) -> None:
-        label = COLUMN_TITLES[column].lower() if column == "completed" else "stale"
+        label = "completed" if column == "completed" else "stale"
+        # The statuses this column holds right now ("stale", maybe "lost"): names the server sent, so it knows them.
+        statuses = sorted({str(task.get("status")) for task in self.board.tasks.values()
+                           if column_of(task.get("status")) == column})
         count = self.board.counts()[column]
         if not count:
             self.notify(f"No {label} tasks to clear")
@@ -207,7 +210,7 @@ class WatchApp(App[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._request(f"clear {label} tasks", lambda api: api.delete_tasks(status=column))
+                self._request(f"clear {label} tasks", lambda api: api.delete_tasks(status=",".join(statuses)))
 
         noun = "task" if count == 1 else "tasks"
         self.push_screen(ConfirmScreen(f"Remove all {count} {label} {noun} from the server?"), answered)

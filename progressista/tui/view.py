@@ -62,15 +62,27 @@ STATUS_LABELS: dict[str, str] = {
     "start": "starting",
     "update": "running",
     "stale": "stale",
+    "lost": "lost",
     "close": "done",
     "error": "error",
 }
-_COLUMN_OF = {"start": "active", "update": "active", "stale": "stale", "close": "completed", "error": "completed"}
+# "stale" (alive, no progress) and "lost" (no contact at all) both need attention.
+_COLUMN_OF = {
+    "start": "active",
+    "update": "active",
+    "stale": "stale",
+    "lost": "stale",
+    "close": "completed",
+    "error": "completed",
+}
 _SI = ("", "k", "M", "G", "T", "P", "E")
 
 
 def column_of(status: object) -> str:
-    """``active`` (start, update), ``stale``, or ``completed`` (close, error); unknown counts as active."""
+    """``active`` (start, update), ``stale`` (stale, lost: needs attention) or ``completed`` (close, error).
+
+    An unknown status counts as active.
+    """
     return _COLUMN_OF.get(status, "active") if isinstance(status, str) else "active"
 
 
@@ -122,7 +134,7 @@ def rate_of(task: Task) -> float | None:
 
 def eta_seconds(task: Task) -> float | None:
     """Seconds left for a running task with a known total and rate; ``None`` otherwise."""
-    if column_of(task.get("status")) != "active" or task.get("status") == "stale":
+    if column_of(task.get("status")) != "active":
         return None
     total, rate = number(task.get("total")), rate_of(task)
     if total is None or total <= 0 or rate is None:

@@ -50,7 +50,7 @@ __all__ = ["CARD_HEIGHT", "ColumnHeader", "ConfirmScreen", "ConnectionBar", "Tas
 
 #: Lines per task card: title, bar, numbers, details, and a blank separator.
 CARD_HEIGHT = 5
-_STATUS_MARK = {"start": "◌ ", "close": "✓ ", "error": "✗ "}
+_STATUS_MARK = {"start": "◌ ", "lost": "⚠ ", "close": "✓ ", "error": "✗ "}
 
 
 class ConnectionBar(Widget):
@@ -341,6 +341,7 @@ class TaskList(ScrollView, can_focus=True):
         status = str(task.get("status", ""))
         gutter_style = {
             "stale": "task-list--gutter-stale",
+            "lost": "task-list--gutter-error",
             "close": "task-list--gutter-done",
             "error": "task-list--gutter-error",
         }.get(status, "task-list--gutter")
@@ -371,6 +372,8 @@ class TaskList(ScrollView, can_focus=True):
             numbers.append(f"took {format_duration(elapsed)}" if elapsed is not None else "")
         elif status == "stale":
             numbers.append("idle")
+        elif status == "lost":
+            numbers.append("no contact")
         else:
             eta = eta_seconds(task)
             numbers.append(f"ETA {format_duration(eta)}" if eta is not None else "")
