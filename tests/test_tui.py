@@ -161,6 +161,8 @@ def test_footer_lists_the_keys_and_arrows_and_tab_move_between_columns(server):
         assert app.focused is app.column("active")
         await pilot.press("left")
         assert app.focused is app.column("completed")
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running, "q to quit")
 
     drive(app, scenario)
 
