@@ -16,6 +16,11 @@ least noisy estimate on a busy machine):
 
 Timings cover the user's loop; posting that the sender does meanwhile (on its
 thread, competing for the GIL) counts, the flush afterwards is shown apart.
+
+The server runs in a subprocess at the lowest CPU priority (``nice 19``),
+standing in for a server on another host: on a two-core machine it would
+otherwise take a core from the threads being measured. ``--server thread``
+runs it inside this process instead (then its work competes for the GIL too).
 """
 
 from __future__ import annotations
