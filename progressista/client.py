@@ -17,7 +17,10 @@ How it stays cheap: the bar adds no work per iteration. It reports from
 from ``close()``; each report builds one event with the bar's full state and
 hands it to the process's single sender thread (:mod:`progressista.sender`).
 
-Statuses: ``start`` when created, ``update`` on each display, ``close`` on
+Statuses: ``start`` when created, ``update`` on each display (and, for an
+open bar that has not reported for ``PROGRESSISTA_HEARTBEAT_INTERVAL`` seconds,
+15 by default, a heartbeat from the sender thread re-sending its state, so the
+server tells a slow job from a dead one), ``close`` on
 ``close()``, ``error`` when a ``with`` block around the bar raises, or when the
 program dies (uncaught exception, or ``progressista run``'s target crashes)
 with the bar open. A ``for`` loop left by an exception closes its bar from the
@@ -70,6 +73,9 @@ MAX_POSTFIX = 1_000
 MAX_HOST = 256
 MAX_META_BYTES = 16 * 1024
 
+# What a heartbeat compares with the last event: if none changed, the bar made no progress.
+_PROGRESS_FIELDS = ("n", "total", "desc", "unit", "postfix", "meta")
+
 #: Seconds a ``close`` from an interrupted ``for`` loop waits, in case the exception kills the job.
 INTERRUPT_GRACE = 1.0
 
@@ -93,7 +99,20 @@ _NULL_FILE = _NullFile()
 class _Remote:
     """A bar's reporting state (kept apart from tqdm's attributes)."""
 
-    __slots__ = ("failed", "finished", "generation", "held", "meta", "meta_size", "pid", "route", "seq", "task_id")
+    __slots__ = (
+        "failed",
+        "finished",
+        "generation",
+        "held",
+        "last_event",
+        "last_push",
+        "meta",
+        "meta_size",
+        "pid",
+        "route",
+        "seq",
+        "task_id",
+    )
 
     def __init__(self, task_id: str, route: _sender.Route, meta: dict[str, Any], meta_size: int) -> None:
         self.task_id = task_id
@@ -106,6 +125,8 @@ class _Remote:
         self.finished = False
         self.failed = False
         self.held = False
+        self.last_push = 0.0
+        self.last_event: dict[str, Any] | None = None
 
 
 if TYPE_CHECKING:
@@ -305,12 +326,18 @@ class RemoteTqdm(_Tqdm[_T]):
         remote.held = hold > 0
         self._push(status, urgent=True, hold=hold)
 
-    def _push(self, status: str, urgent: bool = False, hold: float = 0.0) -> None:
+    def _push(self, status: str, urgent: bool = False, hold: float = 0.0, heartbeat: bool = False) -> None:
         remote = self._remote
         if remote is None or remote.generation != _sender.generation:
             return  # not reporting, or inherited through fork from the parent process
+        remote.last_push = time.monotonic()
         try:
             event = self._event(remote, status)
+            last = remote.last_event
+            if heartbeat and last is not None and all(event.get(k) == last.get(k) for k in _PROGRESS_FIELDS):
+                # Nothing moved: resend the last timing too, so the server counts contact, not progress.
+                event["elapsed"], event["rate"] = last.get("elapsed"), last.get("rate")
+            remote.last_event = event
             size = 400 + remote.meta_size + len(event["desc"] or "") + len(event["postfix"] or "")
             _sender.get_sender().submit(remote.route, remote.task_id, event, urgent, hold, size)
         except Exception:
@@ -421,6 +448,26 @@ def remote_trange(*args: int, **kwargs: Any) -> RemoteTqdm[int]:
     return RemoteTqdm(range(*args), **kwargs)
 
 
+def _open_bars() -> list[RemoteTqdm[Any]]:
+    """This process's reporting bars that are still open."""
+    for _ in range(5):
+        try:
+            bars = list(cast(Any, std_tqdm)._instances)
+            break
+        except RuntimeError:  # the set changed while copying it: another thread opened or closed a bar
+            continue
+    else:
+        return []
+    return [
+        bar
+        for bar in bars
+        if isinstance(bar, RemoteTqdm)
+        and bar._remote is not None
+        and not bar._remote.finished
+        and bar._remote.generation == _sender.generation
+    ]
+
+
 def finish_open_bars(status: str = "close") -> int:
     """Report ``status`` for every reporting bar of this process still open; returns how many.
 
@@ -429,15 +476,9 @@ def finish_open_bars(status: str = "close") -> int:
     hook call this.
     """
     count = 0
-    try:
-        bars = list(cast(Any, std_tqdm)._instances)
-    except RuntimeError:  # the set changed while copying it: another thread opened or closed a bar
-        bars = list(cast(Any, std_tqdm)._instances)
-    for bar in bars:
-        remote = bar._remote if isinstance(bar, RemoteTqdm) else None
-        if remote is not None and not remote.finished and remote.generation == _sender.generation:
-            bar._finish(status)
-            count += 1
+    for bar in _open_bars():
+        bar._finish(status)
+        count += 1
     sender = _sender.current()
     if status == "error" and sender is not None:
         count += sender.fail_held()
@@ -450,7 +491,24 @@ def _exit_hook() -> None:
     finish_open_bars("error" if died is not None else "close")
 
 
+def _heartbeat() -> None:
+    # On the sender thread: re-send the open bars that have not reported for a
+    # heartbeat interval (a slow loop, or tqdm skipping displays), so the server
+    # marks them stale, not lost, while this process lives.
+    interval = _heartbeat_interval()
+    now = time.monotonic()
+    for bar in _open_bars():
+        remote = bar._remote
+        if remote is not None and now - remote.last_push >= interval * 0.9:
+            bar._push("update", heartbeat=True)
+
+
+def _heartbeat_interval() -> float:
+    return ClientConfig.from_env().heartbeat_interval
+
+
 _sender.before_exit(_exit_hook)
+_sender.periodically(_heartbeat, _heartbeat_interval)
 
 
 def _is_failure(exc: BaseException | None) -> bool:

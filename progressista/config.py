@@ -6,6 +6,7 @@ Explicit arguments always win; these are the defaults behind them::
     export PROGRESSISTA_PUSH_INTERVAL=0.5
     export PROGRESSISTA_REQUEST_TIMEOUT=2
     export PROGRESSISTA_API_TOKEN=s3cret
+    export PROGRESSISTA_HEARTBEAT_INTERVAL=15
 
 >>> ClientConfig.from_env({"PROGRESSISTA_PUSH_INTERVAL": "0.5"}).push_interval
 0.5
@@ -23,10 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_PUSH_INTERVAL",
     "DEFAULT_REQUEST_TIMEOUT",
     "DEFAULT_SERVER_URL",
     "ENV_API_TOKEN",
+    "ENV_HEARTBEAT_INTERVAL",
     "ENV_PUSH_INTERVAL",
     "ENV_REQUEST_TIMEOUT",
     "ENV_SERVER_URL",
@@ -40,10 +43,12 @@ ENV_SERVER_URL = "PROGRESSISTA_SERVER_URL"
 ENV_PUSH_INTERVAL = "PROGRESSISTA_PUSH_INTERVAL"
 ENV_REQUEST_TIMEOUT = "PROGRESSISTA_REQUEST_TIMEOUT"
 ENV_API_TOKEN = "PROGRESSISTA_API_TOKEN"
+ENV_HEARTBEAT_INTERVAL = "PROGRESSISTA_HEARTBEAT_INTERVAL"
 
 DEFAULT_SERVER_URL = "http://localhost:8000/progress"
 DEFAULT_PUSH_INTERVAL = 0.25
 DEFAULT_REQUEST_TIMEOUT = 2.0
+DEFAULT_HEARTBEAT_INTERVAL = 15.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,9 @@ class ClientConfig:
     """``PROGRESSISTA_REQUEST_TIMEOUT``: seconds before an HTTP request is given up; also bounds the exit flush."""
     api_token: str | None = None
     """``PROGRESSISTA_API_TOKEN``: sent as ``Authorization: Bearer <token>``."""
+    heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
+    """``PROGRESSISTA_HEARTBEAT_INTERVAL``: seconds between re-sends of an open bar that shows no
+    progress, so the server tells a slow job (``stale``) from a dead one (``lost``); 0 disables."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientConfig:
@@ -68,6 +76,7 @@ class ClientConfig:
             push_interval=_seconds(env, ENV_PUSH_INTERVAL, DEFAULT_PUSH_INTERVAL, allow_zero=True),
             request_timeout=_seconds(env, ENV_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, allow_zero=False),
             api_token=env.get(ENV_API_TOKEN, "").strip() or None,
+            heartbeat_interval=_seconds(env, ENV_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL, allow_zero=True),
         )
 
 

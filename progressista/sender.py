@@ -19,7 +19,9 @@ posts it:
 - **flushes at exit**: ``atexit`` (and ``multiprocessing``'s exit hooks) post what
   is pending within the largest ``request_timeout`` involved, then give up;
 - **survives fork**: a forked child starts from a fresh sender (no inherited thread,
-  socket or lock) and ignores the bars it inherited from its parent.
+  socket or lock) and ignores the bars it inherited from its parent;
+- **runs periodic hooks**: the client's heartbeat re-sends open bars from here,
+  so a slow job stays "heard from" while a dead one goes quiet.
 
 Nothing here raises into, or blocks, the code that reports progress; failures
 are logged on the ``progressista`` logger at DEBUG level::
@@ -63,6 +65,7 @@ __all__ = [
     "flush",
     "generation",
     "get_sender",
+    "periodically",
     "route",
 ]
 
@@ -142,10 +145,14 @@ class _Entry:
 
 
 def _merge(old: _Entry, new: _Entry) -> _Entry:
-    """Latest state wins, but a pending ``start`` or final status is not lost to a plain update."""
+    """Latest state wins (the higher ``seq`` among updates), but a pending ``start``
+    or final status is not lost to a plain update."""
     before, after = old.event.get("status"), new.event.get("status")
     if before in FINAL and after == "update":
         return old  # only a new start reopens a finished task
+    old_seq, new_seq = old.event.get("seq"), new.event.get("seq")
+    if after == "update" and old_seq is not None and new_seq is not None and new_seq < old_seq:
+        return old  # a heartbeat built on another thread lost the race to a newer state
     if before == "start" and after == "update":
         new.event["status"] = "start"
         new.urgent = True
@@ -188,6 +195,7 @@ class Sender:
         self._draining = 0
         self._deadline = math.inf
         self._closed = False
+        self._hook_at: dict[Callable[[], None], float] = {}
         #: Counters for tests and benchmarks: posts made, events posted, failed posts, events dropped.
         self.stats = {"posts": 0, "events": 0, "failures": 0, "dropped": 0}
 
@@ -376,6 +384,22 @@ class Sender:
             batches.append((route, ready))
         return batches, wake_at
 
+    def _due_hooks(self, now: float) -> tuple[list[Callable[[], None]], float]:
+        """The periodic hooks to run now, and when the next one is due."""
+        due: list[Callable[[], None]] = []
+        next_at = math.inf
+        for hook, interval in _periodic:
+            at = self._hook_at.get(hook)
+            if at is None:
+                seconds = interval()
+                at = self._hook_at[hook] = now + seconds if seconds > 0 else math.inf
+            if at <= now:
+                due.append(hook)
+                seconds = interval()
+                at = self._hook_at[hook] = now + seconds if seconds > 0 else math.inf
+            next_at = min(next_at, at)
+        return due, next_at
+
     def _requeue(self, route: Route, items: list[tuple[str, _Entry]]) -> None:
         """Put back events that failed to post, unless a newer state arrived meanwhile."""
         with self._lock:
@@ -396,16 +420,22 @@ class Sender:
                 while True:
                     now = time.monotonic()
                     batches, wake_at = self._take_due(now)
-                    if batches:
+                    hooks, hooks_at = self._due_hooks(now)
+                    if batches or hooks:
                         break
                     self._idle.notify_all()
                     if self._closed:
                         return
-                    self._wake_at = wake_at
+                    self._wake_at = wake_at = min(wake_at, hooks_at)
                     self._wake.wait(None if wake_at == math.inf else max(0.0, wake_at - now))
                     self._wake_at = -math.inf
                 self._inflight += 1
             try:
+                for hook in hooks:  # outside the lock: hooks submit events
+                    try:
+                        hook()
+                    except Exception:
+                        log.debug("progressista: periodic hook failed", exc_info=True)
                 for route, items in batches:
                     self._send(session, route, items)
             except Exception:  # a bug here must not kill the thread
@@ -541,6 +571,7 @@ def _retry_after(response: Any) -> float | None:
 _sender: Sender | None = None
 _sender_lock = threading.Lock()
 _before_exit: list[Callable[[], None]] = []
+_periodic: list[tuple[Callable[[], None], Callable[[], float]]] = []
 _exited = False
 #: Bumped in a forked child: bars remember it, so the child ignores its parent's bars.
 generation = 0
@@ -570,6 +601,16 @@ def flush(timeout: float | None = None) -> bool:
     """
     sender = _sender
     return True if sender is None else sender.flush(timeout)
+
+
+def periodically(hook: Callable[[], None], interval: Callable[[], float]) -> None:
+    """Run ``hook`` on the sender thread every ``interval()`` seconds (0: never).
+
+    The client re-sends its open bars from here (the heartbeat). ``interval`` is
+    asked when the thread first schedules the hook, and after each run.
+    """
+    if all(hook is not known for known, _ in _periodic):
+        _periodic.append((hook, interval))
 
 
 def before_exit(hook: Callable[[], None]) -> None:

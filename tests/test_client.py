@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -286,3 +289,42 @@ def test_post_override_observes_every_batch(server: LiveServer, tmp_path: Path) 
     assert sum(count for *_, count, _ in posts) >= 3
     for i in range(3):
         assert final_task(server, f"audited-{i}")["status"] == "close"
+
+
+SLOW_JOB = """
+import sys, time
+from progressista import RemoteTqdm
+bar = RemoteTqdm(total=10, task_id=sys.argv[1])
+bar.update(1)
+print("working", flush=True)
+time.sleep(float(sys.argv[2]))  # a long step: no progress, but the process is alive
+bar.update(9)
+bar.close()
+"""
+
+
+def test_heartbeats_keep_a_slow_job_stale_not_lost(start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(stale_seconds=0.3, lost_seconds=0.6)
+    env = client_env(server, PROGRESSISTA_HEARTBEAT_INTERVAL="0.2")
+    with subprocess.Popen([sys.executable, "-c", SLOW_JOB, "slow", "3"], env=env, stdout=subprocess.PIPE) as job:
+        assert job.stdout is not None and job.stdout.readline().strip() == b"working"
+
+        def quiet_for_a_while() -> dict[str, Any] | None:
+            task = server.tasks().get("slow")
+            return task if task and task["seen_at"] - task["updated_at"] > 1.2 else None
+
+        task = wait_until(quiet_for_a_while, what="heartbeats without progress")
+        assert task["status"] == "stale"  # without heartbeats it would be lost after 0.6 s
+        assert job.wait(30) == 0
+    assert final_task(server, "slow")["n"] == 10
+
+
+def test_a_killed_job_goes_lost(start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(lost_seconds=0.5)
+    env = client_env(server, PROGRESSISTA_HEARTBEAT_INTERVAL="0.1")
+    with subprocess.Popen([sys.executable, "-c", SLOW_JOB, "killed", "60"], env=env, stdout=subprocess.PIPE) as job:
+        assert job.stdout is not None and job.stdout.readline().strip() == b"working"
+        wait_until(lambda: "killed" in server.tasks(), what="the task")
+        job.send_signal(signal.SIGKILL)
+        job.wait(10)
+    wait_until(lambda: server.tasks()["killed"]["status"] == "lost", what="the dead job's bar to be lost")

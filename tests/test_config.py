@@ -12,7 +12,7 @@ from progressista.config import (
 
 
 def test_defaults_without_environment() -> None:
-    assert ClientConfig.from_env({}) == ClientConfig(DEFAULT_SERVER_URL, 0.25, 2.0, None)
+    assert ClientConfig.from_env({}) == ClientConfig(DEFAULT_SERVER_URL, 0.25, 2.0, None, 15.0)
     assert (DEFAULT_SERVER_URL, DEFAULT_PUSH_INTERVAL, DEFAULT_REQUEST_TIMEOUT) == (
         "http://localhost:8000/progress",
         0.25,
@@ -27,9 +27,10 @@ def test_reads_every_variable() -> None:
             "PROGRESSISTA_PUSH_INTERVAL": "0",
             "PROGRESSISTA_REQUEST_TIMEOUT": "0.5",
             "PROGRESSISTA_API_TOKEN": "s3cret",
+            "PROGRESSISTA_HEARTBEAT_INTERVAL": "0",
         }
     )
-    assert config == ClientConfig("https://dash:9000", 0.0, 0.5, "s3cret")
+    assert config == ClientConfig("https://dash:9000", 0.0, 0.5, "s3cret", 0.0)
 
 
 def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -308,3 +308,28 @@ def test_proxy_settings_from_the_environment_are_honoured(server: LiveServer) ->
     assert through_proxy.returncode == bypassed.returncode == 0
     final_task(server, "no-proxy")
     assert "via-proxy" not in server.tasks()  # its process is gone: it went to the (dead) proxy
+
+
+def test_an_older_update_does_not_replace_a_newer_one(server: LiveServer, own_sender: Sender) -> None:
+    # A heartbeat is built on the sender thread: it may reach the queue after a newer state.
+    recorder = Recorder()
+    target = route(server.url + "/progress", {}, 5.0, 0.2, recorder)
+    own_sender.submit(target, "raced", update("raced", 7, seq=5), hold=0.1)
+    own_sender.submit(target, "raced", update("raced", 6, seq=4), hold=0.1)
+    wait_until(lambda: "raced" in server.tasks(), what="the task")
+    assert recorder.batches == [[update("raced", 7, seq=5)]]
+
+
+def test_periodic_hooks_run_on_the_sender_thread(server: LiveServer, own_sender: Sender) -> None:
+    seen: list[str] = []
+
+    def hook() -> None:
+        seen.append(threading.current_thread().name)
+
+    sender.periodically(hook, lambda: 0.05)
+    try:
+        own_sender.submit(route(server.url + "/progress", {}, 5.0, 0.2, Recorder()), "tick", update("tick", 1))
+        wait_until(lambda: len(seen) >= 3, what="three runs of the hook")
+        assert set(seen) == {sender.THREAD_NAME}
+    finally:
+        sender._periodic[:] = [(h, i) for h, i in sender._periodic if h is not hook]
