@@ -7,12 +7,17 @@ assertion on the page auto-waits with ``expect``.
 
 from __future__ import annotations
 
+import math
+import re
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+import requests
 from support import LiveServer, free_socket, require_binary, run_server, wait_until
 
 pytest.importorskip("playwright.sync_api", reason="the dashboard tests need the playwright package")
@@ -75,6 +80,96 @@ def column(page: Page, name: str) -> Locator:
 
 def count(page: Page, name: str) -> Locator:
     return page.get_by_test_id(f"count-{name}")
+
+
+def group_rows(page: Page, prefix: str) -> Locator:
+    """A group's rows: one in each column holding members."""
+    return page.locator(f'[data-testid="group"][data-group="{prefix}"]')
+
+
+def css_colour(page: Page, value: str) -> str:
+    """A CSS colour (``var(--err)``) as the page computes it, ``rgb(…)``, to compare with computed styles."""
+    return page.evaluate("""(value) => {
+        const probe = document.createElement("span");
+        probe.style.color = value;
+        document.body.append(probe);
+        const colour = getComputedStyle(probe).color;
+        probe.remove();
+        return colour;
+    }""", value)
+
+
+@contextmanager
+def heartbeat(server: LiveServer, body: dict[str, Any], every: float = 0.05) -> Iterator[None]:
+    """Re-post the same state until the block ends, as RemoteTqdm's heartbeat does for an open bar."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            requests.post(server.url + "/progress", json=body, timeout=5).raise_for_status()
+            if stop.wait(every):
+                return
+
+    thread = threading.Thread(target=beat, daemon=True, name="heartbeat")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(5)
+
+
+# What a group row shows for one GET /groups aggregate, written out independently of
+# dashboard.js (only the formats the tests' figures need): "" means the part is hidden.
+STATUS_LABEL = {"start": "starting", "update": "", "stale": "stale", "lost": "lost", "close": "done", "error": "error"}
+
+
+def amount(x: float) -> str:
+    assert x == int(x) and abs(x) < 1e6, "keep the tests' figures to whole numbers under a million"
+    return f"{int(x):,}"
+
+
+def three_digits(x: float) -> str:
+    assert 0 < x < 999.5
+    return f"{x:.{0 if x >= 99.95 else 1 if x >= 9.995 else 2}f}"
+
+
+def expected_row(group: dict[str, Any]) -> dict[str, str]:
+    unit, rate, eta, progress = group["unit"], group["rate"], group["eta"], group["progress"]
+    if unit is None:
+        counted = "mixed units"
+    else:
+        counted = "" if group["n"] is None else f"{amount(group['n'])}/{amount(group['total'])} {unit}"
+    speed = ""
+    if unit is not None and rate:
+        speed = f"{three_digits(rate)} {unit}/s" if rate >= 1 else f"{three_digits(1 / rate)} s/{unit}"
+    left = "" if eta is None else "ETA {:02d}:{:02d}".format(*divmod(int(eta + 0.5), 60))
+    unknown = group["unknown_totals"]
+    return {
+        "group-status": STATUS_LABEL[group["status"]],
+        "group-percent": "" if progress is None else f"{math.floor(progress * 100)}%",
+        "group-amount": counted,
+        "group-rate": speed,
+        "group-eta": left,
+        "group-unknown": f"{unknown} without total" if unknown else "",
+        **{f"group-{bucket}": f"{k} {bucket}" if k else "" for bucket, k in group["counts"].items()},
+    }
+
+
+def expect_rows_match_the_api(page: Page, server: LiveServer, prefix: str) -> dict[str, Any]:
+    """Every row of the group (one per column holding members) shows GET /groups' figures for it."""
+    response = server.http.get(server.url + "/groups", timeout=5)
+    response.raise_for_status()
+    group: dict[str, Any] = response.json()["groups"][prefix]
+    rows = group_rows(page, prefix)
+    for i in range(rows.count()):
+        for testid, text in expected_row(group).items():
+            part = rows.nth(i).get_by_test_id(testid)
+            if text:
+                expect(part, f"{prefix} {testid}").to_have_text(text)
+            else:
+                expect(part, f"{prefix} {testid}").to_be_hidden()
+    return group
 
 
 # ---------------------------------------------------------------- columns and values
@@ -170,6 +265,53 @@ def test_unknown_total_is_indeterminate(page: Page, server: LiveServer) -> None:
     expect(bar.get_by_test_id("task-eta")).to_be_hidden()
 
 
+def test_lost_task_looks_apart_and_revives_when_heard_from(
+    page: Page, start_server: Callable[..., LiveServer]
+) -> None:
+    server = start_server(lost_seconds=0.3, cleanup_interval=0.05)
+    state = event("run-9:worker-7", desc="Crunch numbers", n=3, total=10, rate=1.5)
+    server.post([state, event("run-9:merge", "close", n=4, total=4)])
+    open_dashboard(page, server)
+    lost = card(page, "run-9:worker-7")
+    expect(column(page, "stale").locator(lost)).to_be_visible()  # nothing heard for 0.3 s: lost
+    expect(lost).to_have_attribute("data-status", "lost")
+    expect(count(page, "stale")).to_have_text("1")
+    badge = lost.get_by_test_id("task-status")
+    expect(badge).to_have_text("lost")
+    expect(badge).to_be_visible()
+    expect(lost.get_by_test_id("task-age")).to_have_text(re.compile(r"^no contact for \d+s$"))
+    expect(lost.get_by_test_id("task-eta")).to_be_hidden()
+
+    # Its own colour, not stale's amber nor error's red, and a dashed outline.
+    violet, amber, red = (css_colour(page, f"var(--{name})") for name in ("lost", "warn", "err"))
+    assert len({violet, amber, red}) == 3
+    expect(badge).to_have_css("background-color", violet)
+    expect(lost).to_have_css("border-top-style", "dashed")
+    expect(page).to_have_title("1 lost · Progressista")
+
+    # The group takes its worst member's status: a row in each column holding members, both violet.
+    rows = group_rows(page, "run-9")
+    expect(rows).to_have_count(2)
+    for row in (column(page, "stale").locator(rows), column(page, "completed").locator(rows)):
+        expect(row).to_have_attribute("data-status", "lost")
+        expect(row.locator(".group-bar-fill")).to_have_css("background-color", violet)
+        expect(row.get_by_test_id("group-count")).to_have_text("1 of 2 tasks")
+    expect_rows_match_the_api(page, server, "run-9")
+
+    # Heard from again (the same state, no progress): running again, back in Active.
+    with heartbeat(server, state):
+        expect(column(page, "active").locator(lost)).to_be_visible()
+        expect(lost).to_have_attribute("data-status", "update")
+        expect(badge).to_be_hidden()
+        expect(lost.get_by_test_id("task-age")).not_to_contain_text("no contact")
+        expect(count(page, "stale")).to_have_text("0")
+        expect(rows.first).to_have_attribute("data-status", "update")
+        group = expect_rows_match_the_api(page, server, "run-9")
+        assert group["counts"]["active"] == 1 and group["status"] == "update"
+    # Silent again: lost again.
+    expect(column(page, "stale").locator(lost)).to_be_visible()
+
+
 # ---------------------------------------------------------------- discard and bulk clearing
 
 
@@ -184,26 +326,32 @@ def test_discard_removes_the_task_on_the_server(page: Page, server: LiveServer) 
     expect(card(page, "keep")).to_be_visible()
 
 
-def test_clear_completed_and_clear_stale(page: Page, start_server: Callable[..., LiveServer]) -> None:
-    server = start_server(stale_seconds=0.3, cleanup_interval=0.05)
+def test_clear_completed_and_clear_attention(page: Page, start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(stale_seconds=0.3, lost_seconds=0.6, cleanup_interval=0.05)
+    server.post(event("gone"))
+    wait_until(lambda: server.tasks()["gone"]["status"] == "lost", what="gone to be lost")
     server.post([event("idle"), event("ok", "close"), event("bad", "error")])
     wait_until(lambda: server.tasks()["idle"]["status"] == "stale", what="idle to go stale")
     open_dashboard(page, server)
     expect(count(page, "completed")).to_have_text("2")
-    expect(count(page, "stale")).to_have_text("1")
+    expect(count(page, "stale")).to_have_text("2")  # Needs Attention: stale and lost alike
 
     page.get_by_test_id("clear-completed").click()
     expect(count(page, "completed")).to_have_text("0")
     expect(page.get_by_test_id("messages")).to_contain_text("Removed 2 completed tasks")
-    assert set(server.tasks()) == {"idle"}
-    expect(count(page, "stale")).to_have_text("1")
+    assert set(server.tasks()) == {"gone", "idle"}
+    expect(count(page, "stale")).to_have_text("2")
 
-    page.get_by_test_id("clear-stale").click()
+    clear = page.get_by_test_id("clear-stale")
+    expect(clear).to_have_text("Clear stale & lost")
+    with page.expect_request(lambda request: request.method == "DELETE") as clearing:
+        clear.click()
+    assert clearing.value.url.endswith("/tasks?status=attention")
     expect(count(page, "stale")).to_have_text("0")
-    expect(page.get_by_test_id("messages")).to_contain_text("Removed 1 stale task.")
+    expect(page.get_by_test_id("messages")).to_contain_text("Removed 2 stale or lost tasks.")
     assert server.tasks() == {}
     expect(page.get_by_test_id("clear-completed")).to_be_disabled()
-    expect(page.get_by_test_id("clear-stale")).to_be_disabled()
+    expect(clear).to_be_disabled()
 
 
 def test_rest_failures_are_shown(page: Page, server: LiveServer) -> None:
@@ -265,10 +413,11 @@ def test_filter_matches_desc_task_id_and_meta(page: Page, server: LiveServer) ->
 def test_tasks_sharing_a_prefix_are_grouped_and_collapsible(page: Page, server: LiveServer) -> None:
     server.post([event(f"run-42:rank-{rank}", n=rank, total=10) for rank in range(4)] + [event("solo:only")])
     open_dashboard(page, server)
-    group = page.locator('[data-testid="group"][data-group="run-42"]')
+    group = group_rows(page, "run-42")
     expect(group.get_by_test_id("task-card")).to_have_count(4)
     expect(group.get_by_test_id("group-count")).to_have_text("4 tasks")
-    expect(page.locator('[data-testid="group"][data-group="solo"]')).to_have_count(0)  # a prefix nobody shares
+    expect(group.get_by_test_id("group-percent")).to_have_text("15%")  # 6/40
+    expect(group_rows(page, "solo")).to_have_count(0)  # a prefix nobody shares
 
     toggle = group.get_by_test_id("group-toggle")
     expect(toggle).to_have_attribute("aria-expanded", "true")
@@ -277,9 +426,71 @@ def test_tasks_sharing_a_prefix_are_grouped_and_collapsible(page: Page, server: 
     expect(group.get_by_test_id("task-card")).to_have_count(0)
     server.post(event("run-42:rank-0", n=9, total=10))  # updates still land while collapsed
     expect(count(page, "active")).to_have_text("5")
+    expect(group.get_by_test_id("group-percent")).to_have_text("37%")  # 15/40, the row keeps its figures
+    expect_rows_match_the_api(page, server, "run-42")
+
+    page.reload()  # the choice is remembered
+    expect(page.get_by_test_id("connection")).to_have_text("Connected")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(group.get_by_test_id("group-amount")).to_have_text("15/40 it")
     toggle.click()
     expect(group.get_by_test_id("task-card")).to_have_count(4)
     expect(card(page, "run-42:rank-0").get_by_test_id("task-percent")).to_have_text("90%")
+
+
+def test_group_rows_show_the_same_aggregates_as_get_groups(page: Page, server: LiveServer) -> None:
+    server.post([
+        event("run-7:a", n=30, total=100, rate=3.0),
+        event("run-7:b", "close", n=100, total=100, rate=4.0),
+        event("run-7:c", n=5, total=None, rate=0.5),  # an unknown total: summed without it, and no ETA
+        event("run-7:d", "error", n=10, total=50),
+        event("mixed:rows", n=50, total=200, unit="rows", rate=10.0),
+        event("mixed:bytes", n=3000, total=4000, unit="B", rate=100.0),  # mixed units: mean of fractions
+        event("etl:x", n=20, total=100, rate=2.0),
+        event("etl:y", n=40, total=100, rate=0.5),
+    ])
+    open_dashboard(page, server)
+    expect(page.get_by_test_id("task-card")).to_have_count(8)
+
+    run = expect_rows_match_the_api(page, server, "run-7")
+    assert (run["n"], run["total"], run["rate"], run["eta"], run["unknown_totals"]) == (140, 250, 3.5, None, 1)
+    mixed = expect_rows_match_the_api(page, server, "mixed")
+    assert (mixed["unit"], mixed["progress"]) == (None, 0.5)
+    etl = expect_rows_match_the_api(page, server, "etl")
+    assert etl["eta"] == 56  # 140 left at 2.5 it/s
+    expect(group_rows(page, "etl").get_by_test_id("group-rate")).to_have_text("2.50 it/s")
+
+    # A group spread over two columns: a row in each, the whole group's figures in both,
+    # each with only its own column's cards under it.
+    rows = group_rows(page, "run-7")
+    expect(rows).to_have_count(2)
+    active, completed = column(page, "active").locator(rows), column(page, "completed").locator(rows)
+    expect(active.get_by_test_id("task-card")).to_have_count(2)
+    expect(completed.get_by_test_id("task-card")).to_have_count(2)
+    expect(active.get_by_test_id("group-count")).to_have_text("2 of 4 tasks")
+    expect(group_rows(page, "etl").get_by_test_id("group-count")).to_have_text("2 tasks")
+
+    # Worst member status as the colour: an error member makes both rows error-red, like the error card.
+    red = css_colour(page, "var(--err)")
+    expect(card(page, "run-7:d").locator(".bar-fill")).to_have_css("background-color", red)
+    for row in (active, completed):
+        expect(row).to_have_attribute("data-status", "error")
+        expect(row.locator(".group-bar-fill")).to_have_css("background-color", red)
+        expect(row.get_by_test_id("group-status")).to_have_css("background-color", red)
+    blue = css_colour(page, "var(--accent)")
+    expect(group_rows(page, "etl")).to_have_attribute("data-status", "update")
+    expect(group_rows(page, "etl").locator(".group-bar-fill")).to_have_css("background-color", blue)
+
+    # Live: progress and a finished member move the figures; the filter hides cards, not figures.
+    server.post([event("etl:x", n=80, total=100, rate=2.0), event("run-7:c", "close", n=8)])
+    expect(group_rows(page, "etl").get_by_test_id("group-amount")).to_have_text("120/200 it")
+    expect_rows_match_the_api(page, server, "etl")
+    expect(active.get_by_test_id("group-count")).to_have_text("1 of 4 tasks")
+    run = expect_rows_match_the_api(page, server, "run-7")
+    assert run["eta"] == 110 / 3  # the member without a total is closed, so an ETA: 110 left at 3 it/s
+    page.get_by_test_id("filter").fill("etl:y")
+    expect(page.get_by_test_id("task-card")).to_have_count(1)
+    expect(group_rows(page, "etl").get_by_test_id("group-amount")).to_have_text("120/200 it")
 
 
 # ---------------------------------------------------------------- token

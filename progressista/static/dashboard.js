@@ -25,8 +25,18 @@
   const SNAPSHOT_TIMEOUT_MS = 15000; // a socket that never delivers its snapshot is retried
 
   const COLUMNS = ["active", "stale", "completed"];
-  const COLUMN_OF = { start: "active", update: "active", stale: "stale", close: "completed", error: "completed" };
-  const STATUS_LABEL = { start: "starting", update: "running", stale: "stale", close: "done", error: "error" };
+  // The "stale" column is Needs Attention: alive but idle (stale) or not heard from at all (lost).
+  const COLUMN_OF = {
+    start: "active", update: "active", stale: "stale", lost: "stale", close: "completed", error: "completed",
+  };
+  const STATUS_LABEL = {
+    start: "starting", update: "running", stale: "stale", lost: "lost", close: "done", error: "error",
+  };
+  // Group aggregates, as progressista/groups.py computes them for GET /groups (keep the two in step).
+  const SEVERITY = ["close", "start", "update", "stale", "lost", "error"]; // worst last
+  const BUCKETS = { active: ["start", "update"], stale: ["stale"], lost: ["lost"], done: ["close"], error: ["error"] };
+  const BUCKET_OF = {};
+  for (const [bucket, statuses] of Object.entries(BUCKETS)) for (const status of statuses) BUCKET_OF[status] = bucket;
   const CONNECTION_TEXT = {
     connecting: "Connecting…",
     connected: "Connected",
@@ -422,11 +432,16 @@
   }
 
   function age(seconds) {
-    if (!(seconds >= 2)) return "just now";
-    if (seconds < 60) return `${Math.floor(seconds)}s ago`;
-    if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
-    if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
-    return `${Math.floor(seconds / 86400)}d ago`;
+    return seconds >= 2 ? `${span(seconds)} ago` : "just now";
+  }
+
+  // A rough length of time in its largest unit: "12s", "3m", "5h", "2d".
+  function span(seconds) {
+    const s = Math.max(1, Math.floor(seconds) || 0);
+    if (s < 60) return `${s}s`;
+    if (s < 3600) return `${Math.floor(s / 60)}m`;
+    if (s < 86400) return `${Math.floor(s / 3600)}h`;
+    return `${Math.floor(s / 86400)}d`;
   }
 
   function metaValue(value) {
@@ -445,7 +460,87 @@
     return null;
   }
 
+  // "n/total", or "n" for an unknown total (null). One scale for both numbers:
+  // "803k/1.28M", not "803,442/1.28M".
+  function amountText(n, total) {
+    const big = Math.max(Math.abs(n), total === null ? 0 : total) >= 1e6;
+    const fmt = big ? (x) => (Number.isInteger(x) && Math.abs(x) < 1000 ? String(x) : short(x)) : count;
+    return total === null ? fmt(n) : `${fmt(n)}/${fmt(total)}`;
+  }
+
   const clip = (s, n) => (s.length > n ? s.slice(0, n - 1) + "…" : s);
+
+  // ---------------------------------------------------------------- group aggregates
+
+  // A port of progressista/groups.py aggregate(), rule for rule, so a group row
+  // shows what GET /groups answers for the same tasks (tests compare the two):
+  // - counts: members per bucket (active, stale, lost, done, error);
+  // - status: the worst member status (error > lost > stale > update > start > close);
+  // - n/total/unit: summed over members whose total is known, when all share one unit
+  //   (null for mixed units); progress n/total, or for mixed units the mean of the
+  //   members' own fractions; null when no member has a total;
+  // - rate: summed over running members (one unit only); eta: seconds left at that
+  //   rate, only when every open member has a total; unknown_totals: members without one.
+  const severity = (status) => {
+    const i = SEVERITY.indexOf(status);
+    return i < 0 ? SEVERITY.indexOf("update") : i;
+  };
+  const totalOf = (task) => {
+    const total = finite(task.total);
+    return total !== null && total > 0 ? total : null;
+  };
+  const clamp01 = (x) => Math.min(1, Math.max(0, x));
+  const has = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+
+  function aggregate(members) {
+    const counts = { active: 0, stale: 0, lost: 0, done: 0, error: 0 };
+    let worst = null;
+    let worstRank = -1;
+    const units = new Set();
+    const known = []; // [n, total] of the members whose total is known
+    let openWithoutTotal = false;
+    let updatedAt = null;
+    for (const task of members) {
+      const status = has(task, "status") ? task.status : "update";
+      counts[has(BUCKET_OF, status) ? BUCKET_OF[status] : "active"] += 1;
+      const rank = severity(status);
+      if (rank > worstRank) { // the first of the worst, as Python's max() picks
+        worst = status;
+        worstRank = rank;
+      }
+      units.add(task.unit || "it");
+      const total = totalOf(task);
+      if (total !== null) known.push([finite(task.n) || 0, total]);
+      else if (task.status !== "close" && task.status !== "error") openWithoutTotal = true;
+      const updated = has(task, "updated_at") ? task.updated_at : 0;
+      if (updatedAt === null || updated > updatedAt) updatedAt = updated;
+    }
+    const unit = units.size === 1 ? [...units][0] : null;
+    let n = null;
+    let total = null;
+    let progress = null;
+    let rate = null;
+    let eta = null;
+    if (known.length) {
+      progress = known.reduce((sum, [done, whole]) => sum + clamp01(done / whole), 0) / known.length;
+    }
+    if (unit !== null) {
+      if (known.length) {
+        n = known.reduce((sum, [done]) => sum + done, 0);
+        total = known.reduce((sum, [, whole]) => sum + whole, 0);
+        progress = clamp01(n / total);
+      }
+      rate = 0;
+      for (const task of members) {
+        if (BUCKETS.active.includes(task.status)) rate += finite(task.rate) || 0;
+      }
+      if (n !== null && total !== null && rate > 0 && !openWithoutTotal) eta = Math.max(0, total - n) / rate;
+    }
+    return {
+      members: members.length, counts, status: worst === null ? "close" : worst, n, total, unit, progress, rate, eta,
+      unknown_totals: members.length - known.length, updated_at: updatedAt,
+    };
+  }
 
   // ---------------------------------------------------------------- views
 
@@ -462,9 +557,10 @@
   const groupKeys = new WeakMap(); // group element → key
   const collapsed = loadCollapsed();
 
+  // groups.group_of: the part before the first ":", when both sides are non-empty.
   function prefixOf(id) {
     const i = id.indexOf(":");
-    return i > 0 ? id.slice(0, i) : null;
+    return i > 0 && i < id.length - 1 ? id.slice(0, i) : null;
   }
 
   function createCard(id) {
@@ -539,8 +635,8 @@
       view.cache.status = status;
       view.el.dataset.status = status;
       view.badge.textContent = STATUS_LABEL[status];
-      // The column already says "active" or "stale"; a badge there would be noise.
-      view.badge.hidden = status === "update" || status === "stale";
+      // "Running" is what the Active column says already; Needs Attention holds two kinds, so they are named.
+      view.badge.hidden = status === "update";
     }
     const desc = text(task.desc);
     put(view, "title", view.title, desc || view.id);
@@ -567,11 +663,7 @@
     }
     const unit = text(task.unit) || "it";
     put(view, "pct", view.pct, known ? `${Math.floor(fraction * 100)}%` : "");
-    // One scale for both numbers: "803k/1.28M", not "803,442/1.28M".
-    const big = Math.max(Math.abs(n), known ? total : 0) >= 1e6;
-    const fmt = big ? (x) => (Number.isInteger(x) && Math.abs(x) < 1000 ? String(x) : short(x)) : count;
-    const amount = known ? `${fmt(n)}/${fmt(total)}` : fmt(n);
-    put(view, "amount", view.amount, `${amount} ${unit}`);
+    put(view, "amount", view.amount, `${amountText(n, known ? total : null)} ${unit}`);
     const r = finite(task.rate);
     put(view, "speed", view.speed, rate(r, unit));
     const spent = finite(task.elapsed);
@@ -627,15 +719,28 @@
     view.searchMeta = [host, ...keys.map((key) => `${key} ${metaValue(meta[key])}`)].join("\n");
   }
 
+  // Running and finished tasks say when they last changed; stale ones how long they
+  // made no progress (updated_at); lost ones how long nothing was heard (seen_at).
   function tickAge(view, now) {
-    const updated = finite(view.task.updated_at);
-    const label = updated === null ? "" : age(now - updated);
+    const task = view.task;
+    const updated = finite(task.updated_at);
+    let label;
+    if (task.status === "lost") {
+      const seen = finite(task.seen_at) ?? updated;
+      label = seen === null ? "no contact" : `no contact for ${span(now - seen)}`;
+    } else if (task.status === "stale") {
+      label = updated === null ? "no progress" : `no progress for ${span(now - updated)}`;
+    } else {
+      label = updated === null ? "" : age(now - updated);
+    }
     if (view.cache.age !== label) {
       view.cache.age = label;
       view.age.textContent = label;
     }
   }
 
+  // A group row: the whole group's aggregate (every member, whatever its column or
+  // the filter), with this column's member cards under it.
   function createGroup(key, prefix) {
     const root = el("section", "group");
     root.dataset.testid = "group";
@@ -645,47 +750,95 @@
     head.type = "button";
     head.dataset.action = "toggle-group";
     head.dataset.testid = "group-toggle";
+    const labelled = (tag, className, testid) => {
+      const node = el(tag, className);
+      node.dataset.testid = testid;
+      return node;
+    };
+
+    const top = el("span", "group-top");
     const chevron = el("span", "chevron");
     chevron.setAttribute("aria-hidden", "true");
     const name = el("span", "group-name", prefix);
-    const size = el("span", "group-count");
-    size.dataset.testid = "group-count";
+    name.title = prefix;
+    const size = labelled("span", "group-count", "group-count");
+    const badge = labelled("span", "badge group-badge", "group-status");
+    top.append(chevron, name, size, badge);
+
+    const barRow = el("span", "group-bar-row");
     const bar = el("span", "group-bar");
+    bar.setAttribute("role", "progressbar");
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", "100");
+    bar.setAttribute("aria-label", `${prefix}: progress of the group`);
     const fill = el("span", "group-bar-fill");
     bar.append(fill);
-    const summary = el("span", "group-summary");
-    head.append(chevron, name, size, bar, summary);
+    const pct = labelled("span", "group-pct", "group-percent");
+    barRow.append(bar, pct);
+
+    const statsRow = el("span", "group-stats");
+    const amount = labelled("span", "group-amount", "group-amount");
+    const speed = labelled("span", "group-rate", "group-rate");
+    const eta = labelled("span", "group-eta", "group-eta");
+    const unknown = labelled("span", "group-unknown", "group-unknown");
+    const tally = labelled("span", "group-tally", "group-tally");
+    const buckets = {};
+    for (const bucket of Object.keys(BUCKETS)) {
+      const pill = el("span", "tally");
+      pill.dataset.bucket = bucket;
+      pill.dataset.testid = "group-" + bucket;
+      buckets[bucket] = pill;
+      tally.append(pill);
+    }
+    statsRow.append(amount, speed, eta, unknown, tally);
+
+    head.append(top, barRow, statsRow);
     const body = el("div", "group-body");
     root.append(head, body);
-    return { key, el: root, head, size, bar, fill, summary, body, cache: Object.create(null) };
+    return {
+      key, el: root, head, size, badge, barRow, bar, fill, pct, amount, speed, eta, unknown, buckets,
+      body, cache: Object.create(null),
+    };
   }
 
-  function updateGroup(group, members, isCollapsed) {
-    let n = 0;
-    let total = 0;
-    let allKnown = true;
-    let errors = 0;
-    for (const view of members) {
-      const t = finite(view.task.total);
-      if (t === null || t <= 0) allKnown = false;
-      else {
-        total += t;
-        n += Math.min(t, Math.max(0, finite(view.task.n) ?? 0));
-      }
-      if (view.task.status === "error") errors += 1;
+  function updateGroup(group, agg, here, isCollapsed) {
+    const status = has(STATUS_LABEL, agg.status) ? agg.status : "update";
+    if (group.cache.status !== status) {
+      group.cache.status = status;
+      group.el.dataset.status = status;
     }
-    const fraction = allKnown && total > 0 ? n / total : null;
-    put(group, "size", group.size, members.length === 1 ? "1 task" : `${members.length} tasks`);
-    const parts = [];
-    if (fraction !== null) parts.push(`${Math.floor(fraction * 100)}%`);
-    if (errors) parts.push(`${errors} failed`);
-    put(group, "summary", group.summary, parts.join(" · "));
-    group.el.classList.toggle("group-has-errors", errors > 0);
+    put(group, "badge", group.badge, status === "update" ? "" : STATUS_LABEL[status]);
+    const whole = agg.members === 1 ? "1 task" : `${agg.members} tasks`;
+    put(group, "size", group.size, here === agg.members ? whole : `${here} of ${agg.members} tasks`);
+    const tip = here === agg.members ? "" : `${here} of this group's ${agg.members} tasks are in this column; `
+      + "the figures cover the whole group";
+    if (group.cache.tip !== tip) {
+      group.cache.tip = tip;
+      group.size.title = tip;
+    }
+
+    const fraction = agg.progress;
     if (group.cache.fraction !== fraction) {
       group.cache.fraction = fraction;
-      group.bar.hidden = fraction === null;
-      if (fraction !== null) group.fill.style.transform = `scaleX(${fraction})`;
+      group.barRow.hidden = fraction === null;
+      if (fraction !== null) {
+        group.fill.style.transform = `scaleX(${fraction})`;
+        group.bar.setAttribute("aria-valuenow", String(Math.floor(fraction * 100)));
+      }
     }
+    put(group, "pct", group.pct, fraction === null ? "" : `${Math.floor(fraction * 100)}%`);
+    let amount = "";
+    if (agg.unit === null) amount = "mixed units";
+    else if (agg.n !== null && agg.total !== null) amount = `${amountText(agg.n, agg.total)} ${agg.unit}`;
+    put(group, "amount", group.amount, amount);
+    put(group, "speed", group.speed, agg.unit === null ? "" : rate(agg.rate, agg.unit));
+    put(group, "eta", group.eta, agg.eta === null ? "" : `ETA ${duration(agg.eta)}`);
+    put(group, "unknown", group.unknown, agg.unknown_totals ? `${agg.unknown_totals} without total` : "");
+    for (const [bucket, pill] of Object.entries(group.buckets)) {
+      const k = agg.counts[bucket];
+      put(group, "n-" + bucket, pill, k ? `${k} ${bucket}` : "");
+    }
+
     if (group.cache.collapsed !== isCollapsed) {
       group.cache.collapsed = isCollapsed;
       group.el.classList.toggle("collapsed", isCollapsed);
@@ -721,22 +874,34 @@
 
   const newestFirst = (a, b) => b.updated - a.updated || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+  // A group shared by tasks in several columns gets a row in each of them, every
+  // row showing the whole group's aggregate (so the same figures as GET /groups
+  // wherever you look, and a failure elsewhere colours the row beside the running
+  // members), while each member card stays in the column of its own status.
   function layout() {
-    const shared = new Map(); // prefix → number of tasks carrying it, across all columns
+    const shared = new Map(); // prefix → member tasks, across all columns and regardless of the filter
     for (const view of views.values()) {
-      if (view.prefix) shared.set(view.prefix, (shared.get(view.prefix) || 0) + 1);
+      if (!view.prefix) continue;
+      const members = shared.get(view.prefix);
+      if (members) members.push(view.task);
+      else shared.set(view.prefix, [view.task]);
     }
     const items = { active: [], stale: [], completed: [] };
     const columnGroups = { active: new Map(), stale: new Map(), completed: new Map() };
+    const here = { active: new Map(), stale: new Map(), completed: new Map() }; // prefix → members in the column
     const totals = { active: 0, stale: 0, completed: 0 };
     const shown = { active: 0, stale: 0, completed: 0 };
+    let lost = 0;
     for (const view of views.values()) {
       const column = COLUMN_OF[view.task.status] || "active";
       totals[column] += 1;
+      if (view.task.status === "lost") lost += 1;
+      const grouped = view.prefix && shared.get(view.prefix).length > 1;
+      if (grouped) here[column].set(view.prefix, (here[column].get(view.prefix) || 0) + 1);
       if (!matches(view)) continue;
       shown[column] += 1;
       const updated = finite(view.task.updated_at) ?? 0;
-      if (view.prefix && shared.get(view.prefix) > 1) {
+      if (grouped) {
         let entry = columnGroups[column].get(view.prefix);
         if (!entry) {
           entry = { id: view.prefix, updated, members: [] };
@@ -750,6 +915,7 @@
       }
     }
     const live = new Set();
+    const aggregates = new Map(); // prefix → aggregate, computed once for all its rows
     for (const column of COLUMNS) {
       const nodes = [];
       items[column].sort(newestFirst);
@@ -768,7 +934,12 @@
         item.members.sort(newestFirst);
         const members = item.members.map((m) => m.view);
         const isCollapsed = collapsed.has(key);
-        updateGroup(group, members, isCollapsed);
+        let agg = aggregates.get(item.id);
+        if (!agg) {
+          agg = aggregate(shared.get(item.id));
+          aggregates.set(item.id, agg);
+        }
+        updateGroup(group, agg, here[column].get(item.id), isCollapsed);
         // Collapsed groups keep their cards detached: nothing to lay out.
         reconcile(group.body, isCollapsed ? [] : members.map((v) => v.el));
         nodes.push(group.el);
@@ -790,16 +961,17 @@
     }
     ui.clearStale.disabled = totals.stale === 0 || busy.has(ui.clearStale);
     ui.clearCompleted.disabled = totals.completed === 0 || busy.has(ui.clearCompleted);
-    counts = totals;
+    counts = { ...totals, lost };
     updateTitle();
   }
 
-  let counts = { active: 0, stale: 0, completed: 0 };
+  let counts = { active: 0, stale: 0, completed: 0, lost: 0 };
 
   function updateTitle() {
     const parts = [];
     if (counts.active) parts.push(`${counts.active} active`);
-    if (counts.stale) parts.push(`${counts.stale} stale`);
+    if (counts.stale - counts.lost) parts.push(`${counts.stale - counts.lost} stale`);
+    if (counts.lost) parts.push(`${counts.lost} lost`);
     const lead = connectionState === "disconnected" ? "⚠ " : "";
     const title = lead + (parts.length ? `${parts.join(", ")} · Progressista` : "Progressista");
     if (document.title !== title) document.title = title;
@@ -846,7 +1018,10 @@
       const before = view.task;
       if (before === task) continue;
       updateCard(view, task);
-      if (!before || before.updated_at !== task.updated_at || before.status !== task.status) structureDirty = true;
+      // A member's change moves its group's aggregate, which layout() recomputes.
+      if (!before || before.updated_at !== task.updated_at || before.status !== task.status || view.prefix) {
+        structureDirty = true;
+      }
     }
     dirty.clear();
     if (structureDirty) {
@@ -903,7 +1078,8 @@
     }
   }
 
-  ui.clearStale.addEventListener("click", () => clearStatus(ui.clearStale, "stale", "stale"));
+  // Clears the whole Needs Attention column: "attention" is the server's name for stale + lost.
+  ui.clearStale.addEventListener("click", () => clearStatus(ui.clearStale, "attention", "stale or lost"));
   ui.clearCompleted.addEventListener("click", () => clearStatus(ui.clearCompleted, "completed", "completed"));
 
   ui.board.addEventListener("click", (event) => {
