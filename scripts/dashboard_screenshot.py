@@ -209,6 +209,45 @@ def idle_tasks() -> list[dict[str, Any]]:
     ]
 
 
+def lost_task() -> list[dict[str, Any]]:
+    """A crawler shard whose worker died: no contact for minutes, so the server marks it lost."""
+    return [{
+        "task_id": "crawler:shard-19",
+        "status": "update",
+        "desc": "Crawl product pages",
+        "n": 6_120,
+        "total": 10_000,
+        "unit": "pages",
+        "elapsed": 1_702.0,
+        "rate": 3.6,
+        "meta": {"region": "eu-west-1", "job_id": "crawl-2024-06"},
+        "host": "worker-19",
+        "pid": 2252,
+    }]
+
+
+def sweep() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A learning-rate sweep: two trials running, one failed, so the group row shows the error colour."""
+    def trial(number: int, lr: str, n: int, rate: float) -> dict[str, Any]:
+        return {
+            "task_id": f"sweep-lr:trial-{number}",
+            "status": "update",
+            "desc": f"Fine-tune · lr={lr}",
+            "n": n,
+            "total": 5_000,
+            "unit": "step",
+            "elapsed": n / rate,
+            "rate": rate,
+            "meta": {"job_id": "sweep-311"},
+            "host": f"gpu-node-0{number + 3}",
+            "pid": 51000 + number,
+        }
+
+    running = [trial(1, "1e-4", 3_412, 41.2), trial(2, "3e-4", 2_958, 38.7)]
+    failed = [{**trial(3, "1e-3", 1_210, 40.3), "status": "error", "postfix": "ValueError: loss is NaN"}]
+    return running, failed
+
+
 def finished() -> list[dict[str, Any]]:
     return [
         {
@@ -257,19 +296,29 @@ def finished() -> list[dict[str, Any]]:
 
 def populate(url: str) -> None:
     done_etl, running_etl = etl()
+    running_trials, failed_trial = sweep()
     with server_clock_shifted(42 * 60):
         post(url, finished()[2:])
     with server_clock_shifted(17 * 60):
         post(url, [{**e, "status": "start"} for e in idle_tasks()])
         post(url, idle_tasks())
+    # Their workers still heartbeat (same state, so seen_at moves and updated_at stays): stale, not lost.
+    post(url, idle_tasks())
+    with server_clock_shifted(3 * 60 + 20):
+        post(url, lost_task())  # and never heard from again: lost
     with server_clock_shifted(6 * 60):
         post(url, finished()[:2] + done_etl)
+    with server_clock_shifted(70):
+        post(url, failed_trial)
     with server_clock_shifted(25):
         post(url, [running_etl[1]])
+    with server_clock_shifted(5):
+        post(url, running_etl[:1])
     with server_clock_shifted(3):
         post(url, train_ranks())
-    post(url, running_etl[:1])
-    post(url, singles())
+    with server_clock_shifted(1):
+        post(url, singles())
+    post(url, running_trials)
 
 
 def chromium() -> str:
@@ -284,13 +333,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
     parser.add_argument("--width", type=int, default=1440)
-    parser.add_argument("--height", type=int, default=860)
+    parser.add_argument("--height", type=int, default=980)
     parser.add_argument("--scale", type=float, default=1.5, help="device pixel ratio")
     parser.add_argument("--dark", action="store_true", help="dark colour scheme")
     args = parser.parse_args(argv)
 
-    # Idle tasks go stale after 5 minutes, checked often so the picture is ready at once.
-    settings = Settings(stale_seconds=300, cleanup_interval=0.1)
+    # Idle tasks go stale after 5 minutes, silent ones lost after 2; checked often so the picture is ready at once.
+    settings = Settings(stale_seconds=300, lost_seconds=120, cleanup_interval=0.1)
     with serve(settings) as url, sync_playwright() as playwright:
         populate(url)
         browser = playwright.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
@@ -304,8 +353,16 @@ def main(argv: list[str] | None = None) -> int:
             )
             page.goto(url + "/")
             expect(page.get_by_test_id("connection")).to_have_text("Connected")
-            expect(page.get_by_test_id("count-stale")).to_have_text("2")
-            expect(page.get_by_test_id("count-completed")).to_have_text("4")
+            expect(page.get_by_test_id("count-stale")).to_have_text("3")
+            expect(page.locator('[data-testid="task-card"][data-status="lost"]')).to_have_count(1)
+            expect(page.get_by_test_id("count-completed")).to_have_text("5")
+            # Two runs folded to their rows, to show what a collapsed group looks like (and to fit the picture);
+            # dispatched rather than clicked, so the column does not scroll to the toggle.
+            active = page.get_by_test_id("column-active")
+            for prefix in ("train-resnet50", "etl-nightly"):
+                toggle = active.locator(f'[data-testid="group"][data-group="{prefix}"]').get_by_test_id("group-toggle")
+                toggle.dispatch_event("click")
+                expect(toggle).to_have_attribute("aria-expanded", "false")
             page.wait_for_timeout(600)  # let bar transitions settle
             args.out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out))
