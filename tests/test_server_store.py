@@ -215,6 +215,8 @@ def random_events(seed, count):
             event["seq"] = seqs[task_id]
         if rng.random() < 0.2:
             event["timestamp"] = rng.random() * 1e9
+        if rng.random() < 0.2:
+            event["elapsed"] = rng.choice([1.5, 2.5])
         yield event
         if rng.random() < 0.15:
             yield {"task_id": task_id, "status": "lost-mark"}  # the lifecycle marks it lost

@@ -76,6 +76,12 @@ class TestMerge:
         assert merged is not None and not merged.changed
         assert merged.task == {**old, "timestamp": 2.0, "seq": 2, "seen_at": 9.0}
 
+    def test_elapsed_and_rate_alone_are_not_progress(self):
+        old = task(n=5, elapsed=10.0, rate=0.5)
+        merged = merge(old, {"task_id": "t", "n": 5, "elapsed": 70.0, "rate": 0.1}, now=9.0)
+        assert merged is not None and not merged.changed
+        assert (merged.task["elapsed"], merged.task["rate"], merged.task["updated_at"]) == (70.0, 0.1, 0.0)
+
     def test_a_heartbeat_keeps_a_stale_task_stale(self):
         merged = merge(task(status="stale", n=5), {"task_id": "t", "status": "update", "n": 5}, now=9.0)
         assert merged is not None and not merged.changed

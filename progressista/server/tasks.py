@@ -48,9 +48,10 @@ TASK_DEFAULTS: Mapping[str, Any] = {
     "pid": None,
 }
 
-# Fields that describe the message rather than the bar: a change in these alone
-# does not count as progress.
-_BOOKKEEPING = ("timestamp", "seq")
+# Fields that describe the message or the clock rather than the work done: a
+# change in these alone is not progress (elapsed grows and the rate drifts while
+# a stuck bar sends heartbeats). They are stored, but dashboards are not told.
+_BOOKKEEPING = frozenset({"timestamp", "seq", "elapsed", "rate"})
 
 
 class Merged(NamedTuple):

@@ -23,6 +23,8 @@ for _ = 1, n_defaults * 2 do
 end
 
 local FINAL = { ['"close"'] = true, ['"error"'] = true }
+-- Not progress by themselves (tasks.py: _BOOKKEEPING).
+local BOOKKEEPING = { timestamp = true, seq = true, elapsed = true, rate = true }
 local changed, changed_order, removed = {}, {}, {}
 
 local function note_changed(id, id_json)
@@ -111,7 +113,7 @@ local function apply(ev)
   if not progress then
     for f = ev.first, ev.last, 2 do
       local name = ARGV[f]
-      if name ~= 'timestamp' and name ~= 'seq' and redis.call('HGET', key, name) ~= ARGV[f + 1] then
+      if not BOOKKEEPING[name] and redis.call('HGET', key, name) ~= ARGV[f + 1] then
         progress = true
         break
       end
