@@ -1,0 +1,89 @@
+"""Startup benchmark: what ``import progressista`` and ``progressista --help`` cost.
+
+Run: ``python bench/startup.py [--repeat 25]``
+
+- ``import progressista`` against ``import tqdm, requests`` (the client's own
+  dependencies, so the floor): each timed inside a fresh interpreter, from just
+  before the import statement to just after, so interpreter start-up is left
+  out; the runs alternate, and the median of ``--repeat`` counts. Target <= 1.3x.
+- The import must not load the server or TUI stacks: a fresh interpreter
+  imports progressista and lists which of fastapi, starlette, uvicorn,
+  pydantic_settings, textual, redis ended up in ``sys.modules``. Target: none.
+- ``progressista --help`` wall time (a whole process, the console script when it
+  is on PATH) against ``python -c "import typer"``; median of ``--repeat``.
+  Reported, no target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, Row, print_table  # noqa: E402
+
+FORBIDDEN = ("fastapi", "starlette", "uvicorn", "pydantic_settings", "textual", "redis")
+
+TIMED_IMPORT = "import time; t = time.perf_counter(); import {}; print(time.perf_counter() - t)"
+
+
+def import_seconds(modules: str) -> float:
+    out = subprocess.run([sys.executable, "-c", TIMED_IMPORT.format(modules)], check=True, capture_output=True,
+                         text=True, cwd=ROOT).stdout
+    return float(out)
+
+
+def wall_seconds(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def forbidden_loaded() -> list[str]:
+    code = f"import sys, progressista; print(' '.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, cwd=ROOT)
+    return out.stdout.split()
+
+
+def help_command() -> list[str]:
+    script = shutil.which("progressista")
+    return [script, "--help"] if script else [sys.executable, "-c", "from progressista.cli import main; main()",
+                                              "--help"]
+
+
+def run(repeat: int = 25) -> list[Row]:
+    ours, floor, cli, typer = [], [], [], []
+    command = help_command()
+    for _ in range(repeat):
+        ours.append(import_seconds("progressista"))
+        floor.append(import_seconds("tqdm, requests"))
+    for _ in range(max(5, repeat // 2)):
+        cli.append(wall_seconds(command))
+        typer.append(wall_seconds([sys.executable, "-c", "import typer"]))
+    ours_s, floor_s = statistics.median(ours), statistics.median(floor)
+    cli_s, typer_s = statistics.median(cli), statistics.median(typer)
+    loaded = forbidden_loaded()
+    return [
+        Row("startup: `import progressista` (in-process, median)", f"{ours_s * 1000:.0f} ms",
+            f"`import tqdm, requests` {floor_s * 1000:.0f} ms", ours_s / floor_s, "<= 1.3x", ours_s / floor_s <= 1.3),
+        Row("startup: server/TUI modules loaded by `import progressista`", ", ".join(loaded) or "none",
+            f"checked: {len(FORBIDDEN)}", None, "none", not loaded),
+        Row("startup: `progressista --help` wall time (median)", f"{cli_s * 1000:.0f} ms",
+            f"`python -c 'import typer'` {typer_s * 1000:.0f} ms", cli_s / typer_s),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=25)
+    args = parser.parse_args()
+    print_table(run(args.repeat))
+
+
+if __name__ == "__main__":
+    main()
