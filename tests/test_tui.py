@@ -16,6 +16,7 @@ import pytest
 from support import LiveServer, free_socket, run_server
 from textual.pilot import Pilot
 
+from progressista.groups import groups
 from progressista.tui.app import WatchApp, create_app
 from progressista.tui.feed import Backoff
 from progressista.tui.messages import Snapshot
@@ -80,12 +81,13 @@ def rebind(port: int) -> socket.socket:
 
 def test_tasks_land_in_their_columns_and_move_when_the_status_changes(start_server):
     server = start_server(stale_seconds=0.4, cleanup_interval=0.05)
-    server.post([event("a", desc="Alpha"), event("b", "start")])
     app = watch(server)
 
     async def scenario(pilot: Pilot[None]) -> None:
-        await until(pilot, lambda: sorted(ids(app, "active")) == ["a", "b"], "both tasks active")
-        assert bar(app).state == "connected"
+        # Connected first, so a slow start (a loaded CI machine) does not eat the 0.4 s before b goes stale.
+        await until(pilot, lambda: bar(app).state == "connected", "the connection")
+        server.post([event("a", desc="Alpha"), event("b", "start")])
+        await until(pilot, lambda: set(app.board.tasks) == {"a", "b"}, "the tasks")
         server.post(event("a", "close"))
         await until(pilot, lambda: ids(app, "completed") == ["a"], "a completed")
         server.post(event("crash", "error", desc="Crashed job"))
@@ -120,8 +122,8 @@ def test_cards_show_bar_numbers_rate_eta_postfix_and_age(server):
         await until(pilot, lambda: len(ids(app, "active")) == 3, "three active tasks")
         await pilot.pause()
         text = screen_text(app.column("active"))
-        assert "▾ etl  2" in text  # shared prefix: a group
-        assert "▾ solo" not in text  # a prefix nobody shares is no group
+        assert "▾ etl" in text and "2 tasks: 2 active" in text  # a prefix: a group row, then its tasks
+        assert "▾ solo" in text and "1 task: 1 active" in text  # alone, still a group, as in GET /groups
         assert "420/1,000 rows · 35.0 rows/s · ETA 00:17" in text
         assert "42%" in text and "━" in text
         assert "shard=3 · etl:extract · node-1:12" in text
@@ -377,19 +379,218 @@ def test_the_factory_refuses_a_url_that_names_no_server(url):
         create_app(url)
 
 
-def test_lost_tasks_need_attention_too():
-    # No server: the Snapshot is posted the way the feed would post it.
-    app = create_app("http://127.0.0.1:9", refresh_interval=0.05, backoff=Backoff(first=60, jitter=0))
+def offline() -> WatchApp:
+    """An app whose feed never connects: the tests post Snapshots the way the feed would."""
+    return create_app("http://127.0.0.1:9", refresh_interval=0.05, backoff=Backoff(first=60, jitter=0))
+
+
+def test_lost_and_stale_read_apart():
+    app = offline()
     now = time.time()
 
     async def scenario(pilot: Pilot[None]) -> None:
         app.post_message(Snapshot({
-            "gone": {"status": "lost", "desc": "Vanished worker", "n": 5, "total": 10, "updated_at": now - 120},
-            "slow": {"status": "stale", "desc": "Idle worker", "n": 1, "total": 10, "updated_at": now - 30},
+            "gone": {"status": "lost", "desc": "Vanished worker", "n": 5, "total": 10, "updated_at": now - 120,
+                     "seen_at": now - 180},
+            "slow": {"status": "stale", "desc": "Idle worker", "n": 1, "total": 10, "updated_at": now - 30,
+                     "seen_at": now - 1},
         }))
         await until(pilot, lambda: ids(app, "stale") == ["slow", "gone"], "both in Needs attention")
+        stale = app.column("stale")
+        text = screen_text(stale)
+        # "no contact" counts from seen_at (3m), the age from updated_at (2m).
+        assert "⚠ LOST  Vanished worker" in text and "no contact for 3m" in text and "2m ago" in text
+        assert "idle 30s" in text and "30s ago" in text and "LOST  Idle" not in text
+        lost, idle = colour(stale, "gutter-lost"), colour(stale, "gutter-stale")
+        assert lost != idle
+        assert colours_of(stale, CARD_HEIGHT, "▍") == {lost}  # the lost card's gutter
+        assert colours_of(stale, 0, "▍") == {idle}
+
+    drive(app, scenario)
+
+
+def colour(task_list: TaskList, name: str) -> Any:
+    return task_list.get_component_rich_style(f"task-list--{name}").color
+
+
+def colours_of(task_list: TaskList, y: int, text: str) -> set[Any]:
+    """The colours of the segments of line ``y`` that contain ``text``."""
+    return {seg.style.color for seg in task_list.render_line(y) if text in seg.text and seg.style is not None}
+
+
+def heartbeat(server: LiveServer, body: Any, every: float = 0.1) -> Callable[[], None]:
+    """Post ``body`` again at most every ``every`` seconds when called: what RemoteTqdm's heartbeat does."""
+    last = [0.0]
+
+    def beat() -> None:
+        if time.monotonic() - last[0] >= every:
+            server.post(body).raise_for_status()
+            last[0] = time.monotonic()
+
+    return beat
+
+
+def test_a_lost_task_needs_attention_and_revives_on_contact(start_server):
+    server = start_server(lost_seconds=0.3, cleanup_interval=0.05)
+    beat = event("worker", desc="Worker", rate=1.0)
+    server.post(beat)
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: ids(app, "active") == ["worker"], "the task")
+        changed_at = app.board.tasks["worker"]["updated_at"]
+        await until(pilot, lambda: ids(app, "stale") == ["worker"], "silence to make it lost")
+        assert app.board.tasks["worker"]["status"] == "lost" and ids(app, "active") == []
         text = screen_text(app.column("stale"))
-        assert "⚠ Vanished worker" in text and "no contact" in text and "2m ago" in text
-        assert "idle" in text and "30s ago" in text
+        assert "⚠ LOST  Worker" in text and "no contact for 0s" in text
+        assert "Needs attention  1" in app.query_one("#stale-header").label
+        # The same state again: contact, no progress. It revives (and stays, while the heartbeat goes on).
+        send = heartbeat(server, beat)
+
+        def revived() -> bool:
+            send()
+            return ids(app, "active") == ["worker"] and ids(app, "stale") == []
+
+        await until(pilot, revived, "contact to revive it")
+        task = app.board.tasks["worker"]
+        assert task["status"] == "update"
+        assert task["updated_at"] == changed_at and task["seen_at"] > changed_at  # contact is not progress
+        assert "LOST" not in screen_text(app.column("active"))
+
+    drive(app, scenario)
+
+
+# ---------------------------------------------------------------- groups
+
+
+def group_rows(app: WatchApp, column: str) -> list[str]:
+    return app.column(column).groups
+
+
+def test_group_rows_show_the_aggregate_of_groups_in_every_column_that_holds_members(server):
+    server.post([
+        # known totals, one unknown, members in Active and Completed
+        event("run:a", n=30, total=100, rate=2.5, unit="img"),
+        event("run:b", n=7, total=None, rate=1.25, unit="img"),
+        event("run:c", "close", n=100, total=100, unit="img"),
+        event("run:d", "error", n=5, total=50, unit="img"),
+        # mixed units: no sum, progress is the mean of the fractions
+        event("mix:rows", n=5, total=10, unit="rows", rate=0.5),
+        event("mix:bytes", n=1.5, total=6.0, unit="B"),
+        # every member has a total: an ETA
+        event("etl:x", n=40, total=100, rate=4.0),
+        event("etl:y", n=10, total=50, rate=1.0),
+    ])
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(app.board.tasks) == 8 and app.column("active").task_ids, "eight tasks")
+        await until(pilot, lambda: sorted(group_rows(app, "active")) == ["etl", "mix", "run"], "three group rows")
+        served = server.http.get(server.url + "/groups", timeout=5).json()["groups"]
+        assert app.board.groups() == served == groups(server.tasks())
+        assert group_rows(app, "completed") == ["run"]  # the same group, a row in each column it has tasks in
+        active, completed = app.column("active"), app.column("completed")
+        text = screen_text(active)
+        assert "▾ run" in text and " ERROR " in text
+        assert "135/250 img · 1 without total · 3.75 img/s" in text  # no ETA: a running task has no total
+        assert "4 tasks: 2 active · 1 done · 1 error" in text
+        assert "mixed units · 1 without total" not in text and "mixed units" in text
+        assert "2 tasks: 2 active" in text and "37%" in text
+        assert "50/150 it · 5.00 it/s · ETA 00:20" in text and "33%" in text
+        # The whole group's aggregate, in every column that holds some of its tasks.
+        assert "4 tasks: 2 active · 1 done · 1 error" in screen_text(completed)
+        # Row colour: the worst member status.
+        assert colours_of(active, row_line(active, "run"), "run") == {colour(active, "gutter-error")}
+        assert colours_of(active, row_line(active, "mix"), "mix") == {colour(active, "gutter-active")}
+        assert colours_of(completed, row_line(completed, "run"), "run") == {colour(completed, "gutter-error")}
+        # A member changes: the rows follow, in both columns.
+        server.post(event("run:a", n=80, total=100, rate=2.5, unit="img"))
+        await until(pilot, lambda: "185/250 img" in screen_text(completed), "the new sum in Completed")
+        assert "185/250 img" in screen_text(active)
+        assert app.board.aggregate("run") == groups(server.tasks())["run"]
+
+    drive(app, scenario)
+
+
+def row_line(task_list: TaskList, prefix: str) -> int:
+    return next(i for i, item in enumerate(task_list.items) if (item.kind, item.key) == ("group", prefix)) * CARD_HEIGHT
+
+
+def test_a_group_takes_the_colour_of_its_worst_member():
+    app = offline()
+    now = time.time()
+
+    def member(status: str) -> dict[str, Any]:
+        return {"status": status, "n": 1, "total": 2, "updated_at": now}
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        app.post_message(Snapshot({
+            "ok:a": member("update"), "ok:b": member("start"), "ok:c": member("close"),
+            "idle:a": member("update"), "idle:b": member("stale"),
+            "gone:a": member("stale"), "gone:b": member("lost"), "gone:c": member("update"),
+            "bad:a": member("lost"), "bad:b": member("error"),
+            "done:a": member("close"), "done:b": member("close"),
+        }))
+        await until(pilot, lambda: group_rows(app, "completed") == ["bad", "done", "ok"], "the group rows")
+        expected = {"ok": ("active", "gutter-active", None), "idle": ("active", "gutter-stale", " STALE "),
+                    "gone": ("stale", "gutter-lost", " LOST "), "bad": ("stale", "gutter-error", " ERROR "),
+                    "done": ("completed", "gutter-done", None)}
+        for prefix, (column, tone, badge) in expected.items():
+            task_list = app.column(column)
+            line = row_line(task_list, prefix)
+            assert colours_of(task_list, line, prefix) == {colour(task_list, tone)}, prefix
+            assert colours_of(task_list, line, "▌") == {colour(task_list, tone)}, prefix
+            title = task_list.render_line(line).text
+            assert (badge in title) if badge else not any(b in title for b in (" STALE ", " LOST ", " ERROR "))
+
+    drive(app, scenario)
+
+
+def test_enter_space_and_g_fold_groups_and_d_on_a_group_row_removes_its_tasks_there(server):
+    server.post([event("run:a"), event("run:b"), event("run:c", "close")])
+    server.post(event("solo"))
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: ids(app, "active") == ["solo", "run:a", "run:b"], "the tasks")
+        shown = {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
+        assert {"enter", "g"} <= shown  # in the footer
+        active = app.column("active")
+        await pilot.press("down")
+        assert active.selected_group == "run" and active.selected is None
+        await pilot.press("enter")
+        assert ids(app, "active") == ["solo"] and group_rows(app, "active") == ["run"]
+        assert "▸ run" in screen_text(active) and "Run" not in screen_text(active)
+        assert ids(app, "completed") == ["run:c"]  # folded in this column only
+        assert active.selected_group == "run"
+        await pilot.press("space")
+        assert ids(app, "active") == ["solo", "run:a", "run:b"] and "▾ run" in screen_text(active)
+        await pilot.press("down")
+        assert active.selected == "run:a"
+        await pilot.press("enter")  # on a task of a group: folds its group, the cursor goes to the row
+        assert ids(app, "active") == ["solo"] and active.selected_group == "run"
+        await pilot.click("#active", offset=(5, CARD_HEIGHT))  # a click on a group's title unfolds it
+        assert ids(app, "active") == ["solo", "run:a", "run:b"]
+        await pilot.press("g")  # every group, every column
+        assert ids(app, "active") == ["solo"] and ids(app, "completed") == []
+        server.post(event("new:one"))  # a group that appears now starts folded too
+        await until(pilot, lambda: "new" in group_rows(app, "active"), "the new group")
+        assert "new:one" not in ids(app, "active")
+        await pilot.press("g")
+        assert sorted(ids(app, "active")) == ["new:one", "run:a", "run:b", "solo"]
+        assert ids(app, "completed") == ["run:c"]
+        active.select(("task", "solo"))
+        await pilot.press("enter")  # on a task of no group: nothing happens
+        assert len(ids(app, "active")) == 4
+        # d on a group row: its tasks in this column, after a confirmation.
+        active.select(("group", "run"))
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert "Remove the 2 active tasks of run" in app.screen.question
+        await pilot.press("y")
+        await until(pilot, lambda: set(server.tasks()) == {"run:c", "solo", "new:one"}, "run's active tasks gone")
+        await until(pilot, lambda: any("Discarded 2 tasks of run" in n for n in notifications(app)), "a note")
+        await until(pilot, lambda: group_rows(app, "active") == ["new"], "the row to go from Active")
+        assert group_rows(app, "completed") == ["run"]
 
     drive(app, scenario)

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from progressista.groups import aggregate, groups
 from progressista.tui.view import (
     Board,
     Item,
@@ -16,14 +17,17 @@ from progressista.tui.view import (
     format_duration,
     format_percent,
     format_rate,
+    format_since,
     fraction,
+    group_counts,
+    group_numbers,
     matches,
     newest_first,
     number,
     parse_terms,
-    prefix_of,
     rate_of,
     search_text,
+    seen_at,
 )
 
 
@@ -34,14 +38,6 @@ from progressista.tui.view import (
 )
 def test_column_of(status, column):
     assert column_of(status) == column
-
-
-@pytest.mark.parametrize(
-    ("task_id", "prefix"),
-    [("etl:extract", "etl"), ("a:b:c", "a"), ("plain", None), (":leading", None), ("trailing:", "trailing")],
-)
-def test_prefix_is_the_part_before_the_first_colon(task_id, prefix):
-    assert prefix_of(task_id) == prefix
 
 
 def test_number_accepts_only_finite_numbers():
@@ -113,6 +109,19 @@ def test_format_duration(seconds, text):
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
+    [(None, "0s"), (-1, "0s"), (0.4, "0s"), (59.9, "59s"), (180, "3m"), (7200, "2h"), (3 * 86400, "3d")],
+)
+def test_format_since(seconds, text):
+    assert format_since(seconds) == text
+
+
+def test_seen_at_falls_back_to_updated_at():
+    assert seen_at({"seen_at": 7.0, "updated_at": 5.0}) == 7.0
+    assert seen_at({"updated_at": 5.0}) == 5.0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
     [(None, "just now"), (-5, "just now"), (1.9, "just now"), (12.7, "12s ago"), (300, "5m ago"),
      (7200, "2h ago"), (3 * 86400, "3d ago")],
 )
@@ -174,7 +183,7 @@ def test_columns_put_each_status_in_its_column_newest_first():
     assert board.counts() == {"active": 2, "stale": 1, "completed": 2}
 
 
-def test_shared_prefixes_group_and_the_group_sorts_by_its_newest_member():
+def test_prefixed_tasks_group_and_the_group_sorts_by_its_newest_member():
     board = Board()
     board.replace({
         "etl:extract": task(updated=1), "etl:load": task(updated=5), "etl:report": task("close", updated=2),
@@ -183,10 +192,81 @@ def test_shared_prefixes_group_and_the_group_sorts_by_its_newest_member():
     active = board.columns()["active"]
     assert active.items == (
         Item("group", "etl", size=2), Item("task", "etl:load", indent=1), Item("task", "etl:extract", indent=1),
-        Item("task", "plain"), Item("task", "solo:one"),
+        Item("task", "plain"),
+        Item("group", "solo", size=1), Item("task", "solo:one", indent=1),  # alone, still a group (GET /groups)
     )
-    # Shared across columns: the lone completed member still shows under its group.
-    assert board.columns()["completed"].items == (Item("group", "etl", size=1), Item("task", "etl:report", indent=1))
+    assert active.members == {"etl": ("etl:load", "etl:extract"), "solo": ("solo:one",)}
+    # A group with tasks in several columns has a row in each.
+    completed = board.columns()["completed"]
+    assert completed.items == (Item("group", "etl", size=1), Item("task", "etl:report", indent=1))
+    assert completed.groups == ["etl"]
+
+
+@pytest.mark.parametrize(
+    ("task_id", "group"),
+    [("etl:extract", "etl"), ("a:b:c", "a"), ("plain", None), (":leading", None), ("trailing:", None)],
+)
+def test_grouping_follows_group_of(task_id, group):
+    board = Board()
+    board.replace({task_id: task()})
+    assert board.columns()["active"].groups == ([group] if group else [])
+    assert list(board.groups()) == list(groups(board.tasks))
+
+
+def test_folded_groups_hide_their_tasks_in_that_column_only():
+    board = Board()
+    board.replace({"etl:a": task(updated=2), "etl:b": task("close"), "x": task(updated=1)})
+    columns = board.columns(collapsed=lambda column, prefix: column == "active" and prefix == "etl")
+    assert columns["active"].items == (Item("group", "etl", size=1, collapsed=True), Item("task", "x"))
+    assert columns["active"].task_ids == ["x"]
+    assert columns["active"].members == {"etl": ("etl:a",)}  # what d on the row would remove
+    assert columns["completed"].items == (Item("group", "etl", size=1), Item("task", "etl:b", indent=1))
+
+
+def test_aggregates_are_those_of_groups_and_follow_every_change():
+    board = Board()
+    tasks = {
+        "run:a": task(n=30, total=100, rate=2.5, updated=1),
+        "run:b": task("lost", n=10, total=None, updated=2),
+        "run:c": task("close", n=100, total=100, rate=1.25, updated=3),
+        "mixed:rows": task(n=5, total=10, unit="rows"),
+        "mixed:bytes": task("error", n=1.5, total=6.0, unit="B"),
+        "plain": task(),
+    }
+    board.replace(tasks)
+    assert board.groups() == groups(tasks)
+    assert board.aggregate("run") == aggregate([tasks["run:a"], tasks["run:b"], tasks["run:c"]])
+    assert board.aggregate("plain") is None and board.aggregate("nope") is None
+    assert board.aggregate("mixed")["unit"] is None and board.aggregate("mixed")["status"] == "error"
+    cached = board.aggregate("run")
+    assert board.aggregate("run") is cached  # kept until a member changes
+    board.apply({"mixed:rows": task(n=6, total=10, unit="rows")})
+    assert board.aggregate("run") is cached
+    board.apply({"run:a": task(n=31, total=100, rate=2.5), "run:d": task("stale")}, removed=["run:c"])
+    assert board.aggregate("run") is not cached
+    assert board.groups() == groups(board.tasks)
+    assert board.members("run") == ["run:a", "run:b", "run:d"]
+    board.apply({}, removed=["mixed:rows", "mixed:bytes"])
+    assert "mixed" not in board.groups()
+    board.replace({"new:one": task()})
+    assert board.groups() == groups(board.tasks)
+
+
+def test_group_numbers_and_counts():
+    same = aggregate([
+        {"status": "update", "n": 30, "total": 100, "unit": "rows", "rate": 2.0},
+        {"status": "update", "n": 4, "total": None, "unit": "rows", "rate": 1.0},
+        {"status": "close", "n": 100, "total": 100, "unit": "rows"},
+    ])
+    # A running task without a total: no ETA for the group.
+    assert group_numbers(same) == ["130/200 rows", "1 without total", "3.00 rows/s"]
+    assert group_counts(same) == "3 tasks: 2 active · 1 done"
+    mixed = aggregate([{"status": "lost", "n": 1, "total": 2, "unit": "B"}, {"status": "error", "unit": "it"}])
+    assert group_numbers(mixed) == ["mixed units", "1 without total"]
+    assert group_counts(mixed) == "2 tasks: 1 lost · 1 error"
+    running = aggregate([{"status": "update", "n": 40, "total": 100, "rate": 4.0}])
+    assert group_numbers(running) == ["40/100 it", "4.00 it/s", "ETA 00:15"]
+    assert group_counts(running) == "1 task: 1 active"
 
 
 def test_filter_counts_show_of_total():

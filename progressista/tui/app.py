@@ -3,8 +3,13 @@
 Data flow: the :class:`~.feed.Feed` worker posts Messages; handlers only update
 the :class:`~.view.Board` and note which tasks changed; a timer lays the board
 out at most every ``refresh_interval`` seconds and hands each column its
-entries, so a burst of messages costs one layout and repaints only what changed.
-Discards run ``requests`` calls in thread workers that post Messages back.
+entries, so a burst of messages costs one layout and repaints only what changed
+(the changed tasks and the rows of their groups). Discards run ``requests``
+calls in thread workers that post Messages back.
+
+Groups (ids sharing a ``prefix:``) have a row in every column that holds some of
+their tasks, each showing the whole group's aggregate; ``enter``/``space`` folds
+the row under the cursor, ``g`` folds or unfolds every group.
 
 >>> app = create_app("http://localhost:8000", token="s3cret")  # doctest: +SKIP
 >>> app.run()  # doctest: +SKIP
@@ -24,6 +29,7 @@ from textual.widgets import Footer, Input
 
 from progressista.api import ApiError, ProgressistaApi
 from progressista.config import DEFAULT_REQUEST_TIMEOUT
+from progressista.groups import group_of
 from progressista.urls import server_urls
 
 from .discard import discard
@@ -38,8 +44,8 @@ from .messages import (
     Snapshot,
     Unauthorized,
 )
-from .view import COLUMNS, Board, column_of, parse_terms
-from .widgets import ColumnHeader, ConfirmScreen, ConnectionBar, TaskList
+from .view import COLUMNS, Board, Column, column_of, parse_terms
+from .widgets import ColumnHeader, ConfirmScreen, ConnectionBar, RowKey, TaskList
 
 __all__ = ["RedrawStats", "WatchApp", "create_app"]
 
@@ -66,6 +72,7 @@ class WatchApp(App[None]):
         Binding("left", "column(-1)", "Column", key_display="←→"),
         Binding("right", "column(1)", "Column", show=False),
         Binding("d", "discard", "Discard"),
+        Binding("g", "fold_all", "Fold all"),
         Binding("c", "clear('completed')", "Clear completed"),
         Binding("s", "clear('stale')", "Clear stale"),
         Binding("slash", "filter", "Filter", key_display="/"),
@@ -97,6 +104,12 @@ class WatchApp(App[None]):
         self._changed: set[str] = set()
         self._dirty = False
         self._last_list = "active"
+        self.fold_all = False
+        """Whether groups start folded (``g`` flips it and forgets the rows folded one by one)."""
+        self.flipped: set[tuple[str, str]] = set()
+        """``(column, prefix)`` of the group rows folded (or, under ``fold_all``, unfolded) by hand."""
+        self.layout: dict[str, Column] = {}
+        """What the last layout showed, per column."""
 
     # -- layout ----------------------------------------------------------
 
@@ -125,14 +138,21 @@ class WatchApp(App[None]):
             return
         started = time.perf_counter()
         changed, self._changed, self._dirty = self._changed, set(), False
-        for name, column in self.board.columns(self.terms).items():
+        rows: set[RowKey] = {("task", task_id) for task_id in changed}
+        rows |= {("group", prefix) for task_id in changed if (prefix := group_of(task_id)) is not None}
+        self.layout = self.board.columns(self.terms, self.folded)
+        for name, column in self.layout.items():
             self.query_one(f"#{name}-header", ColumnHeader).show(column)
-            self.column(name).show(column, self.board.tasks, changed)
+            self.column(name).show(column, self.board, rows)
         elapsed = (time.perf_counter() - started) * 1000
         self.stats.layouts += 1
         self.stats.last_ms = elapsed
         self.stats.total_ms += elapsed
         self.stats.max_ms = max(self.stats.max_ms, elapsed)
+
+    def folded(self, column: str, prefix: str) -> bool:
+        """Whether the row of group ``prefix`` in ``column`` hides its tasks."""
+        return self.fold_all != ((column, prefix) in self.flipped)
 
     def _tick(self) -> None:
         # Ages and the "last message" time move with the clock: repaint what is on screen.
@@ -184,8 +204,35 @@ class WatchApp(App[None]):
         index = COLUMNS.index(self._focused_list().column)
         self.column(COLUMNS[(index + step) % len(COLUMNS)]).focus()
 
+    def action_toggle_group(self) -> None:
+        """Fold or unfold the group under the cursor (on a task of a group: its group, and go to its row)."""
+        tasks = self._focused_list()
+        prefix = tasks.selected_group
+        if prefix is None and tasks.selected is not None:
+            item = tasks.item(("task", tasks.selected))
+            prefix = group_of(tasks.selected) if item is not None and item.indent else None
+        if prefix is None:
+            return
+        self.flipped ^= {(tasks.column, prefix)}
+        self._dirty = True
+        self.flush()
+        tasks.select(("group", prefix))
+
+    def action_fold_all(self) -> None:
+        """Fold every group, or unfold them all when every group row on show is folded."""
+        rows = [item for column in self.layout.values() for item in column.items if item.kind == "group"]
+        self.fold_all = not (rows and all(item.collapsed for item in rows))
+        self.flipped.clear()
+        self._dirty = True
+        self.flush()
+
     def action_discard(self) -> None:
-        task_id = self._focused_list().selected
+        tasks = self._focused_list()
+        prefix = tasks.selected_group
+        if prefix is not None:
+            self._discard_group(tasks, prefix)
+            return
+        task_id = tasks.selected
         if task_id is None or task_id not in self.board.tasks:
             self.notify("No task selected", severity="warning")
             return
@@ -197,6 +244,20 @@ class WatchApp(App[None]):
             return removed
 
         self._request(f"discard {task_id}", remove)
+
+    def _discard_group(self, tasks: TaskList, prefix: str) -> None:
+        """``d`` on a group row: remove, after a confirmation, the group's tasks this column shows."""
+        ids = list(tasks.members.get(prefix, ()))
+        if not ids:
+            return
+        where = {"active": "active", "stale": "needing attention", "completed": "completed"}[tasks.column]
+        noun = "task" if len(ids) == 1 else "tasks"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._request(f"discard group {prefix}", lambda api: discard(api, ids))
+
+        self.push_screen(ConfirmScreen(f"Remove the {len(ids)} {where} {noun} of {prefix} from the server?"), answered)
 
     def action_clear(self, column: str) -> None:
         label = "completed" if column == "completed" else "stale"
@@ -263,7 +324,9 @@ class WatchApp(App[None]):
 
     def on_removed(self, message: Removed) -> None:
         count = len(message.removed)
-        if message.what.startswith("discard"):
+        if message.what.startswith("discard group"):
+            self.notify(f"Discarded {count} {'task' if count == 1 else 'tasks'} of {message.what[14:]}", markup=False)
+        elif message.what.startswith("discard"):
             self.notify(f"Discarded {message.removed[0] if count == 1 else count}", markup=False)
         else:
             self.notify(f"Removed {count} {'task' if count == 1 else 'tasks'}", markup=False)

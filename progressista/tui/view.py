@@ -1,8 +1,9 @@
 """What the terminal dashboards show, computed from task dicts. Pure, standard library.
 
 Shared by ``progressista watch`` (Textual) and ``progressista tasks ls`` (Rich):
-which column a status belongs to, grouping by the ``prefix:`` of task ids,
-newest-first order, filtering, and the text of amounts, rates, ETAs and ages.
+which column a status belongs to, groups (ids sharing a ``prefix:``, as
+:mod:`progressista.groups` defines them, with its aggregates), newest-first
+order, filtering, and the text of amounts, rates, ETAs and ages.
 
 >>> board = Board()
 >>> _ = board.replace({
@@ -14,16 +15,19 @@ newest-first order, filtering, and the text of amounts, rates, ETAs and ages.
 [('group', 'etl'), ('task', 'etl:extract')]
 >>> format_duration(eta_seconds(board.tasks["etl:extract"]))
 '00:15'
+>>> " · ".join(group_numbers(board.aggregate("etl")))
+'140/200 it · 4.00 it/s · ETA 00:15'
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from progressista.groups import BUCKETS, aggregate, group_of
 
 __all__ = [
     "COLUMNS",
@@ -41,14 +45,17 @@ __all__ = [
     "format_duration",
     "format_percent",
     "format_rate",
+    "format_since",
     "fraction",
+    "group_counts",
+    "group_numbers",
     "matches",
     "newest_first",
     "number",
     "parse_terms",
-    "prefix_of",
     "rate_of",
     "search_text",
+    "seen_at",
     "updated_at",
 ]
 
@@ -86,12 +93,6 @@ def column_of(status: object) -> str:
     return _COLUMN_OF.get(status, "active") if isinstance(status, str) else "active"
 
 
-def prefix_of(task_id: str) -> str | None:
-    """The part before the first ``:``, which groups related tasks (``etl:extract`` → ``etl``)."""
-    cut = task_id.find(":")
-    return task_id[:cut] if cut > 0 else None
-
-
 def number(value: object) -> float | None:
     """``value`` as a finite float, or ``None`` (task fields come from the network)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -102,6 +103,11 @@ def number(value: object) -> float | None:
 
 def updated_at(task: Task) -> float:
     return number(task.get("updated_at")) or 0.0
+
+
+def seen_at(task: Task) -> float:
+    """When the server last heard from the task (``seen_at``; ``updated_at`` from servers that predate it)."""
+    return number(task.get("seen_at")) or updated_at(task)
 
 
 def newest_first(tasks: Mapping[str, Task]) -> list[str]:
@@ -195,17 +201,24 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{s:02d}" if hours else f"{minutes:02d}:{s:02d}"
 
 
+def format_since(seconds: float | None) -> str:
+    """A coarse span, largest unit only: ``0s``, ``12s``, ``5m``, ``3h``, ``2d``."""
+    if seconds is None or not seconds >= 0:
+        return "0s"
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
 def format_age(seconds: float | None) -> str:
     """``just now``, ``12s ago``, ``5m ago``, ``3h ago``, ``2d ago``."""
     if seconds is None or not seconds >= 2:
         return "just now"
-    if seconds < 60:
-        return f"{int(seconds)}s ago"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)}h ago"
-    return f"{int(seconds // 86400)}d ago"
+    return f"{format_since(seconds)} ago"
 
 
 def format_percent(share: float | None) -> str:
@@ -228,6 +241,41 @@ def bar_parts(share: float | None, width: int) -> tuple[str, str]:
     full, half = divmod(halves, 2)
     done = "━" * full + ("╸" if half else "")
     return done, "━" * (width - len(done))
+
+
+# ---------------------------------------------------------------- groups
+
+
+def group_numbers(group: Mapping[str, Any]) -> list[str]:
+    """The figures of a :func:`progressista.groups.aggregate`, as text, empty ones left out.
+
+    ``1,813/2,346 batch``, ``mixed units`` when the members count different
+    things, ``2 without total``, the combined rate and ``ETA 00:33``.
+
+    >>> group_numbers({"n": 30, "total": 200, "unit": "it", "rate": 3.0, "eta": 56.7, "unknown_totals": 1})
+    ['30/200 it', '1 without total', '3.00 it/s', 'ETA 00:57']
+    """
+    unit = group.get("unit")
+    parts = []
+    if unit is None:
+        parts.append("mixed units")
+    elif group.get("n") is not None:
+        parts.append(format_amount(group.get("n"), group.get("total"), unit))
+    unknown = group.get("unknown_totals") or 0
+    if unknown:
+        parts.append(f"{unknown} without total")
+    parts.append(format_rate(number(group.get("rate")), unit))
+    eta = number(group.get("eta"))
+    parts.append(f"ETA {format_duration(eta)}" if eta is not None else "")
+    return [part for part in parts if part]
+
+
+def group_counts(group: Mapping[str, Any]) -> str:
+    """``5 tasks: 2 active · 1 lost · 2 done``: members per bucket, empty buckets left out."""
+    counts = group.get("counts") or {}
+    members = group.get("members") or 0
+    split = " · ".join(f"{counts[bucket]} {bucket}" for bucket in BUCKETS if counts.get(bucket))
+    return f"{members} task{'' if members == 1 else 's'}: {split}"
 
 
 # ---------------------------------------------------------------- filter
@@ -261,15 +309,17 @@ def matches(text: str, terms: Sequence[str]) -> bool:
 
 @dataclass(frozen=True)
 class Item:
-    """One entry of a column: a task, or the header of tasks sharing a prefix."""
+    """One entry of a column: a task, or the row of a group (tasks sharing a ``prefix:``)."""
 
     kind: Literal["task", "group"]
     key: str
     """The task id, or the group's prefix."""
     size: int = 0
-    """For a group: how many of its tasks this column shows."""
+    """For a group: how many of its tasks this column holds (that the filter keeps)."""
     indent: int = 0
     """1 for a task inside a group."""
+    collapsed: bool = False
+    """For a group: its members are hidden behind its row."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +332,8 @@ class Column:
     """Tasks in this column."""
     shown: int
     """Of which the filter keeps."""
+    members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per group in this column, the ids of its tasks here (that the filter keeps), newest first."""
 
     @property
     def title(self) -> str:
@@ -294,25 +346,42 @@ class Column:
 
     @property
     def task_ids(self) -> list[str]:
+        """The tasks on show (members of a collapsed group are not)."""
         return [item.key for item in self.items if item.kind == "task"]
+
+    @property
+    def groups(self) -> list[str]:
+        return [item.key for item in self.items if item.kind == "group"]
+
+
+def _expanded(column: str, prefix: str) -> bool:
+    return False
 
 
 class Board:
     """The tasks a dashboard knows, kept in step with ``snapshot`` and ``delta`` messages.
 
     :meth:`columns` lays them out; it is O(n log n) in the number of tasks and
-    meant to run at most a few times a second, not once per message.
+    meant to run at most a few times a second, not once per message. Group
+    aggregates are computed when first asked for and kept until a member changes,
+    so a repaint pays only for the groups on screen whose members moved.
     """
 
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, Any]] = {}
         self._search: dict[str, str] = {}
+        self._members: dict[str, set[str]] = {}
+        self._aggregates: dict[str, dict[str, Any]] = {}
 
     def replace(self, tasks: Mapping[str, Any]) -> set[str]:
         """Take a full snapshot (a reconnect resyncs); returns every id that changed or went away."""
         before = self.tasks
         self.tasks = {task_id: dict(task) for task_id, task in tasks.items() if isinstance(task, Mapping)}
         self._search = {}
+        self._members = {}
+        self._aggregates = {}
+        for task_id in self.tasks:
+            self._join(task_id)
         gone = before.keys() - self.tasks.keys()
         return gone | {task_id for task_id, task in self.tasks.items() if before.get(task_id) != task}
 
@@ -322,19 +391,56 @@ class Board:
         for task_id in removed:
             if self.tasks.pop(task_id, None) is not None:
                 self._search.pop(task_id, None)
+                self._leave(task_id)
                 touched.add(task_id)
         for task_id, task in tasks.items():
             if isinstance(task, Mapping):
+                if task_id not in self.tasks:
+                    self._join(task_id)
+                else:
+                    self._aggregates.pop(group_of(task_id) or "", None)
                 self.tasks[task_id] = dict(task)
                 self._search.pop(task_id, None)
                 touched.add(task_id)
         return touched
+
+    def _join(self, task_id: str) -> None:
+        prefix = group_of(task_id)
+        if prefix is not None:
+            self._members.setdefault(prefix, set()).add(task_id)
+            self._aggregates.pop(prefix, None)
+
+    def _leave(self, task_id: str) -> None:
+        prefix = group_of(task_id)
+        if prefix is not None:
+            self._aggregates.pop(prefix, None)
+            members = self._members.get(prefix)
+            if members is not None:
+                members.discard(task_id)
+                if not members:
+                    del self._members[prefix]
 
     def search(self, task_id: str) -> str:
         text = self._search.get(task_id)
         if text is None:
             text = self._search[task_id] = search_text(task_id, self.tasks[task_id])
         return text
+
+    def members(self, prefix: str) -> list[str]:
+        """The ids of a group's tasks, sorted (every column, whatever the filter)."""
+        return sorted(self._members.get(prefix, ()))
+
+    def aggregate(self, prefix: str) -> dict[str, Any] | None:
+        """The group's :func:`progressista.groups.aggregate` (what ``GET /groups`` serves), or ``None``."""
+        found = self._aggregates.get(prefix)
+        if found is None and prefix in self._members:
+            # Members in id order, so float sums do not depend on arrival order.
+            found = self._aggregates[prefix] = aggregate(self.tasks[task_id] for task_id in self.members(prefix))
+        return found
+
+    def groups(self) -> dict[str, dict[str, Any]]:
+        """``{prefix: aggregate}`` for every group, like :func:`progressista.groups.groups`."""
+        return {prefix: found for prefix in sorted(self._members) if (found := self.aggregate(prefix)) is not None}
 
     def counts(self) -> dict[str, int]:
         """Tasks per column, ignoring any filter."""
@@ -343,14 +449,16 @@ class Board:
             counts[column_of(task.get("status"))] += 1
         return counts
 
-    def columns(self, terms: Sequence[str] = ()) -> dict[str, Column]:
-        """Each column's entries, newest first; a prefix shared by two or more tasks becomes a group.
+    def columns(
+        self, terms: Sequence[str] = (), collapsed: Callable[[str, str], bool] = _expanded
+    ) -> dict[str, Column]:
+        """Each column's entries, newest first; tasks of a group follow its row, unless ``collapsed(column, prefix)``.
 
-        Grouping looks at the whole board, so a group keeps its header when the
-        filter or a status change leaves one of its tasks alone in a column.
+        A task whose id has a ``prefix:`` is in that group even alone (as in
+        ``GET /groups``). A group with members in several columns has a row in
+        each, every one showing the whole group's aggregate; each row sorts by its
+        newest member in that column.
         """
-        shared = Counter(prefix_of(task_id) for task_id in self.tasks)
-        # Per column: single task ids, and the prefixes of groups in first-seen order.
         singles: dict[str, list[str]] = {name: [] for name in COLUMNS}
         members: dict[str, dict[str, list[tuple[float, str]]]] = {name: {} for name in COLUMNS}
         totals = dict.fromkeys(COLUMNS, 0)
@@ -361,8 +469,8 @@ class Board:
             if terms and not matches(self.search(task_id), terms):
                 continue
             shown[column] += 1
-            prefix = prefix_of(task_id)
-            if prefix is not None and shared[prefix] > 1:
+            prefix = group_of(task_id)
+            if prefix is not None:
                 members[column].setdefault(prefix, []).append((updated_at(task), task_id))
             else:
                 singles[column].append(task_id)
@@ -374,12 +482,16 @@ class Board:
             rows.extend((max(when for when, _ in group), prefix, group) for prefix, group in members[name].items())
             rows.sort(key=lambda row: (-row[0], row[1]))
             items: list[Item] = []
+            held: dict[str, tuple[str, ...]] = {}
             for _, key, group in rows:
                 if group is None:
                     items.append(Item("task", key))
                     continue
-                items.append(Item("group", key, size=len(group)))
                 group.sort(key=lambda member: (-member[0], member[1]))
-                items.extend(Item("task", task_id, indent=1) for _, task_id in group)
-            result[name] = Column(name, tuple(items), totals[name], shown[name])
+                held[key] = tuple(task_id for _, task_id in group)
+                folded = collapsed(name, key)
+                items.append(Item("group", key, size=len(group), collapsed=folded))
+                if not folded:
+                    items.extend(Item("task", task_id, indent=1) for task_id in held[key])
+            result[name] = Column(name, tuple(items), totals[name], shown[name], held)
         return result

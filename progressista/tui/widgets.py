@@ -1,9 +1,10 @@
 """The dashboard's widgets: the connection bar, column headers, task lists and the confirm dialog.
 
 :class:`TaskList` is a Line API widget: it renders only the lines on screen,
-each card's lines are cached until that task changes (or its age ticks), and a
-change that keeps the order repaints only that card. So redraw cost follows the
-screen size, not the number of tasks.
+each row's lines (a task card, or a group's aggregate) are cached until that
+task or a member of that group changes (or its age ticks), and a change that
+keeps the order repaints only those rows. So redraw cost follows the screen
+size, not the number of tasks.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -29,8 +31,11 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Button, Label
 
+from progressista.groups import BUCKETS
+
 from .view import (
     COLUMN_TITLES,
+    Board,
     Column,
     Item,
     bar_parts,
@@ -40,17 +45,26 @@ from .view import (
     format_duration,
     format_percent,
     format_rate,
+    format_since,
     fraction,
+    group_numbers,
     number,
     rate_of,
+    seen_at,
     updated_at,
 )
 
-__all__ = ["CARD_HEIGHT", "ColumnHeader", "ConfirmScreen", "ConnectionBar", "TaskList"]
+__all__ = ["CARD_HEIGHT", "ColumnHeader", "ConfirmScreen", "ConnectionBar", "RowKey", "TaskList"]
 
-#: Lines per task card: title, bar, numbers, details, and a blank separator.
+#: Lines per row, task card or group: title, bar, numbers, details (a group's member counts), and a blank.
 CARD_HEIGHT = 5
-_STATUS_MARK = {"start": "◌ ", "lost": "⚠ ", "close": "✓ ", "error": "✗ "}
+#: A row of a column: ``("task", task_id)`` or ``("group", prefix)``.
+RowKey = tuple[str, str]
+_STATUS_MARK = {"start": "◌ ", "close": "✓ ", "error": "✗ "}
+#: Which colour a status (a task's, or a group's worst) is drawn in; also the names of the count buckets.
+_TONE = {"start": "active", "update": "active", "stale": "stale", "lost": "lost", "close": "done", "error": "error"}
+#: What a group row says after its name when its worst member needs a look.
+_BADGE = {"stale": "STALE", "lost": "LOST", "error": "ERROR"}
 
 
 class ConnectionBar(Widget):
@@ -136,7 +150,11 @@ class ColumnHeader(Widget):
 
 
 class TaskList(ScrollView, can_focus=True):
-    """One column of task cards (grouped by prefix), with a cursor; renders only visible lines."""
+    """One column: task cards and group rows (tasks sharing a ``prefix:``), with a cursor; renders only visible lines.
+
+    The cursor sits on a task or on a group row; ``enter``/``space`` folds the
+    group under the cursor (the app keeps which rows are folded).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # ScrollView binds left/right to horizontal scrolling; here they change column.
@@ -144,6 +162,8 @@ class TaskList(ScrollView, can_focus=True):
         Binding("right", "app.column(1)", "Column", show=False),
         Binding("up", "cursor(-1)", "Select", key_display="↑↓"),
         Binding("down", "cursor(1)", "Select", show=False),
+        Binding("enter", "app.toggle_group", "Fold group", key_display="⏎/space"),
+        Binding("space", "app.toggle_group", "Fold group", show=False),
         Binding("pageup", "page(-1)", show=False),
         Binding("pagedown", "page(1)", show=False),
         Binding("home", "edge(0)", show=False),
@@ -159,10 +179,15 @@ class TaskList(ScrollView, can_focus=True):
         "task-list--bar-done",
         "task-list--bar-rest",
         "task-list--bar-unknown",
-        "task-list--gutter",
+        "task-list--gutter-active",
         "task-list--gutter-stale",
+        "task-list--gutter-lost",
         "task-list--gutter-done",
         "task-list--gutter-error",
+        "task-list--badge-stale",
+        "task-list--badge-lost",
+        "task-list--badge-error",
+        "task-list--lost",
         "task-list--group",
         "task-list--cursor",
         "task-list--empty",
@@ -173,116 +198,136 @@ class TaskList(ScrollView, can_focus=True):
         self.column = column
         self.clock = clock
         self.items: tuple[Item, ...] = ()
-        self.tasks: Mapping[str, Mapping[str, Any]] = {}
+        self.board = Board()
+        self.members: Mapping[str, tuple[str, ...]] = {}
+        """Per group in this column, its tasks here (what ``d`` on its row removes)."""
         self.empty_text = "Nothing needs attention" if column == "stale" else f"No {column} tasks"
-        self.selected: str | None = None
-        """The task id under the cursor."""
+        self.cursor: RowKey | None = None
+        """The row under the cursor: ``("task", task_id)`` or ``("group", prefix)``."""
         self._starts: list[int] = []
-        self._rows: dict[str, int] = {}  # task id → index in items
-        self._cards: dict[str, tuple[tuple[Any, ...], list[Strip]]] = {}
+        self._rows: dict[RowKey, int] = {}  # row key → index in items
+        self._cards: dict[RowKey, tuple[tuple[Any, ...], list[Strip]]] = {}
         self.lines_rendered = 0
         """render_line calls so far: what a repaint costs (the redraw test reads it)."""
         self.cards_built = 0
-        """Card renders so far (cache misses)."""
+        """Card and group row renders so far (cache misses)."""
 
     # -- data ------------------------------------------------------------
 
     @property
     def task_ids(self) -> list[str]:
+        """The task cards on show, top to bottom (members of a folded group are not)."""
         return [item.key for item in self.items if item.kind == "task"]
 
-    def show(self, column: Column, tasks: Mapping[str, Mapping[str, Any]], changed: set[str]) -> None:
-        """Take this column's new entries; repaint only what moved or changed."""
-        self.tasks = tasks
-        for task_id in changed:
-            self._cards.pop(task_id, None)
+    @property
+    def groups(self) -> list[str]:
+        """The group rows, top to bottom."""
+        return [item.key for item in self.items if item.kind == "group"]
+
+    @property
+    def selected(self) -> str | None:
+        """The task id under the cursor (``None`` on a group row)."""
+        return self.cursor[1] if self.cursor is not None and self.cursor[0] == "task" else None
+
+    @property
+    def selected_group(self) -> str | None:
+        """The prefix of the group row under the cursor."""
+        return self.cursor[1] if self.cursor is not None and self.cursor[0] == "group" else None
+
+    def item(self, key: RowKey) -> Item | None:
+        row = self._rows.get(key)
+        return None if row is None else self.items[row]
+
+    def show(self, column: Column, board: Board, changed: set[RowKey]) -> None:
+        """Take this column's new entries; repaint only what moved or changed.
+
+        ``changed`` holds the tasks that changed and the groups they belong to.
+        """
+        self.board = board
+        self.members = column.members
+        for key in changed:
+            self._cards.pop(key, None)
         if column.items != self.items:
-            old_index = self._rows.get(self.selected, 0) if self.selected is not None else 0
+            old_index = self._rows.get(self.cursor, 0) if self.cursor is not None else 0
             self.items = column.items
             self._index()
-            if self.selected not in self._rows:
+            if self.cursor not in self._rows:
                 self._select_near(old_index)
             self.refresh()
             return
-        for task_id in changed:
-            row = self._rows.get(task_id)
-            if row is not None:
-                self.refresh_lines(self._starts[row], CARD_HEIGHT)
+        for key in changed:
+            self._repaint(key)
 
     def _index(self) -> None:
-        starts, rows, line = [], {}, 0
-        for row, item in enumerate(self.items):
-            starts.append(line)
-            if item.kind == "task":
-                rows[item.key] = row
-                line += CARD_HEIGHT
-            else:
-                line += 1
-        self._starts, self._rows = starts, rows
-        self._cards = {task_id: card for task_id, card in self._cards.items() if task_id in rows}
-        self.virtual_size = Size(self.size.width, max(line, 1))
+        rows: dict[RowKey, int] = {(item.kind, item.key): row for row, item in enumerate(self.items)}
+        self._starts = [row * CARD_HEIGHT for row in range(len(self.items))]
+        self._rows = rows
+        self._cards = {key: card for key, card in self._cards.items() if key in rows}
+        self.virtual_size = Size(self.size.width, max(len(self.items) * CARD_HEIGHT, 1))
 
     def _select_near(self, index: int) -> None:
-        """Select the task at ``index``, or the nearest one before it (the old one left the column)."""
-        ids = [(row, item.key) for row, item in enumerate(self.items) if item.kind == "task"]
-        if not ids:
-            self.selected = None
+        """Select the row now at ``index`` (the old one left), or the last one."""
+        if not self.items:
+            self.cursor = None
             return
-        before = [task_id for row, task_id in ids if row <= index]
-        self.selected = before[-1] if before else ids[0][1]
+        item = self.items[min(index, len(self.items) - 1)]
+        self.cursor = (item.kind, item.key)
 
     # -- cursor ----------------------------------------------------------
 
-    def select(self, task_id: str) -> None:
-        if task_id in self._rows:
-            previous, self.selected = self.selected, task_id
-            self._repaint_card(previous)
-            self._repaint_card(task_id)
+    def select(self, key: RowKey) -> None:
+        if key in self._rows:
+            previous, self.cursor = self.cursor, key
+            self._repaint(previous)
+            self._repaint(key)
             self._scroll_to_selected()
 
+    def _select_row(self, row: int) -> None:
+        item = self.items[max(0, min(len(self.items) - 1, row))]
+        self.select((item.kind, item.key))
+
     def action_cursor(self, step: int) -> None:
-        ids = self.task_ids
-        if not ids:
+        if not self.items:
             return
-        if self.selected not in self._rows:
-            self.select(ids[0])
-            return
-        position = ids.index(self.selected) if self.selected in ids else 0
-        self.select(ids[max(0, min(len(ids) - 1, position + step))])
+        row = self._rows.get(self.cursor) if self.cursor is not None else None
+        self._select_row(0 if row is None else row + step)
 
     def action_page(self, direction: int) -> None:
         self.action_cursor(direction * max(1, self.size.height // CARD_HEIGHT))
 
     def action_edge(self, end: int) -> None:
-        ids = self.task_ids
-        if ids:
-            self.select(ids[-1] if end else ids[0])
+        if self.items:
+            self._select_row(len(self.items) - 1 if end else 0)
 
     def _scroll_to_selected(self) -> None:
-        row = self._rows.get(self.selected or "")
+        row = self._rows.get(self.cursor) if self.cursor is not None else None
         if row is not None:
-            top = self._starts[row] - (1 if row and self.items[row - 1].kind == "group" else 0)
+            # A task's group row comes into view with it when there is room.
+            top = self._starts[row] - (CARD_HEIGHT if row and self.items[row - 1].kind == "group" else 0)
             bottom = self._starts[row] + CARD_HEIGHT
             self.scroll_to_region(Region(0, top, 1, bottom - top), animate=False, immediate=True, x_axis=False)
 
-    def _repaint_card(self, task_id: str | None) -> None:
-        row = self._rows.get(task_id or "")
+    def _repaint(self, key: RowKey | None) -> None:
+        row = self._rows.get(key) if key is not None else None
         if row is not None:
             self.refresh_lines(self._starts[row], CARD_HEIGHT)
 
-    def on_click(self, event: events.Click) -> None:
+    async def on_click(self, event: events.Click) -> None:
         line = event.y + self.scroll_offset.y
         row = bisect_right(self._starts, line) - 1
-        if 0 <= row < len(self.items) and self.items[row].kind == "task":
-            self.select(self.items[row].key)
+        if 0 <= row < len(self.items):
+            item = self.items[row]
+            self.select((item.kind, item.key))
+            if item.kind == "group" and line == self._starts[row]:  # a click on a group's title folds it
+                await self.run_action("app.toggle_group")
 
     def on_focus(self) -> None:
-        if self.selected is None and self.task_ids:
-            self.selected = self.task_ids[0]
-        self._repaint_card(self.selected)
+        if self.cursor is None and self.items:
+            self.cursor = (self.items[0].kind, self.items[0].key)
+        self._repaint(self.cursor)
 
     def on_blur(self) -> None:
-        self._repaint_card(self.selected)
+        self._repaint(self.cursor)
 
     # -- rendering -------------------------------------------------------
 
@@ -299,13 +344,10 @@ class TaskList(ScrollView, can_focus=True):
         row = bisect_right(self._starts, line) - 1
         if row < 0 or row >= len(self.items):
             return Strip.blank(width, base)
-        item = self.items[row]
         offset = line - self._starts[row]
-        if item.kind == "group":
-            return self._group_line(item, width).apply_style(base)
         if offset >= CARD_HEIGHT:
             return Strip.blank(width, base)
-        return self._card(item, width)[offset].apply_style(base)
+        return self._card(self.items[row], width)[offset].apply_style(base)
 
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name)
@@ -314,71 +356,115 @@ class TaskList(ScrollView, can_focus=True):
         text.truncate(width, overflow="ellipsis")
         return Strip(list(text.render(self.app.console)), text.cell_len).crop_extend(0, width, None)
 
-    def _group_line(self, item: Item, width: int) -> Strip:
-        text = Text(f"▾ {item.key}  ", self._style("task-list--group"), no_wrap=True)
-        text.append(str(item.size), self._style("task-list--age"))
-        return self._strip(text, width)
-
     def _card(self, item: Item, width: int) -> list[Strip]:
-        task = self.tasks.get(item.key, {})
-        age = format_age(self.clock() - updated_at(task)) if task else ""
-        selected = item.key == self.selected and self.has_focus
-        key = (width, selected, age, item.indent)
-        cached = self._cards.get(item.key)
+        """A row's lines, cached until its task or group changes or its clock text ticks."""
+        now = self.clock()
+        row_key: RowKey = (item.kind, item.key)
+        selected = self.has_focus and self.cursor == row_key
+        key: tuple[Any, ...]
+        build: Callable[[], list[Text]]
+        if item.kind == "group":
+            group = self.board.aggregate(item.key) or {}
+            stamp = number(group.get("updated_at"))
+            age = format_age(now - stamp) if stamp is not None else ""
+            key = (width, selected, age, item.collapsed)
+            build = partial(self._group_text, item, group, width, age)
+        else:
+            task = self.board.tasks.get(item.key, {})
+            age = format_age(now - updated_at(task)) if task else ""
+            status = task.get("status")
+            # How long a lost task has been silent, or a stale one idle: ticks like the age.
+            since = format_since(now - seen_at(task)) if status == "lost" else (
+                format_since(now - updated_at(task)) if status == "stale" else "")
+            key = (width, selected, age, item.indent, since)
+            build = partial(self._card_text, item, task, width, age, since)
+        cached = self._cards.get(row_key)
         if cached is not None and cached[0] == key:
             return cached[1]
         self.cards_built += 1
-        lines = [self._strip(text, width) for text in self._card_text(item, task, width, age)]
+        lines = [self._strip(text, width) for text in build()]
         lines.append(Strip.blank(width))
         if selected:
             cursor = Style(bgcolor=self._style("task-list--cursor").bgcolor)
             lines[:-1] = [_overlay(line, cursor) for line in lines[:-1]]
-        self._cards[item.key] = (key, lines)
+        self._cards[row_key] = (key, lines)
         return lines
 
-    def _card_text(self, item: Item, task: Mapping[str, Any], width: int, age: str) -> list[Text]:
+    def _title_line(self, lead: Text, title: Text, age: str, width: int) -> Text:
+        """``lead``, ``title`` cut to fit, and ``age`` flush right."""
+        style = self._style
+        inner = max(1, width - lead.cell_len)
+        title.truncate(max(1, inner - cell_len(age) - 1), overflow="ellipsis")
+        gap = max(1, inner - title.cell_len - cell_len(age))
+        return Text.assemble(lead, title, " " * gap, (age, style("task-list--age")))
+
+    def _bar_line(self, lead: Text, share: float | None, width: int) -> Text:
+        style = self._style
+        inner = max(1, width - lead.cell_len)
+        done, rest = bar_parts(share, max(1, inner - 5))
+        line = lead.copy()
+        line.append(done, style("task-list--bar-done"))
+        line.append(rest, style("task-list--bar-rest" if share is not None else "task-list--bar-unknown"))
+        line.append(f"{format_percent(share):>5}", style("task-list--numbers"))
+        return line
+
+    def _group_text(self, item: Item, group: Mapping[str, Any], width: int, age: str) -> list[Text]:
+        """A group row: fold mark, prefix and worst status; aggregate bar; summed amount, rate, ETA; member counts."""
+        style = self._style
+        worst = str(group.get("status", "update"))
+        tone = style(f"task-list--gutter-{_TONE.get(worst, 'active')}")
+        lead = Text("▌ ", tone)
+        title = Text(("▸ " if item.collapsed else "▾ ") + item.key, style("task-list--group") + tone)
+        badge = _BADGE.get(worst)
+        if badge:
+            title.append("  ")
+            title.append(f" {badge} ", style(f"task-list--badge-{worst}"))
+        first = self._title_line(lead, title, age, width)
+        second = self._bar_line(lead, number(group.get("progress")), width)
+        third = lead.copy()
+        third.append(" · ".join(group_numbers(group)), style("task-list--numbers"))
+        fourth = lead.copy()
+        members = group.get("members") or 0
+        fourth.append(f"{members} task{'' if members == 1 else 's'}: ", style("task-list--details"))
+        counts = group.get("counts") or {}
+        split = [(f"{counts[bucket]} {bucket}", bucket) for bucket in BUCKETS if counts.get(bucket)]
+        for index, (text, bucket) in enumerate(split):
+            if index:
+                fourth.append(" · ", style("task-list--details"))
+            fourth.append(text, style(f"task-list--gutter-{bucket}"))
+        return [first, second, third, fourth]
+
+    def _card_text(self, item: Item, task: Mapping[str, Any], width: int, age: str, since: str) -> list[Text]:
         style = self._style
         status = str(task.get("status", ""))
-        gutter_style = {
-            "stale": "task-list--gutter-stale",
-            "lost": "task-list--gutter-error",
-            "close": "task-list--gutter-done",
-            "error": "task-list--gutter-error",
-        }.get(status, "task-list--gutter")
-        lead = Text("  " * item.indent + "▍ ", style(gutter_style))
-        inner = max(1, width - lead.cell_len)
+        lead = Text("  " * item.indent + "▍ ", style(f"task-list--gutter-{_TONE.get(status, 'active')}"))
 
         desc = task.get("desc")
         title_text = desc if isinstance(desc, str) and desc else item.key
-        title = Text(_STATUS_MARK.get(status, "") + title_text, style(
-            "task-list--error" if status == "error" else "task-list--title"
-        ))
-        title.truncate(max(1, inner - cell_len(age) - 1), overflow="ellipsis")
-        gap = max(1, inner - title.cell_len - cell_len(age))
-        first = Text.assemble(lead, title, " " * gap, (age, style("task-list--age")))
-
-        share = fraction(task)
-        percent = format_percent(share)
-        done, rest = bar_parts(share, max(1, inner - 5))
-        second = lead.copy()
-        second.append(done, style("task-list--bar-done"))
-        second.append(rest, style("task-list--bar-rest" if share is not None else "task-list--bar-unknown"))
-        second.append(f"{percent:>5}", style("task-list--numbers"))
+        title_style = style("task-list--error" if status == "error" else "task-list--title")
+        title = Text(_STATUS_MARK.get(status, ""), title_style)
+        if status == "lost":
+            title.append(" ⚠ LOST ", style("task-list--badge-lost"))
+            title.append(" ")
+        title.append(title_text, title_style)
+        first = self._title_line(lead, title, age, width)
+        second = self._bar_line(lead, fraction(task), width)
 
         unit = task.get("unit")
+        third = lead.copy()
         numbers = [format_amount(task.get("n"), task.get("total"), unit), format_rate(rate_of(task), unit)]
         if status in ("close", "error"):
             elapsed = number(task.get("elapsed"))
             numbers.append(f"took {format_duration(elapsed)}" if elapsed is not None else "")
         elif status == "stale":
-            numbers.append("idle")
-        elif status == "lost":
-            numbers.append("no contact")
-        else:
+            numbers.append(f"idle {since}")
+        elif status != "lost":
             eta = eta_seconds(task)
             numbers.append(f"ETA {format_duration(eta)}" if eta is not None else "")
-        third = lead.copy()
         third.append(" · ".join(part for part in numbers if part), style("task-list--numbers"))
+        if status == "lost":
+            third.append(" · ", style("task-list--numbers"))
+            third.append(f"no contact for {since}", style("task-list--lost"))
 
         details = []
         postfix = task.get("postfix")
