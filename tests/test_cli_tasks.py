@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -17,6 +19,8 @@ from typer.testing import CliRunner
 
 from progressista.cli import app
 from progressista.cli import tasks as tasks_cli
+from progressista.cli.task_table import HEADERS, STATUS_STYLES, task_table
+from progressista.tui.view import newest_first
 
 WIDE = {"COLUMNS": "160"}
 
@@ -76,6 +80,60 @@ def test_ls_status_filters(server):
     assert {"new", "bad"} <= set(active.stdout.split()) and "fin" not in active.stdout.split()
     empty = invoke("tasks", "ls", "--status", "stale", "--url", server.url)
     assert empty.exit_code == 0 and empty.stdout == "No stale tasks.\n"
+
+
+@pytest.fixture
+def heartbeats(start_server):
+    """A server where ``gone`` goes lost, ``idle`` stale (its heartbeat resends the same state) and ``alive`` runs."""
+    server = start_server(stale_seconds=0.3, lost_seconds=0.6, cleanup_interval=0.05)
+    server.post([event("gone", desc="Vanished worker"), event("idle", desc="Waiting on a lock"),
+                 event("alive", desc="Busy", n=0, rate=5.0), event("fin", "close", desc="Finished")])
+    stop = threading.Event()
+
+    def beat() -> None:
+        step = 0
+        while not stop.wait(0.05):
+            step += 1
+            server.post([event("idle", desc="Waiting on a lock"), event("alive", desc="Busy", n=step, rate=5.0)])
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    wait_until(lambda: {t: task["status"] for t, task in server.tasks().items()}
+               == {"gone": "lost", "idle": "stale", "alive": "update", "fin": "close"}, 10, what="lost and stale")
+    yield server
+    stop.set()
+    thread.join(5)
+
+
+def test_ls_shows_lost_apart_from_stale_and_filters_them(heartbeats):
+    server = heartbeats
+    lost = invoke("tasks", "ls", "--status", "lost", "--url", server.url)
+    assert lost.exit_code == 0 and "1 lost task on" in lost.stdout
+    row = next(line for line in lost.stdout.splitlines() if "gone" in line)
+    assert "⚠ lost" in row and "Vanished worker" in row and re.search(r"no contact \ds", row)
+    assert "idle" not in lost.stdout.split() and "alive" not in lost.stdout
+    attention = invoke("tasks", "ls", "--status", "attention", "--url", server.url)
+    assert "2 attention tasks on" in attention.stdout
+    idle = next(line for line in attention.stdout.splitlines() if "Waiting on a lock" in line)
+    assert "stale" in idle and re.search(r"idle \ds", idle) and "lost" not in idle
+    assert "⚠ lost" in attention.stdout and "alive" not in attention.stdout and "fin" not in attention.stdout
+    both = invoke("tasks", "ls", "--status", "lost,close", "--json", "--url", server.url)
+    assert sorted(json.loads(both.stdout)["tasks"]) == ["fin", "gone"]
+    everything = invoke("tasks", "ls", "--url", server.url)
+    assert all(word in everything.stdout for word in ("⚠ lost", "stale", "running", "done"))
+
+
+def test_lost_has_a_colour_of_its_own_in_the_table(heartbeats):
+    tasks = heartbeats.tasks()
+    table = task_table(tasks, time.time(), width=160)
+    order = newest_first(tasks)
+    status = dict(zip(order, table.columns[0]._cells, strict=True))
+    eta = dict(zip(order, table.columns[HEADERS.index("ETA")]._cells, strict=True))
+    assert status["gone"].style == STATUS_STYLES["lost"] and status["gone"].plain == "⚠ lost"
+    assert len({STATUS_STYLES[name] for name in ("lost", "stale", "error", "update")}) == 4
+    assert status["idle"].style == STATUS_STYLES["stale"]
+    assert eta["gone"].plain.startswith("no contact ") and eta["gone"].style == STATUS_STYLES["lost"]
+    assert eta["alive"].plain.startswith("00:")
 
 
 def test_ls_on_an_empty_server(server):

@@ -1,7 +1,10 @@
 """The Rich table of ``progressista tasks ls``: one row per task, most recently updated first.
 
 Task text (ids, descriptions) comes from the network, so cells are built as
-:class:`rich.text.Text`, never parsed as markup.
+:class:`rich.text.Text`, never parsed as markup. A ``lost`` task (no contact:
+its process died or hung hard) reads apart from a ``stale`` one (alive, no
+progress): its own colour, ``⚠ lost``, and how long it has been silent where a
+running task shows its ETA.
 """
 
 from __future__ import annotations
@@ -22,20 +25,26 @@ from progressista.tui.view import (
     format_duration,
     format_percent,
     format_rate,
+    format_since,
     fraction,
     newest_first,
     rate_of,
+    seen_at,
     updated_at,
 )
 
-__all__ = ["BAR_WIDTH", "task_table"]
+__all__ = ["BAR_WIDTH", "STATUS_STYLES", "task_table"]
 
 #: Bar cells from 140 columns up.
 BAR_WIDTH = 16
 HEADERS = ("Status", "Description", "Progress", "Done", "Rate", "ETA", "Updated", "Task ID")
 STATUS_STYLES = {
-    "start": "cyan", "update": "green", "stale": "yellow", "lost": "bold yellow", "close": "dim", "error": "bold red",
+    "start": "cyan", "update": "green", "stale": "yellow", "lost": "bold magenta", "close": "dim", "error": "bold red",
 }
+#: The bar's colour per status; running ones are green.
+BAR_STYLES = {"stale": "yellow", "lost": "magenta", "close": "dim", "error": "red"}
+#: What the Status cell says, where it differs from the label the dashboards use.
+STATUS_TEXT = {"lost": "⚠ lost"}
 
 
 def task_table(
@@ -79,13 +88,20 @@ def _cells(task_id: str, task: Mapping[str, Any], now: float, bar_width: int) ->
     status = str(task.get("status", ""))
     desc = task.get("desc")
     unit = task.get("unit")
+    label = STATUS_TEXT.get(status) or STATUS_LABELS.get(status, status)
+    if status == "lost":  # no ETA: how long nothing was heard
+        eta = Text(f"no contact {format_since(now - seen_at(task))}", STATUS_STYLES["lost"])
+    elif status == "stale":
+        eta = Text(f"idle {format_since(now - updated_at(task))}", STATUS_STYLES["stale"])
+    else:
+        eta = Text(format_duration(eta_seconds(task)))
     return {
-        "Status": Text(STATUS_LABELS.get(status, status), STATUS_STYLES.get(status, "")),
+        "Status": Text(label, STATUS_STYLES.get(status, "")),
         "Description": Text(desc if isinstance(desc, str) else ""),
         "Progress": _bar(task, status, bar_width),
         "Done": Text(format_amount(task.get("n"), task.get("total"), unit)),
         "Rate": Text(format_rate(rate_of(task), unit)),
-        "ETA": Text(format_duration(eta_seconds(task))),
+        "ETA": eta,
         "Updated": Text(format_age(now - updated_at(task)), "dim"),
         "Task ID": Text(task_id),
     }
@@ -96,8 +112,7 @@ def _bar(task: Mapping[str, Any], status: str, width: int) -> Text:
     if not width:
         return Text(format_percent(share) or "?", "" if share is not None else "magenta")
     done, rest = bar_parts(share, width)
-    colour = {"stale": "yellow", "lost": "yellow", "close": "dim", "error": "red"}.get(status, "green")
-    text = Text(done, colour)
+    text = Text(done, BAR_STYLES.get(status, "green"))
     text.append(rest, "grey30" if share is not None else "magenta")
     text.append(f" {format_percent(share):>4}")
     return text
