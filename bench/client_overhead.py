@@ -46,6 +46,9 @@ from progressista import sender  # noqa: E402
 from progressista.api import ProgressistaApi  # noqa: E402
 from progressista.client import RemoteTqdm  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import Row  # noqa: E402
+
 N = 2_000_000
 BARS, ITERATIONS = 1_000, 1_000
 
@@ -129,15 +132,13 @@ def timed(case: Callable[[], None]) -> float:
     return time.perf_counter() - started
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=7, help="runs per case; the best one counts")
-    parser.add_argument("--server", choices=("process", "thread"), default="process")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    options = parser.parse_args()
+TARGETS = {"RemoteTqdm, server up": 1.05, "RemoteTqdm, server down": 1.05, "1,000 bars: RemoteTqdm": 1.2}
 
+
+def measure(repeat: int = 7, server_mode: str = "process") -> dict[str, Any]:
+    """Best seconds per case, sender threads seen during the 1,000 bars, flush times and sender stats."""
     down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    serve = server_in_process if options.server == "process" else server_in_thread
+    serve = server_in_process if server_mode == "process" else server_in_thread
     with serve() as up, open(os.devnull, "w") as devnull, ProgressistaApi(up) as api:
         cases: dict[str, Callable[[], None]] = {
             "bare loop": bare,
@@ -150,7 +151,7 @@ def main() -> int:
         best = dict.fromkeys(cases, float("inf"))
         flushes: list[float] = []
         threads_seen: set[int] = set()
-        for _ in range(options.repeat):
+        for _ in range(repeat):
             for name, case in cases.items():
                 best[name] = min(best[name], timed(case))
                 if name.startswith("1,000 bars: Remote"):
@@ -161,14 +162,45 @@ def main() -> int:
                     flushes.append(time.perf_counter() - started)
                     api.delete_tasks(all=True)
         stats = dict(sender.get_sender().stats)
+    return {"best": best, "threads": threads_seen, "flushes": flushes, "stats": stats}
+
+
+def baseline_of(name: str) -> str:
+    return "1,000 bars: tqdm" if name.startswith("1,000") else "tqdm"
+
+
+def run(repeat: int = 7) -> list[Row]:
+    result = measure(repeat)
+    best = result["best"]
+    rows = []
+    for name, target in TARGETS.items():
+        base = baseline_of(name)
+        ratio = best[name] / best[base]
+        label = name.replace("1,000 bars: RemoteTqdm", "RemoteTqdm, 1,000 bars of 1,000")
+        iterations = "" if name.startswith("1,000") else f", {N:.0e} iterations".replace("+0", "")
+        rows.append(Row(f"client: {label}{iterations} (best of {repeat})", f"{best[name]:.3f} s",
+                        f"{base} {best[base]:.3f} s", ratio, f"<= {target:.2f}x", ratio <= target))
+    threads = sorted(result["threads"])
+    rows.append(Row("client: sender threads while 1,000 bars run", ", ".join(map(str, threads)), "", None, "1",
+                    result["threads"] == {1}))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=7, help="runs per case; the best one counts")
+    parser.add_argument("--server", choices=("process", "thread"), default="process")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    options = parser.parse_args()
+    result = measure(options.repeat, options.server)
+    best, threads_seen, flushes, stats = result["best"], result["threads"], result["flushes"], result["stats"]
 
     print(f"python {sys.version.split()[0]}, server in a {options.server}, best of {options.repeat}")
     print(f"{'case':<28}{'seconds':>10}{'vs tqdm':>10}   target")
     verdicts = []
     for name, seconds in best.items():
-        base = best["1,000 bars: tqdm"] if name.startswith("1,000") else best["tqdm"]
-        ratio = seconds / base
-        target = 1.2 if name == "1,000 bars: RemoteTqdm" else 1.05 if name.startswith("RemoteTqdm") else None
+        ratio = seconds / best[baseline_of(name)]
+        target = TARGETS.get(name)
         verdict = "" if target is None else f"<= {target:.2f}x  {'ok' if ratio <= target else 'MISSED'}"
         if target is not None:
             verdicts.append(ratio <= target)

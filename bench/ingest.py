@@ -15,16 +15,16 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import requests
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from common import Row, free_port, server  # noqa: E402
 
-HERE = Path(__file__).parent
+__all__ = ["BATCH_LUA", "SINGLE_LUA", "free_port", "run", "wrk"]
 
 # Each request updates one of 1,000 tasks with a growing n, so every event really
 # changes state (an unchanged event would be cheaper than real traffic).
@@ -55,12 +55,6 @@ end
 NOOP_LUA = SINGLE_LUA  # the same requests, to an endpoint that ignores them
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def wrk(url: str, lua: str, seconds: int, connections: int) -> float:
     """Requests per second that wrk measured."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
@@ -74,10 +68,38 @@ def wrk(url: str, lua: str, seconds: int, connections: int) -> float:
         os.unlink(script.name)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
-        raise SystemExit(f"{url}: {non_2xx.group(1)} failed requests\n{out}")
+        raise RuntimeError(f"{url}: {non_2xx.group(1)} failed requests\n{out}")
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     assert match, out
     return float(match.group(1))
+
+
+def measure(seconds: int = 4, rounds: int = 3, connections: int = 16) -> dict[str, list[float]]:
+    """req/s of each round: ``noop``, ``single`` (one event per POST), ``batch`` (100 events per POST)."""
+    if not shutil.which("wrk"):
+        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+    results: dict[str, list[float]] = {"noop": [], "single": [], "batch": []}
+    with server("ingest_app:app_with_noop", pythonpath=str(HERE), PROGRESSISTA_MAX_TASKS="100000") as live:
+        base = live.url
+        wrk(base + "/noop", NOOP_LUA, 1, connections)  # warm-up
+        wrk(base + "/progress", SINGLE_LUA, 1, connections)
+        for _ in range(rounds):
+            results["noop"].append(wrk(base + "/noop", NOOP_LUA, seconds, connections))
+            results["single"].append(wrk(base + "/progress", SINGLE_LUA, seconds, connections))
+            results["batch"].append(wrk(base + "/progress", BATCH_LUA, seconds, connections))
+    return results
+
+
+def run(seconds: int = 4, rounds: int = 3, connections: int = 16) -> list[Row]:
+    results = measure(seconds, rounds, connections)
+    noop, single, batch = (max(results[k]) for k in ("noop", "single", "batch"))
+    return [
+        Row(f"ingest: POST /progress, 1 event/request (best of {rounds})", f"{single:,.0f} req/s",
+            f"no-op endpoint {noop:,.0f} req/s", single / noop, ">= 0.80x", single / noop >= 0.8),
+        Row(f"ingest: batch, 100 events/POST (best of {rounds})", f"{batch * 100:,.0f} events/s",
+            f"1 event/request {single:,.0f} events/s", batch * 100 / single, ">= 50,000 events/s",
+            batch * 100 >= 50_000),
+    ]
 
 
 def main() -> None:
@@ -86,52 +108,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-
-    port = free_port()
-    log = tempfile.TemporaryFile()
-    env = {**os.environ, "PROGRESSISTA_MAX_TASKS": "100000", "PYTHONPATH": str(HERE)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "ingest_app:app_with_noop", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        env=env,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                requests.get(base + "/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("server did not start") from None
-                time.sleep(0.1)
-        wrk(base + "/noop", NOOP_LUA, 1, args.connections)  # warm-up
-        wrk(base + "/progress", SINGLE_LUA, 1, args.connections)
-        noop, single, batch = [], [], []
-        for _ in range(args.rounds):
-            noop.append(wrk(base + "/noop", NOOP_LUA, args.seconds, args.connections))
-            single.append(wrk(base + "/progress", SINGLE_LUA, args.seconds, args.connections))
-            batch.append(wrk(base + "/progress", BATCH_LUA, args.seconds, args.connections))
-    finally:
-        server.terminate()
-        server.wait(10)
-        log.seek(0)
-        errors = log.read().decode(errors="replace")
-        if "Traceback" in errors:
-            print("server errors:\n" + errors[-3000:], file=sys.stderr)
-
-    best_noop, best_single, best_batch = max(noop), max(single), max(batch)
+    results = measure(args.seconds, args.rounds, args.connections)
+    noop, single, batch = (max(results[k]) for k in ("noop", "single", "batch"))
     print(f"{'measure':<34}{'value':>14}{'target':>12}")
-    print(f"{'no-op FastAPI endpoint, req/s':<34}{best_noop:>14,.0f}{'':>12}")
-    print(f"{'POST /progress (1 event), req/s':<34}{best_single:>14,.0f}{'':>12}")
-    print(f"{'ratio /progress : no-op':<34}{best_single / best_noop:>14.2f}{'>= 0.80':>12}")
-    print(f"{'batch ingest (100/POST), events/s':<34}{best_batch * 100:>14,.0f}{'>= 50,000':>12}")
+    print(f"{'no-op FastAPI endpoint, req/s':<34}{noop:>14,.0f}{'':>12}")
+    print(f"{'POST /progress (1 event), req/s':<34}{single:>14,.0f}{'':>12}")
+    print(f"{'ratio /progress : no-op':<34}{single / noop:>14.2f}{'>= 0.80':>12}")
+    print(f"{'batch ingest (100/POST), events/s':<34}{batch * 100:>14,.0f}{'>= 50,000':>12}")
     print(f"(best of {args.rounds} rounds of {args.seconds:g} s; wrk -t1 -c{args.connections}; rounds: "
-          f"noop {[round(x) for x in noop]}, single {[round(x) for x in single]}, batch {[round(x) for x in batch]})")
+          + "; ".join(f"{k} {[round(x) for x in v]}" for k, v in results.items()) + ")")
 
 
 if __name__ == "__main__":

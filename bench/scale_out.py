@@ -26,17 +26,21 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import requests
-from ingest import SINGLE_LUA, free_port, wrk
 from websockets.sync.client import connect
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import Row, free_port, percentile, print_table, server  # noqa: E402
+from ingest import SINGLE_LUA, wrk  # noqa: E402
 
 
 @contextmanager
 def redis_server() -> Iterator[str]:
     binary = shutil.which("redis-server")
     if not binary:
-        raise SystemExit("redis-server is not installed (Debian: apt-get install redis-server)")
+        raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
@@ -48,39 +52,13 @@ def redis_server() -> Iterator[str]:
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise SystemExit("redis-server did not start") from None
+                    raise RuntimeError("redis-server did not start") from None
                 time.sleep(0.05)
         try:
             yield f"redis://127.0.0.1:{port}/0"
         finally:
             proc.terminate()
             proc.wait(10)
-
-
-@contextmanager
-def server(**env: str) -> Iterator[str]:
-    port = free_port()
-    full_env = {**{k: v for k, v in os.environ.items() if not k.startswith("PROGRESSISTA_")},
-                "PROGRESSISTA_MAX_TASKS": "100000", **env}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "progressista.server:create_app", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"], env=full_env)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if requests.get(base + "/health", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise SystemExit("server did not start")
-        time.sleep(0.1)
-    try:
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def fan_out_latency(post_to: str, watch: str, count: int = 200) -> list[float]:
@@ -100,21 +78,17 @@ def fan_out_latency(post_to: str, watch: str, count: int = 200) -> list[float]:
     return latencies
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=4)
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
+def run(seconds: int = 4, connections: int = 16) -> list[Row]:
     if not shutil.which("wrk"):
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
-    secs, conns = args.seconds, args.connections
-    rows: list[tuple[str, str]] = []
-
+        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+    secs, conns = seconds, connections
     with redis_server() as redis_url, ExitStack() as stack:
-        memory = stack.enter_context(server())
-        one = stack.enter_context(server(PROGRESSISTA_REDIS_URL=redis_url, PROGRESSISTA_REDIS_PREFIX="one:"))
-        a = stack.enter_context(server(PROGRESSISTA_REDIS_URL=redis_url, PROGRESSISTA_REDIS_PREFIX="two:"))
-        b = stack.enter_context(server(PROGRESSISTA_REDIS_URL=redis_url, PROGRESSISTA_REDIS_PREFIX="two:"))
+        memory = stack.enter_context(server(PROGRESSISTA_MAX_TASKS="100000")).url
+        one, a, b = (
+            stack.enter_context(server(PROGRESSISTA_MAX_TASKS="100000", PROGRESSISTA_REDIS_URL=redis_url,
+                                       PROGRESSISTA_REDIS_PREFIX=prefix)).url
+            for prefix in ("one:", "two:", "two:")
+        )
         for url in (memory, one, a, b):
             wrk(url + "/progress", SINGLE_LUA, 1, conns)  # warm-up
 
@@ -123,24 +97,28 @@ def main() -> None:
         with ThreadPoolExecutor(2) as pool:
             two = [pool.submit(wrk, url + "/progress", SINGLE_LUA, secs, conns // 2) for url in (a, b)]
             two_rps = sum(f.result() for f in two)
-        latencies = sorted(fan_out_latency(a, b))
+        latencies = fan_out_latency(a, b)
 
     p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
-    rows += [
-        ("memory store, 1 process, req/s", f"{memory_rps:,.0f}"),
-        ("Redis store, 1 process, req/s", f"{redis_rps:,.0f}"),
-        ("ratio Redis : memory (1 process)", f"{redis_rps / memory_rps:.2f}"),
-        ("Redis store, 2 processes, req/s", f"{two_rps:,.0f}"),
-        ("ratio 2 processes : 1 process", f"{two_rps / redis_rps:.2f}"),
-        ("fan-out A -> dashboard on B, p50 ms", f"{p50:.1f}"),
-        ("fan-out A -> dashboard on B, p99 ms", f"{p99:.1f}"),
+    p99 = percentile(latencies, 0.99) * 1000
+    return [
+        Row("scale-out: Redis store, 1 process, 1 event/request (best of 2)", f"{redis_rps:,.0f} req/s",
+            f"memory store {memory_rps:,.0f} req/s", redis_rps / memory_rps),
+        Row("scale-out: 2 processes on one Redis (servers, Redis, wrk share 2 cores)", f"{two_rps:,.0f} req/s",
+            f"1 process {redis_rps:,.0f} req/s", two_rps / redis_rps),
+        Row("scale-out: POST to process A -> delta on a dashboard of B, p99", f"{p99:.0f} ms", f"p50 {p50:.0f} ms"),
     ]
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value:>10}")
-    print(f"(wrk -t1 -c{conns} for one process, two wrk -c{conns // 2} for two; {secs} s runs; "
-          f"{os.cpu_count()} CPUs shared by servers, redis-server and wrk; broadcast interval 0.1 s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    print_table(run(args.seconds, args.connections))
+    print(f"(wrk -t1 -c{args.connections} for one process, two wrk -c{args.connections // 2} for two; "
+          f"{args.seconds} s runs; {os.cpu_count()} CPUs shared by servers, redis-server and wrk; "
+          "broadcast interval 0.1 s)")
 
 
 if __name__ == "__main__":

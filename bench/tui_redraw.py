@@ -21,12 +21,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from progressista.tui.app import WatchApp, create_app
 from progressista.tui.messages import Delta, Snapshot
 from progressista.tui.widgets import TaskList
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import Row  # noqa: E402
 
 
 def tasks(count: int, now: float) -> dict[str, dict[str, Any]]:
@@ -75,6 +80,18 @@ async def measure(count: int, rounds: int, changed: int) -> dict[str, float]:
             "lines": statistics.median(lines),
             "cards": statistics.median(cards),
         }
+
+
+def run(rounds: int = 40, changed: int = 20) -> list[Row]:
+    results = {count: asyncio.run(measure(count, rounds, changed)) for count in (20, 2000)}
+    small, big = results[20], results[2000]
+    ratio = big["update_ms"] / small["update_ms"]
+    return [
+        Row(f"watch TUI: one live update, 2,000 tasks (CPU, median of {rounds})", f"{big['update_ms']:.1f} ms",
+            f"20 tasks {small['update_ms']:.1f} ms", ratio, "<= 3x", ratio <= 3),
+        Row("watch TUI: lines rendered per update, 2,000 tasks", f"{big['lines']:.0f}",
+            f"20 tasks {small['lines']:.0f}", big["lines"] / small["lines"] if small["lines"] else None),
+    ]
 
 
 def main() -> None:
