@@ -11,8 +11,9 @@ posts it:
 - **throttles**: a route posts plain updates at most every ``push_every`` seconds,
   but ``start``, ``close`` and ``error`` skip the wait: they go out within
   ``URGENT_GAP`` of the last post. Such early posts are limited to one per
-  ``push_every``, so a flood of short bars costs a few posts a second, not
-  dozens (every post makes the thread compete for the GIL);
+  ``EARLY_SPACING`` (or ``push_every`` when shorter), so a flood of short bars
+  costs a few posts a second, not dozens (every post makes the thread compete
+  for the GIL), while a phase change never waits out a long ``push_every``;
 - **retries**: while the server is unreachable or answers 5xx/429 the batch is
   kept (newer states replace it) and the route backs off exponentially; a
   401/403/404/422 drops the batch with a debug log, since resending cannot help;
@@ -75,6 +76,8 @@ log = logging.getLogger("progressista")
 THREAD_NAME = "progressista-sender"
 #: Shortest gap between two posts of one route when a start/close/error is waiting.
 URGENT_GAP = 0.05
+#: Early (start/close/error) posts of one route are at least this far apart.
+EARLY_SPACING = 0.25
 #: Backoff while a server is unreachable: FIRST_BACKOFF, doubling, capped at MAX_BACKOFF (seconds).
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
@@ -174,7 +177,7 @@ class _RouteState:
         normal = self.last_post + interval
         if not urgent:
             return normal
-        return min(normal, max(self.last_post + URGENT_GAP, self.last_early + interval))
+        return min(normal, max(self.last_post + URGENT_GAP, self.last_early + min(interval, EARLY_SPACING)))
 
 
 class Sender:
