@@ -8,12 +8,16 @@ snapshot of N tasks, then rounds of deltas where ``--changed`` tasks move
 (they become the newest, so the column order changes every round). A round is
 measured in CPU time (``time.process_time``, so the test pilot's idle waits do
 not count) from posting the delta to the screen being repainted: message
-handling, the board layout, rendering the visible lines and Textual's
-compositing. Also printed per round: the lines the task lists rendered and the
-cards they rebuilt.
+handling, the board layout, rendering the visible lines (group rows compute
+their aggregates then) and Textual's compositing. Also printed per round: the
+lines the task lists rendered and the cards and group rows they rebuilt.
 
-Target: 2,000 tasks cost at most 3x the 20-task baseline per update, and the
-lines rendered per update do not grow with the task count.
+Cases: tasks spread over 37 groups (``job7:task-…``), expanded and all folded
+(``g``); and 2,000 tasks in one group, where every change invalidates that
+group's aggregate, an O(members) sum.
+
+Target: 2,000 tasks cost at most 3x the 20-task baseline per update in every
+case, and the lines rendered per update do not grow with the task count.
 """
 
 from __future__ import annotations
@@ -34,26 +38,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Row  # noqa: E402
 
 
-def tasks(count: int, now: float) -> dict[str, dict[str, Any]]:
-    statuses = ("update", "update", "update", "stale", "close", "error")
+def tasks(count: int, now: float, groups: int = 37) -> dict[str, dict[str, Any]]:
+    statuses = ("update", "update", "update", "stale", "lost", "update", "close", "error")
     return {
-        f"job{i % 37}:task-{i}": {
-            "task_id": f"job{i % 37}:task-{i}", "status": statuses[i % len(statuses)], "desc": f"Task number {i}",
+        f"job{i % groups}:task-{i}": {
+            "task_id": f"job{i % groups}:task-{i}", "status": statuses[i % len(statuses)], "desc": f"Task number {i}",
             "n": i % 100, "total": 100, "rate": 3.5, "unit": "it", "postfix": f"loss={i % 7 / 10:.2f}",
-            "host": f"node-{i % 8}", "pid": 1000 + i, "updated_at": now - i, "created_at": now - 3600,
+            "host": f"node-{i % 8}", "pid": 1000 + i, "updated_at": now - i, "seen_at": now - i / 2,
+            "created_at": now - 3600,
         }
         for i in range(count)
     }
 
 
-async def measure(count: int, rounds: int, changed: int) -> dict[str, float]:
+async def measure(count: int, rounds: int, changed: int, groups: int = 37, fold: bool = False) -> dict[str, float]:
     app: WatchApp = create_app("http://127.0.0.1:9", refresh_interval=3600)  # flushed by hand below
     now = time.time()
-    board = tasks(count, now)
+    board = tasks(count, now, groups)
     ids = list(board)
     async with app.run_test(size=(160, 50)) as pilot:
         app.post_message(Snapshot(board))
         await pilot.pause()
+        if fold:
+            app.fold_all = True
         started = time.process_time()
         app.flush()
         await pilot.pause()
@@ -99,15 +106,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--changed", type=int, default=20)
     args = parser.parse_args()
-    results = {count: asyncio.run(measure(count, args.rounds, args.changed)) for count in (20, 2000)}
-    for count, result in results.items():
-        print(f"{count:>5} tasks: first paint {result['first_ms']:6.1f} ms CPU, "
+    cases = {
+        "20 tasks, 37 groups": (20, 37, False),
+        "2,000 tasks, 37 groups": (2000, 37, False),
+        "2,000 tasks, 37 groups folded": (2000, 37, True),
+        "2,000 tasks, 1 group": (2000, 1, False),
+    }
+    results = {name: asyncio.run(measure(count, args.rounds, args.changed, groups, fold))
+               for name, (count, groups, fold) in cases.items()}
+    for name, result in results.items():
+        print(f"{name:>30}: first paint {result['first_ms']:6.1f} ms CPU, "
               f"update {result['update_ms']:5.1f} ms CPU (layout {result['layout_ms']:4.1f} ms), "
               f"{result['lines']:.0f} lines and "
-              f"{result['cards']:.0f} cards rendered per update")
-    ratio = results[2000]["update_ms"] / results[20]["update_ms"]
-    print(f"update cost, 2,000 tasks vs 20: {ratio:.2f}x (target <= 3x); "
-          f"lines per update {results[2000]['lines']:.0f} vs {results[20]['lines']:.0f}")
+              f"{result['cards']:.0f} rows rendered per update")
+    base = results["20 tasks, 37 groups"]
+    for name, result in list(results.items())[1:]:
+        print(f"update cost, {name} vs 20 tasks: {result['update_ms'] / base['update_ms']:.2f}x (target <= 3x); "
+              f"lines per update {result['lines']:.0f} vs {base['lines']:.0f}")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from progressista.groups import BUCKETS, aggregate, group_of
 
@@ -307,9 +307,12 @@ def matches(text: str, terms: Sequence[str]) -> bool:
 # ---------------------------------------------------------------- board
 
 
-@dataclass(frozen=True)
-class Item:
-    """One entry of a column: a task, or the row of a group (tasks sharing a ``prefix:``)."""
+class Item(NamedTuple):
+    """One entry of a column: a task, or the row of a group (tasks sharing a ``prefix:``).
+
+    A named tuple, not a dataclass: a layout builds one per task, and compares
+    the new tuple of items with the old one, several times a second.
+    """
 
     kind: Literal["task", "group"]
     key: str
