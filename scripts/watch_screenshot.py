@@ -5,11 +5,13 @@ Usage::
     python scripts/watch_screenshot.py                       # docs/watch.svg, 160x42
     python scripts/watch_screenshot.py --size 120x36 --out /tmp/watch.svg
 
-Needs the ``server`` and ``tui`` extras. Tasks that went idle or finished a while
-ago come from a storage snapshot (``PROGRESSISTA_STORAGE_PATH``) the server
-loads at start, so their ages are real; running tasks are posted live through
-``POST /progress``. The server listens on port 8000 when it is free, so the
-header shows the default URL.
+Needs the ``server`` and ``tui`` extras. Tasks that went idle, lost contact or
+finished a while ago come from a storage snapshot (``PROGRESSISTA_STORAGE_PATH``)
+the server loads at start, so their ages are real; running tasks are posted live
+through ``POST /progress``. The picture shows groups: ``train-resnet50`` (two
+ranks running, one lost: its row is in Active and in Needs attention, in the
+lost colour) and ``etl-nightly`` (folded in Completed). The server listens on
+port 8000 when it is free, so the header shows the default URL.
 """
 
 from __future__ import annotations
@@ -68,13 +70,19 @@ def past_tasks(now: float) -> dict[str, dict[str, Any]]:
 
     def task(task_id: str, status: str, age: float, run: float, **fields: Any) -> dict[str, Any]:
         return {"task_id": task_id, "status": status, "created_at": now - age - run, "updated_at": now - age,
-                "unit": "it", "meta": {}, **fields}
+                "seen_at": now - age, "unit": "it", "meta": {}, **fields}
 
     tasks = [
-        task("scrape:catalogue-eu", "stale", 14 * 60, 3000, desc="Crawling catalogue pages", n=3412, total=None,
-             unit="pages", rate=1.9, elapsed=1796, host="crawler-2", pid=7781, postfix="queue=1,208"),
-        task("backup-s3", "stale", 42 * 60, 900, desc="Uploading nightly backup", n=61.2, total=148.0, unit="GB",
-             rate=0.071, elapsed=862, host="db-01", pid=3321),
+        # Its process died: no progress for 4 minutes, no contact (not even a heartbeat) for 3.
+        task("train-resnet50:rank-2", "lost", 4 * 60, 120, seen_at=now - 3 * 60, desc="Epoch 7/20 · rank 2",
+             n=352, total=782, unit="batch", rate=5.29, elapsed=66.5, postfix="loss=0.426, acc=0.863",
+             host="gpu-node-02", pid=40213),
+        # Stale: alive (its heartbeat came seconds ago), no progress for a while.
+        task("scrape:catalogue-eu", "stale", 14 * 60, 3000, seen_at=now - 4, desc="Crawling catalogue pages",
+             n=3412, total=None, unit="pages", rate=1.9, elapsed=1796, host="crawler-2", pid=7781,
+             postfix="queue=1,208"),
+        task("backup-s3", "stale", 42 * 60, 900, seen_at=now - 9, desc="Uploading nightly backup", n=61.2,
+             total=148.0, unit="GB", rate=0.071, elapsed=862, host="db-01", pid=3321),
         task("etl-nightly:extract", "close", 2 * 60, 412, desc="Extract orders from Postgres", n=1_284_113,
              total=1_284_113, unit="rows", rate=3116.8, elapsed=412, host="etl-01", pid=9182),
         task("report-weekly", "close", 6 * 60, 95, desc="Render weekly PDF reports", n=48, total=48,
@@ -90,7 +98,7 @@ def past_tasks(now: float) -> dict[str, dict[str, Any]]:
 def live_events() -> list[dict[str, Any]]:
     """Running tasks, posted through the API like RemoteTqdm would."""
     events: list[dict[str, Any]] = []
-    for rank, (n, rate) in enumerate([(611, 5.42), (598, 5.31), (604, 5.37)]):
+    for rank, (n, rate) in enumerate([(611, 5.42), (598, 5.31)]):
         events.append({
             "task_id": f"train-resnet50:rank-{rank}", "status": "update", "desc": f"Epoch 7/20 · rank {rank}",
             "n": n, "total": 782, "unit": "batch", "elapsed": n / rate, "rate": rate,
@@ -119,6 +127,13 @@ async def shoot(url: str, out: Path, size: tuple[int, int], expected: int) -> No
                 raise SystemExit(f"the dashboard showed {len(app.board.tasks)} of {expected} tasks")
             await pilot.pause(0.05)
         await pilot.pause(0.2)  # one more layout and repaint
+        # Fold etl-nightly's row in Completed, the way a person would: select it, press enter.
+        completed = app.column("completed")
+        completed.focus()
+        completed.select(("group", "etl-nightly"))
+        await pilot.press("enter")
+        app.column("active").focus()
+        await pilot.pause(0.2)
         app.save_screenshot(out.name, str(out.parent))
 
 

@@ -398,12 +398,13 @@ class TaskList(ScrollView, can_focus=True):
         gap = max(1, inner - title.cell_len - cell_len(age))
         return Text.assemble(lead, title, " " * gap, (age, style("task-list--age")))
 
-    def _bar_line(self, lead: Text, share: float | None, width: int) -> Text:
+    def _bar_line(self, lead: Text, share: float | None, width: int, tone: str | None = None) -> Text:
+        """A bar: done part in the column's colour, or in ``tone``'s (``lost``; a group's worst status)."""
         style = self._style
         inner = max(1, width - lead.cell_len)
         done, rest = bar_parts(share, max(1, inner - 5))
         line = lead.copy()
-        line.append(done, style("task-list--bar-done"))
+        line.append(done, style(f"task-list--gutter-{tone}" if tone else "task-list--bar-done"))
         line.append(rest, style("task-list--bar-rest" if share is not None else "task-list--bar-unknown"))
         line.append(f"{format_percent(share):>5}", style("task-list--numbers"))
         return line
@@ -412,7 +413,8 @@ class TaskList(ScrollView, can_focus=True):
         """A group row: fold mark, prefix and worst status; aggregate bar; summed amount, rate, ETA; member counts."""
         style = self._style
         worst = str(group.get("status", "update"))
-        tone = style(f"task-list--gutter-{_TONE.get(worst, 'active')}")
+        tone_name = _TONE.get(worst, "active")
+        tone = style(f"task-list--gutter-{tone_name}")
         lead = Text("▌ ", tone)
         title = Text(("▸ " if item.collapsed else "▾ ") + item.key, style("task-list--group") + tone)
         badge = _BADGE.get(worst)
@@ -420,7 +422,9 @@ class TaskList(ScrollView, can_focus=True):
             title.append("  ")
             title.append(f" {badge} ", style(f"task-list--badge-{worst}"))
         first = self._title_line(lead, title, age, width)
-        second = self._bar_line(lead, number(group.get("progress")), width)
+        # Running groups take the column's bar colour (as cards do); the others their worst status's.
+        bar_tone = None if tone_name == "active" else tone_name
+        second = self._bar_line(lead, number(group.get("progress")), width, bar_tone)
         third = lead.copy()
         third.append(" · ".join(group_numbers(group)), style("task-list--numbers"))
         fourth = lead.copy()
@@ -448,11 +452,13 @@ class TaskList(ScrollView, can_focus=True):
             title.append(" ")
         title.append(title_text, title_style)
         first = self._title_line(lead, title, age, width)
-        second = self._bar_line(lead, fraction(task), width)
+        second = self._bar_line(lead, fraction(task), width, "lost" if status == "lost" else None)
 
         unit = task.get("unit")
         third = lead.copy()
-        numbers = [format_amount(task.get("n"), task.get("total"), unit), format_rate(rate_of(task), unit)]
+        # A lost task's last rate says nothing about a process that stopped talking: room for how long ago.
+        rate = "" if status == "lost" else format_rate(rate_of(task), unit)
+        numbers = [format_amount(task.get("n"), task.get("total"), unit), rate]
         if status in ("close", "error"):
             elapsed = number(task.get("elapsed"))
             numbers.append(f"took {format_duration(elapsed)}" if elapsed is not None else "")
