@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -151,3 +152,35 @@ class RedisServer:
 def free_port() -> int:
     with free_socket() as sock:
         return int(sock.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without PROGRESSISTA_* settings, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGRESSISTA_")}
+    return {**env, **extra}
+
+
+@contextmanager
+def server_process(args: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
+    """Run a server command until the block ends, then stop it with Ctrl-C; it must exit 0.
+
+    Yields the base URL once ``/health`` answers on ``port``.
+    """
+    url = f"http://127.0.0.1:{port}"
+    with subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited early: {proc.communicate()[0]}")
+            try:
+                return requests.get(url + "/health", timeout=1).ok
+            except requests.ConnectionError:
+                return False
+
+        try:
+            wait_until(up, timeout=20, interval=0.05, what="server to answer /health")
+            yield url
+        finally:
+            proc.send_signal(signal.SIGINT)
+            output, _ = proc.communicate(timeout=15)
+        assert proc.returncode == 0, output

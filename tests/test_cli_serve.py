@@ -1,48 +1,11 @@
 """`progressista serve` and the uvicorn factory forms, as real subprocesses."""
 
-import os
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import requests
-from support import free_socket, wait_until
-
-
-def free_port() -> int:
-    with free_socket() as sock:
-        return int(sock.getsockname()[1])
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGRESSISTA_")}
-    return {**env, **extra}
-
-
-@contextmanager
-def running(args: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
-    """Run a server process until the block ends, then stop it with Ctrl-C; it must exit 0."""
-    url = f"http://127.0.0.1:{port}"
-    with subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-
-        def up() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited early: {proc.communicate()[0]}")
-            try:
-                return requests.get(url + "/health", timeout=1).ok
-            except requests.ConnectionError:
-                return False
-
-        try:
-            wait_until(up, timeout=20, interval=0.05, what="server to answer /health")
-            yield url
-        finally:
-            proc.send_signal(signal.SIGINT)
-            output, _ = proc.communicate(timeout=15)
-        assert proc.returncode == 0, output
+from support import clean_env, free_port, server_process, wait_until
 
 
 def test_serve_takes_flags_and_environment(tmp_path):
@@ -51,7 +14,7 @@ def test_serve_takes_flags_and_environment(tmp_path):
     env = clean_env(PROGRESSISTA_API_TOKEN="s3cret", PROGRESSISTA_RETENTION_SECONDS="600")
     args = ["progressista", "serve", "--host", "127.0.0.1", "--port", str(port), "--stale-seconds", "0.3",
             "--cleanup-interval", "0.05", "--storage-path", str(storage), "--log-level", "warning"]
-    with running(args, port, env) as url:
+    with server_process(args, port, env) as url:
         auth = {"Authorization": "Bearer s3cret"}
         assert requests.post(url + "/progress", json={"task_id": "a"}, timeout=5).status_code == 401
         assert requests.post(url + "/progress", json={"task_id": "a"}, headers=auth, timeout=5).ok
@@ -63,7 +26,7 @@ def test_serve_takes_flags_and_environment(tmp_path):
 def test_flags_win_over_the_environment():
     port = free_port()
     env = clean_env(PROGRESSISTA_PORT="1", PROGRESSISTA_HOST="203.0.113.1", PROGRESSISTA_LOG_LEVEL="warning")
-    with running(["progressista", "serve", "--host", "127.0.0.1", "--port", str(port)], port, env) as url:
+    with server_process(["progressista", "serve", "--host", "127.0.0.1", "--port", str(port)], port, env) as url:
         assert requests.get(url + "/health", timeout=5).json()["status"] == "ok"
 
 
@@ -73,7 +36,7 @@ def test_uvicorn_runs_the_factory_in_both_forms(factory_flag):
     env = clean_env(PROGRESSISTA_STALE_SECONDS="0.2", PROGRESSISTA_CLEANUP_INTERVAL="0.05")
     args = [sys.executable, "-m", "uvicorn", *factory_flag, "progressista.server:create_app", "--port", str(port),
             "--log-level", "warning"]
-    with running(args, port, env) as url:
+    with server_process(args, port, env) as url:
         requests.post(url + "/progress", json={"task_id": "t"}, timeout=5)
         wait_until(lambda: requests.get(url + "/tasks", timeout=5).json()["tasks"]["t"]["status"] == "stale",
                    what="settings read from the environment")

@@ -1,8 +1,6 @@
 """Several server processes on one real Redis: shared tasks, fan-out, lifecycle, outages."""
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -12,14 +10,9 @@ from contextlib import contextmanager
 
 import pytest
 import requests
-from support import RedisServer, free_port, require_binary, wait_until
+from support import RedisServer, clean_env, free_port, require_binary, server_process, wait_until
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROGRESSISTA_")}
-    return {**env, **extra}
 
 
 @contextmanager
@@ -27,23 +20,8 @@ def serve_process(*args: str, env: dict[str, str]) -> Iterator[str]:
     """`progressista serve` in a subprocess; yields its base URL."""
     port = free_port()
     cmd = ["progressista", "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *args]
-    url = f"http://127.0.0.1:{port}"
-    with subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as proc:
-
-        def up() -> bool:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited early: {proc.communicate()[0]}")
-            try:
-                return requests.get(url + "/health", timeout=1).ok
-            except requests.ConnectionError:
-                return False
-
-        try:
-            wait_until(up, timeout=20, interval=0.05, what="server to answer /health")
-            yield url
-        finally:
-            proc.send_signal(signal.SIGINT)
-            proc.communicate(timeout=15)
+    with server_process(cmd, port, env) as url:
+        yield url
 
 
 @pytest.fixture
