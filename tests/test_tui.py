@@ -228,10 +228,14 @@ def test_s_clears_stale_after_confirmation(start_server):
         server.post(event("done", "close"))  # never goes stale
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert app.screen.question == "Remove all 1 task needing attention (1 stale) from the server?"
         await pilot.press("y")
         await until(pilot, lambda: "idle" not in server.tasks(), "stale removed on the server")
         assert "done" in server.tasks()
         await until(pilot, lambda: ids(app, "stale") == [], "the column to empty")
+        await pilot.press("s")  # nothing left: no dialog
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert "Nothing needs attention" in notifications(app)
 
     drive(app, scenario)
 
@@ -444,6 +448,10 @@ def test_a_lost_task_needs_attention_and_revives_on_contact(start_server):
         text = screen_text(app.column("stale"))
         assert "⚠ LOST  Worker" in text and "no contact for 0s" in text
         assert "Needs attention  1" in app.query_one("#stale-header").label
+        await pilot.press("s")  # clearing the column says what it holds
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert "1 task needing attention (1 lost)" in app.screen.question
+        await pilot.press("n")
         # The same state again: contact, no progress. It revives (and stays, while the heartbeat goes on).
         send = heartbeat(server, beat)
 
@@ -586,7 +594,7 @@ def test_enter_space_and_g_fold_groups_and_d_on_a_group_row_removes_its_tasks_th
         active.select(("group", "run"))
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
-        assert "Remove the 2 active tasks of run" in app.screen.question
+        assert app.screen.question == "Remove the 2 tasks of run in Active from the server?"
         await pilot.press("y")
         await until(pilot, lambda: set(server.tasks()) == {"run:c", "solo", "new:one"}, "run's active tasks gone")
         await until(pilot, lambda: any("Discarded 2 tasks of run" in n for n in notifications(app)), "a note")

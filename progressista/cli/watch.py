@@ -9,10 +9,13 @@ __all__ = ["watch"]
 
 
 def watch(url: UrlOption = None, token: TokenOption = None) -> None:
-    """Live terminal dashboard: active, stale and completed tasks over the server's WebSocket.
+    """Live terminal dashboard: active, needs attention (stale or lost) and completed tasks over the server's WebSocket.
 
-    Keys: arrows/tab move, d discards the selected task, c clears completed,
-    s clears stale, / filters, r reconnects now, q quits.
+    Tasks whose ids share a prefix: (a run) are grouped under a row with their
+    aggregate progress. Keys: arrows/tab move, enter/space folds the group under
+    the cursor, g folds all groups, d discards the selected task (on a group
+    row: its tasks in that column), c clears completed, s clears the needs
+    attention column, / filters, r reconnects now, q quits.
     """
     server_url, token = resolve_server(url, token)
     try:

@@ -18,6 +18,7 @@ the row under the cursor, ``g`` folds or unfolds every group.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -44,7 +45,7 @@ from .messages import (
     Snapshot,
     Unauthorized,
 )
-from .view import COLUMNS, Board, Column, column_of, parse_terms
+from .view import COLUMN_TITLES, COLUMNS, Board, Column, column_of, parse_terms
 from .widgets import ColumnHeader, ConfirmScreen, ConnectionBar, RowKey, TaskList
 
 __all__ = ["RedrawStats", "WatchApp", "create_app"]
@@ -74,7 +75,7 @@ class WatchApp(App[None]):
         Binding("d", "discard", "Discard"),
         Binding("g", "fold_all", "Fold all"),
         Binding("c", "clear('completed')", "Clear completed"),
-        Binding("s", "clear('stale')", "Clear stale"),
+        Binding("s", "clear('stale')", "Clear attention"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "close_filter", "Clear filter", show=False),
         Binding("r", "reconnect", "Reconnect"),
@@ -250,31 +251,35 @@ class WatchApp(App[None]):
         ids = list(tasks.members.get(prefix, ()))
         if not ids:
             return
-        where = {"active": "active", "stale": "needing attention", "completed": "completed"}[tasks.column]
-        noun = "task" if len(ids) == 1 else "tasks"
+        count = f"the {len(ids)} tasks" if len(ids) > 1 else "the task"
+        where = COLUMN_TITLES[tasks.column]
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._request(f"discard group {prefix}", lambda api: discard(api, ids))
 
-        self.push_screen(ConfirmScreen(f"Remove the {len(ids)} {where} {noun} of {prefix} from the server?"), answered)
+        self.push_screen(ConfirmScreen(f"Remove {count} of {prefix} in {where} from the server?"), answered)
 
     def action_clear(self, column: str) -> None:
-        label = "completed" if column == "completed" else "stale"
         # The statuses this column holds right now ("stale", maybe "lost"): names the server sent, so it knows them.
-        statuses = sorted({str(task.get("status")) for task in self.board.tasks.values()
-                           if column_of(task.get("status")) == column})
-        count = self.board.counts()[column]
+        held = Counter(str(task.get("status")) for task in self.board.tasks.values()
+                       if column_of(task.get("status")) == column)
+        count = sum(held.values())
         if not count:
-            self.notify(f"No {label} tasks to clear")
+            self.notify("No completed tasks to clear" if column == "completed" else "Nothing needs attention")
             return
+        noun = "task" if count == 1 else "tasks"
+        if column == "completed":
+            label, what = "completed tasks", f"{count} completed {noun}"
+        else:  # say how many are lost: they may be worth a look before they go
+            split = ", ".join(f"{held[status]} {status}" for status in ("stale", "lost") if held[status])
+            label, what = "tasks needing attention", f"{count} {noun} needing attention ({split})"
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._request(f"clear {label} tasks", lambda api: api.delete_tasks(status=",".join(statuses)))
+                self._request(f"clear {label}", lambda api: api.delete_tasks(status=",".join(sorted(held))))
 
-        noun = "task" if count == 1 else "tasks"
-        self.push_screen(ConfirmScreen(f"Remove all {count} {label} {noun} from the server?"), answered)
+        self.push_screen(ConfirmScreen(f"Remove all {what} from the server?"), answered)
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
