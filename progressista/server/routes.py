@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
-from progressista.events import expand_status_filter
+from progressista.events import FILTERS, TASK_STATUSES, expand_status_filter
 from progressista.groups import groups
 
 from .auth import RequireToken, require_token
@@ -31,12 +31,59 @@ router = APIRouter()
 # its body schema is declared here for the docs; app.py adds the components.
 EVENT_BODY_SCHEMA, EVENT_SCHEMA_COMPONENTS = event_body_schema()
 
+
+def _task_schema(event: dict[str, Any]) -> dict[str, Any]:
+    """A task as ``GET /tasks`` and ``/ws`` send it: every event field, always present, plus server times."""
+    properties = {
+        **event["properties"],
+        "status": {"type": "string", "enum": list(TASK_STATUSES)},
+        **{name: {"type": "number", "description": "server clock, unix seconds"}
+           for name in ("created_at", "updated_at", "seen_at")},
+    }
+    return {"title": "Task", "type": "object", "properties": properties, "required": list(properties)}
+
+
+EVENT_SCHEMA_COMPONENTS["Task"] = _task_schema(EVENT_SCHEMA_COMPONENTS["Event"])
+
+_NAME = "(?:" + "|".join(FILTERS) + r")\s*"
 StatusFilter = Annotated[
     str | None,
     Query(description="Task statuses, comma separated: start, update, stale, lost, close, error, "
-                      "active, attention, completed"),
+                      "active, attention, completed",
+          # Documents what expand_status_filter accepts; checked there, so the 422 names the bad status.
+          json_schema_extra={"pattern": rf"^\s*(?:{_NAME})?(?:,\s*(?:{_NAME})?)*$"}),
 ]
 OlderThan = Annotated[float | None, Query(ge=0, description="Only tasks idle for more than this many seconds")]
+
+# Error bodies as sent: our own checks answer {"detail": "<field>: <message>"}, FastAPI's
+# parameter validation {"detail": [{...}, ...]}. Documented so clients (and schema-driven
+# fuzzers) know both shapes.
+_ERROR = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]}},
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return _body(description, _ERROR)
+
+
+def _body(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _object(**properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+_TASK_MAP = _object(tasks={"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Task"}})
+_REMOVED = _body("The ids removed", _object(removed={"type": "array", "items": {"type": "string"}},
+                                            count={"type": "integer"}))
+
+
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: _error("Missing or wrong token")}
+_BAD_QUERY: dict[int | str, dict[str, Any]] = {422: _error("Invalid query parameter; `detail` names it")}
 
 
 def _json(content: Any, status_code: int = 200) -> Response:
@@ -75,10 +122,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
         "requestBody": {"required": True, "content": {"application/json": {"schema": EVENT_BODY_SCHEMA}}}
     },
     responses={
-        401: {"description": "Missing or wrong token"},
-        413: {"description": "Body too large"},
-        422: {"description": "Invalid event; `detail` names the field"},
-        429: {"description": "Too many tasks, all active"},
+        200: _body("Events accepted; `applied` counts those that changed a task",
+                   _object(accepted={"type": "integer"}, applied={"type": "integer"})),
+        **_UNAUTHORIZED,
+        413: _error("Body too large"),
+        422: {"description": "Invalid event; `detail` names the field, `errors` lists each problem"},
+        429: _error("Too many tasks, all active"),
     },
 )
 async def ingest(request: Request) -> Response:
@@ -114,7 +163,8 @@ async def ingest(request: Request) -> Response:
     return Response(b'{"accepted":%d,"applied":%d}' % (len(events), applied), media_type="application/json")
 
 
-@router.get("/tasks", summary="List tasks")
+@router.get("/tasks", summary="List tasks",
+            responses={200: _body("The tasks, by id", _TASK_MAP), **_UNAUTHORIZED, **_BAD_QUERY})
 async def list_tasks(
     _: RequireToken, store: StoreDep, status: StatusFilter = None, older_than: OlderThan = None
 ) -> Response:
@@ -123,7 +173,7 @@ async def list_tasks(
     return _json({"tasks": tasks})
 
 
-@router.get("/groups", summary="Aggregate progress per run")
+@router.get("/groups", summary="Aggregate progress per run", responses=_UNAUTHORIZED)
 async def list_groups(_: RequireToken, store: StoreDep) -> Response:
     """``{"groups": {prefix: aggregate}}`` for tasks whose ids share a ``prefix:``.
 
@@ -135,7 +185,8 @@ async def list_groups(_: RequireToken, store: StoreDep) -> Response:
     return _json({"groups": groups(await store.tasks(now=time.time()))})
 
 
-@router.delete("/tasks/{task_id:path}", summary="Discard one task")
+@router.delete("/tasks/{task_id:path}", summary="Discard one task",
+               responses={200: _REMOVED, **_UNAUTHORIZED, 404: _error("No such task"), **_BAD_QUERY})
 async def delete_task(task_id: str, _: RequireToken, store: StoreDep) -> Response:
     removed = await store.remove([task_id])
     if not removed:
@@ -143,7 +194,9 @@ async def delete_task(task_id: str, _: RequireToken, store: StoreDep) -> Respons
     return _json({"removed": removed, "count": 1})
 
 
-@router.delete("/tasks", summary="Discard tasks in bulk")
+@router.delete("/tasks", summary="Discard tasks in bulk",
+               responses={200: _REMOVED, **_UNAUTHORIZED, **_BAD_QUERY,
+                          400: _error("No filter and no all=true, or task_id mixed with filters")})
 async def delete_tasks(
     _: RequireToken,
     store: StoreDep,
@@ -171,7 +224,11 @@ async def delete_tasks(
     return _json({"removed": removed, "count": len(removed)})
 
 
-@router.get("/health", summary="Health probe", responses={503: {"description": "The store is unreachable"}})
+@router.get("/health", summary="Health probe", responses={
+    200: _body("Serving", _object(status={"type": "string"}, tasks={"type": "integer"}, active={"type": "integer"},
+                                  by_status={"type": "object", "additionalProperties": {"type": "integer"}})),
+    503: _body("The store is unreachable", _object(status={"type": "string"}, detail={"type": "string"})),
+})
 async def health(store: StoreDep) -> Response:
     """Open to all: ``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``.
 
