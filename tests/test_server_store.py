@@ -143,6 +143,31 @@ def test_cap_evicts_oldest_completed_then_refuses_whole_requests(make_store):
     run(body())
 
 
+def test_cap_never_evicts_a_task_the_request_names(make_store):
+    """Found by tests/test_reliability_merge.py: evicting a completed task that the same request
+    then names brought it back, over the cap, and a late update reopened a closed task."""
+
+    async def body():
+        store, _ = await started(make_store(max_tasks=2))
+        try:
+            now = time.time()
+            await store.apply([{"task_id": "done-old", "status": "close", "n": 9}], now)
+            await store.apply([{"task_id": "done-new", "status": "close"}], now + 1)
+            # A late update of done-old (ignored: close is final) with a new task: done-new makes room.
+            await store.apply([{"task_id": "done-old", "n": 1}, {"task_id": "fresh"}], now + 2)
+            tasks = await store.tasks(now=now)
+            assert set(tasks) == {"done-old", "fresh"}
+            assert (tasks["done-old"]["status"], tasks["done-old"]["n"]) == ("close", 9)
+            # Nothing else to evict: refused whole.
+            with pytest.raises(TooManyTasks):
+                await store.apply([{"task_id": "done-old", "n": 2}, {"task_id": "one-too-many"}], now + 3)
+            assert set(await store.tasks(now=now)) == {"done-old", "fresh"}
+        finally:
+            await store.close()
+
+    run(body())
+
+
 def test_sweep_marks_stale_and_lost_and_expires(make_store):
     async def body():
         store, recorder = await started(make_store())

@@ -161,3 +161,8 @@ class TestEvictions:
 
 def test_count_by_status():
     assert count_by_status([task(), task(), task(status="close")]) == {"update": 2, "close": 1}
+
+    def test_tasks_the_request_names_are_kept(self):
+        tasks = {"old": task(status="close", updated_at=1.0), "new": task(status="close", updated_at=2.0)}
+        assert evictions(tasks, incoming=1, limit=2, keep={"old"}) == ["new"]
+        assert evictions(tasks, incoming=1, limit=2, keep={"old", "new"}) is None

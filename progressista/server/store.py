@@ -130,7 +130,8 @@ class MemoryStore(TaskStore):
         new_ids = {event["task_id"] for event in events if event["task_id"] not in tasks}
         change = Change()
         if new_ids:
-            evicted = evictions(tasks, len(new_ids), self.max_tasks)
+            named = {event["task_id"] for event in events}
+            evicted = evictions(tasks, len(new_ids), self.max_tasks, keep=named)
             if evicted is None:
                 raise TooManyTasks(
                     f"the server holds {len(tasks)} tasks (max_tasks={self.max_tasks}), all active; "

@@ -8,7 +8,7 @@ consistent snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -159,15 +159,21 @@ def matches(task: Task, statuses: frozenset[str] | None, older_than: float | Non
     return older_than is None or now - task["updated_at"] > older_than
 
 
-def evictions(tasks: Mapping[str, Task], incoming: int, limit: int) -> list[str] | None:
+def evictions(tasks: Mapping[str, Task], incoming: int, limit: int,
+              keep: Container[str] = ()) -> list[str] | None:
     """Which completed tasks to drop, oldest first, so ``incoming`` new tasks fit.
 
-    ``None`` when even dropping every completed task leaves no room.
+    Tasks in ``keep`` (those the request being applied names) are never chosen:
+    an evicted task that an event of the same request named would be created
+    again, over the cap, and a closed one would be reopened by a late update.
+
+    ``None`` when even dropping every other completed task leaves no room.
     """
     excess = len(tasks) + incoming - limit
     if excess <= 0:
         return []
-    completed = [(task["updated_at"], task_id) for task_id, task in tasks.items() if task["status"] in FINAL]
+    completed = [(task["updated_at"], task_id) for task_id, task in tasks.items()
+                 if task["status"] in FINAL and task_id not in keep]
     if len(completed) < excess:
         return None
     completed.sort()

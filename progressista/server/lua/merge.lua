@@ -58,19 +58,30 @@ local function read_request()
 end
 
 -- Make room for the request's new tasks, or say it cannot fit.
+-- Completed tasks the request names are never evicted for it (tasks.evictions: keep):
+-- an event would create them again, over the cap, or reopen a closed one.
 local function make_room(events)
-  local new, seen = 0, {}
+  local new, named, seen = 0, 0, {}
   for _, ev in ipairs(events) do
-    if not seen[ev.id] and redis.call('EXISTS', prefix .. 'task:' .. ev.id) == 0 then
-      new = new + 1
+    if not seen[ev.id] then
+      seen[ev.id] = true
+      if redis.call('EXISTS', prefix .. 'task:' .. ev.id) == 0 then
+        new = new + 1
+      elseif redis.call('ZSCORE', done_key, ev.id) then
+        named = named + 1
+      end
     end
-    seen[ev.id] = true
   end
   local excess = redis.call('SCARD', ids_key) + new - max_tasks
   if excess <= 0 then return true end
-  if redis.call('ZCARD', done_key) < excess then return false end
-  for _, victim in ipairs(redis.call('ZRANGE', done_key, 0, excess - 1)) do
-    drop(victim, redis.call('HGET', prefix .. 'task:' .. victim, 'task_id'))
+  if redis.call('ZCARD', done_key) - named < excess then return false end
+  local dropped = 0
+  for _, victim in ipairs(redis.call('ZRANGE', done_key, 0, excess + named - 1)) do
+    if dropped == excess then break end
+    if not seen[victim] then
+      drop(victim, redis.call('HGET', prefix .. 'task:' .. victim, 'task_id'))
+      dropped = dropped + 1
+    end
   end
   return true
 end
