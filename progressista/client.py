@@ -17,6 +17,11 @@ How it stays cheap: the bar adds no work per iteration. It reports from
 from ``close()``; each report builds one event with the bar's full state and
 hands it to the process's single sender thread (:mod:`progressista.sender`).
 
+Task ids: ``task_id=`` is used exactly as given. Without one the bar makes up
+``{host}-{time ms}-{pid}-{n}``, prefixed with ``{run_id}:`` when
+``PROGRESSISTA_RUN_ID`` is set (``progressista run`` sets it for the program and
+every child process), so all the bars of one run form one group.
+
 Statuses: ``start`` when created, ``update`` on each display (and, for an
 open bar that has not reported for ``PROGRESSISTA_HEARTBEAT_INTERVAL`` seconds,
 15 by default, a heartbeat from the sender thread re-sending its state, so the
@@ -26,7 +31,9 @@ program dies (uncaught exception, or ``progressista run``'s target crashes)
 with the bar open. A ``for`` loop left by an exception closes its bar from the
 generator's cleanup, before anyone can know whether the exception is fatal:
 that ``close`` is held back for :data:`INTERRUPT_GRACE` seconds so the crash can
-still turn it into ``error``.
+still turn it into ``error``. A bar ended by ``KeyboardInterrupt`` (Ctrl-C,
+SIGINT) says so: ``meta["signal"] = "SIGINT"`` on its ``error``; ``progressista
+run`` does the same for SIGTERM and SIGHUP (see :mod:`progressista.run`).
 
 ``disable=True`` bars send nothing. ``disable=None`` (tqdm: "hide on a non-TTY")
 hides the console bar but keeps reporting: a bar nobody sees in a CI log is
@@ -56,7 +63,15 @@ from tqdm.std import tqdm as std_tqdm
 
 from . import sender as _sender
 from .api import post_events
-from .config import ENV_API_TOKEN, ENV_PUSH_INTERVAL, ENV_REQUEST_TIMEOUT, ENV_SERVER_URL, ClientConfig, auth_headers
+from .config import (
+    ENV_API_TOKEN,
+    ENV_PUSH_INTERVAL,
+    ENV_REQUEST_TIMEOUT,
+    ENV_RUN_ID,
+    ENV_SERVER_URL,
+    ClientConfig,
+    auth_headers,
+)
 from .urls import progress_url
 
 __all__ = ["INTERRUPT_GRACE", "RemoteTqdm", "finish_open_bars", "remote_trange", "tqdm", "trange"]
@@ -101,6 +116,7 @@ class _Remote:
 
     __slots__ = (
         "failed",
+        "failure_meta",
         "finished",
         "generation",
         "held",
@@ -124,6 +140,7 @@ class _Remote:
         self.generation = _sender.generation
         self.finished = False
         self.failed = False
+        self.failure_meta: dict[str, Any] | None = None  # added to the meta of the final error
         self.held = False
         self.last_push = 0.0
         self.last_event: dict[str, Any] | None = None
@@ -152,7 +169,8 @@ class RemoteTqdm(_Tqdm[_T]):
 
     - ``server_url``: base, ``/progress`` or ``ws(s)://`` URL
       (``PROGRESSISTA_SERVER_URL``, else ``http://localhost:8000/progress``);
-    - ``task_id``: unique id of this bar (default: hostname, time, pid, counter);
+    - ``task_id``: unique id of this bar, used as given (default: hostname, time, pid,
+      counter, after ``"{PROGRESSISTA_RUN_ID}:"`` when that is set);
     - ``push_every``: minimum seconds between posts of updates (``PROGRESSISTA_PUSH_INTERVAL``, 0.25);
     - ``request_timeout``: HTTP timeout in seconds (``PROGRESSISTA_REQUEST_TIMEOUT``, 2);
     - ``meta``: a JSON-able dict shown by the dashboards (non-JSON values become strings);
@@ -226,7 +244,7 @@ class RemoteTqdm(_Tqdm[_T]):
             super().close()
         finally:
             if remote.failed:
-                self._finish("error")
+                self._finish("error", meta=remote.failure_meta)
             else:
                 self._finish("close", hold=INTERRUPT_GRACE if interrupted else 0.0)
 
@@ -234,8 +252,9 @@ class RemoteTqdm(_Tqdm[_T]):
         remote = self._remote
         if remote is not None and exc_type is not None and _is_failure(exc_value):
             remote.failed = True
+            remote.failure_meta = _signal_meta(exc_value)
             if remote.finished and remote.held:  # a loop inside the block closed the bar already
-                self._finish("error")
+                self._finish("error", meta=remote.failure_meta)
         return super().__exit__(exc_type, exc_value, traceback)
 
     # -- public extras --------------------------------------------------------------
@@ -299,7 +318,7 @@ class RemoteTqdm(_Tqdm[_T]):
         headers: Mapping[str, str] | None,
     ) -> _Remote:
         defaults = self._remote_defaults
-        route = _route_for(type(self), defaults, server_url, push_every, request_timeout, headers)
+        route, run_id = _route_for(type(self), defaults, server_url, push_every, request_timeout, headers)
         default_meta = defaults.get("meta")
         safe_meta: dict[str, Any]
         if meta is None and not default_meta:
@@ -311,22 +330,31 @@ class RemoteTqdm(_Tqdm[_T]):
             elif meta is not None:
                 log.debug("progressista: meta must be a dict, got %s; ignored", type(meta).__name__)
             safe_meta, meta_size = _safe_meta(merged)
-        if task_id is None:
+        if task_id is None:  # made up here: prefixed with the run, so a run's bars group together
             task_id = f"{HOST}-{int(time.time() * 1000)}-{os.getpid()}-{next(_bar_numbers)}"
+            if run_id is not None:
+                task_id = f"{run_id}:{task_id}"
         return _Remote(str(task_id)[:MAX_TASK_ID] or "bar", route, safe_meta, meta_size)
 
     def _complete(self) -> bool:
         return self.total is not None and self.n >= self.total
 
-    def _finish(self, status: str, hold: float = 0.0) -> None:
+    def _finish(self, status: str, hold: float = 0.0, meta: Mapping[str, Any] | None = None) -> None:
         remote = self._remote
         if remote is None:
             return
         remote.finished = True
         remote.held = hold > 0
-        self._push(status, urgent=True, hold=hold)
+        self._push(status, urgent=True, hold=hold, meta=meta)
 
-    def _push(self, status: str, urgent: bool = False, hold: float = 0.0, heartbeat: bool = False) -> None:
+    def _push(
+        self,
+        status: str,
+        urgent: bool = False,
+        hold: float = 0.0,
+        heartbeat: bool = False,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
         remote = self._remote
         if remote is None or remote.generation != _sender.generation:
             return  # not reporting, or inherited through fork from the parent process
@@ -337,6 +365,8 @@ class RemoteTqdm(_Tqdm[_T]):
             if heartbeat and last is not None and all(event.get(k) == last.get(k) for k in _PROGRESS_FIELDS):
                 # Nothing moved: resend the last timing too, so the server counts contact, not progress.
                 event["elapsed"], event["rate"] = last.get("elapsed"), last.get("rate")
+            if meta:  # e.g. the signal that ended the bar, on its final event only
+                event["meta"] = _meta_with(remote.meta, meta)
             remote.last_event = event
             size = 400 + remote.meta_size + len(event["desc"] or "") + len(event["postfix"] or "")
             _sender.get_sender().submit(remote.route, remote.task_id, event, urgent, hold, size)
@@ -392,8 +422,8 @@ class RemoteTqdm(_Tqdm[_T]):
         return event
 
 
-_routes: dict[tuple[Any, ...], tuple[Mapping[str, Any], _sender.Route]] = {}
-_ENV_NAMES = (ENV_SERVER_URL, ENV_PUSH_INTERVAL, ENV_REQUEST_TIMEOUT, ENV_API_TOKEN)
+_routes: dict[tuple[Any, ...], tuple[Mapping[str, Any], _sender.Route, str | None]] = {}
+_ENV_NAMES = (ENV_SERVER_URL, ENV_PUSH_INTERVAL, ENV_REQUEST_TIMEOUT, ENV_API_TOKEN, ENV_RUN_ID)
 # os.environ.get() encodes and decodes on every call (about 1 us each); the raw
 # mapping behind it answers in nanoseconds. Fall back where it is not a dict.
 _ENV_DATA = getattr(os.environ, "_data", None)
@@ -419,8 +449,8 @@ def _route_for(
     push_every: float | None,
     request_timeout: float | None,
     headers: Mapping[str, str] | None,
-) -> _sender.Route:
-    """Where a bar posts, from its arguments, its class's defaults and the environment.
+) -> tuple[_sender.Route, str | None]:
+    """Where a bar posts, from its arguments, its class's defaults and the environment; and the run id.
 
     Cached: creating many bars with the same settings must stay cheap.
     """
@@ -428,7 +458,7 @@ def _route_for(
     key = (cls, id(defaults), server_url, push_every, request_timeout, tuple(headers.items()) if headers else (), env)
     cached = _routes.get(key)
     if cached is not None and cached[0] is defaults:
-        return cached[1]
+        return cached[1], cached[2]
     config = ClientConfig.from_env()
     url = progress_url(str(_pick(server_url, defaults.get("server_url"), config.server_url)))
     timeout = _seconds(_pick(request_timeout, defaults.get("request_timeout")), config.request_timeout, 0.001)
@@ -439,8 +469,8 @@ def _route_for(
     route = _sender.route(url, all_headers, timeout, interval, cls._post)
     if len(_routes) > 256:
         _routes.clear()
-    _routes[key] = (defaults, route)
-    return route
+    _routes[key] = (defaults, route, config.run_id)
+    return route, config.run_id
 
 
 def remote_trange(*args: int, **kwargs: Any) -> RemoteTqdm[int]:
@@ -468,27 +498,35 @@ def _open_bars() -> list[RemoteTqdm[Any]]:
     ]
 
 
-def finish_open_bars(status: str = "close") -> int:
+def finish_open_bars(status: str = "close", meta: Mapping[str, Any] | None = None) -> int:
     """Report ``status`` for every reporting bar of this process still open; returns how many.
 
     With ``"error"``, closes held back from interrupted loops become errors
-    too. The console bars are left alone. ``progressista run`` and the exit
-    hook call this.
+    too. ``meta`` is added to each bar's meta in that final event (e.g.
+    ``{"signal": "SIGTERM"}``; left out if the result would pass the size limit).
+    The console bars are left alone. ``progressista run`` and the exit hook call this.
     """
     count = 0
     for bar in _open_bars():
-        bar._finish(status)
+        bar._finish(status, meta=meta)
         count += 1
     sender = _sender.current()
     if status == "error" and sender is not None:
-        count += sender.fail_held()
+        extend = None
+        if meta:
+            extra = dict(meta)
+
+            def extend(event: dict[str, Any]) -> None:
+                event["meta"] = _meta_with(event.get("meta") or {}, extra)
+
+        count += sender.fail_held(extend)
     return count
 
 
 def _exit_hook() -> None:
     # sys.last_value (3.12+: last_exc) is set when the interpreter printed an uncaught exception.
     died = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
-    finish_open_bars("error" if died is not None else "close")
+    finish_open_bars("error" if died is not None else "close", _signal_meta(died))
 
 
 def _heartbeat() -> None:
@@ -509,6 +547,21 @@ def _heartbeat_interval() -> float:
 
 _sender.before_exit(_exit_hook)
 _sender.periodically(_heartbeat, _heartbeat_interval)
+
+
+def _signal_meta(exc: BaseException | None) -> dict[str, Any] | None:
+    """``{"signal": "SIGINT"}`` for a ``KeyboardInterrupt`` (what Python makes of SIGINT), else ``None``."""
+    return {"signal": "SIGINT"} if isinstance(exc, KeyboardInterrupt) else None
+
+
+def _meta_with(meta: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``meta`` updated with ``extra``; just ``meta`` if that would pass the server's size limit."""
+    merged = {**meta, **extra}
+    try:
+        size = len(json.dumps(merged, allow_nan=False, separators=(",", ":")))
+    except (TypeError, ValueError):
+        return dict(meta)
+    return merged if size <= MAX_META_BYTES else dict(meta)
 
 
 def _is_failure(exc: BaseException | None) -> bool:

@@ -7,9 +7,12 @@ Explicit arguments always win; these are the defaults behind them::
     export PROGRESSISTA_REQUEST_TIMEOUT=2
     export PROGRESSISTA_API_TOKEN=s3cret
     export PROGRESSISTA_HEARTBEAT_INTERVAL=15
+    export PROGRESSISTA_RUN_ID=nightly-42        # progressista run sets it for you
 
 >>> ClientConfig.from_env({"PROGRESSISTA_PUSH_INTERVAL": "0.5"}).push_interval
 0.5
+>>> ClientConfig.from_env({"PROGRESSISTA_RUN_ID": " job:42 "}).run_id
+'job-42'
 
 A malformed value is ignored (with a debug log): progress reporting must never
 break the job it reports on.
@@ -20,6 +23,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
+import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,9 +38,13 @@ __all__ = [
     "ENV_HEARTBEAT_INTERVAL",
     "ENV_PUSH_INTERVAL",
     "ENV_REQUEST_TIMEOUT",
+    "ENV_RUN_ID",
     "ENV_SERVER_URL",
+    "MAX_RUN_ID",
     "ClientConfig",
     "auth_headers",
+    "clean_run_id",
+    "new_run_id",
 ]
 
 log = logging.getLogger("progressista")
@@ -44,11 +54,14 @@ ENV_PUSH_INTERVAL = "PROGRESSISTA_PUSH_INTERVAL"
 ENV_REQUEST_TIMEOUT = "PROGRESSISTA_REQUEST_TIMEOUT"
 ENV_API_TOKEN = "PROGRESSISTA_API_TOKEN"
 ENV_HEARTBEAT_INTERVAL = "PROGRESSISTA_HEARTBEAT_INTERVAL"
+ENV_RUN_ID = "PROGRESSISTA_RUN_ID"
 
 DEFAULT_SERVER_URL = "http://localhost:8000/progress"
 DEFAULT_PUSH_INTERVAL = 0.25
 DEFAULT_REQUEST_TIMEOUT = 2.0
 DEFAULT_HEARTBEAT_INTERVAL = 15.0
+#: Longest run id kept (task ids may be 256 characters; the run id is only their prefix).
+MAX_RUN_ID = 64
 
 
 @dataclass(frozen=True)
@@ -66,6 +79,10 @@ class ClientConfig:
     heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL
     """``PROGRESSISTA_HEARTBEAT_INTERVAL``: seconds between re-sends of an open bar that shows no
     progress, so the server tells a slow job (``stale``) from a dead one (``lost``); 0 disables."""
+    run_id: str | None = None
+    """``PROGRESSISTA_RUN_ID``: the run this process belongs to. ``RemoteTqdm`` prefixes the ids it
+    makes up with it (``"{run_id}:{host}-{time}-{pid}-{n}"``), so a run's bars form one group;
+    ``progressista run`` sets it for the program and its children unless it is set already."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientConfig:
@@ -77,6 +94,7 @@ class ClientConfig:
             request_timeout=_seconds(env, ENV_REQUEST_TIMEOUT, DEFAULT_REQUEST_TIMEOUT, allow_zero=False),
             api_token=env.get(ENV_API_TOKEN, "").strip() or None,
             heartbeat_interval=_seconds(env, ENV_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL, allow_zero=True),
+            run_id=clean_run_id(env.get(ENV_RUN_ID, "")),
         )
 
 
@@ -92,6 +110,34 @@ def _seconds(env: Mapping[str, str], name: str, default: float, allow_zero: bool
         return value
     log.debug("ignoring %s=%r: not a valid number of seconds; using %s", name, raw, default)
     return default
+
+
+def clean_run_id(raw: str | None) -> str | None:
+    """A run id fit to prefix task ids, or ``None`` for an empty one.
+
+    Surrounding blanks go, and a ``:`` becomes ``-``: a group is the part of a task
+    id before its first ``:``, so a run id must not contain one.
+
+    >>> clean_run_id(" job:42 "), clean_run_id("  ")
+    ('job-42', None)
+    """
+    run_id = (raw or "").strip().replace(":", "-")[:MAX_RUN_ID]
+    return run_id or None
+
+
+def new_run_id(name: str = "run") -> str:
+    """A fresh, readable run id: ``name``, the local time and 4 random hex digits.
+
+    >>> new_run_id("train.py")  # doctest: +SKIP
+    'train-20260605-143012-9f3a'
+
+    ``name`` is usually the script or module being run; a ``.py`` suffix is
+    dropped and characters other than letters, digits, ``.``, ``_`` and ``-``
+    become ``-``, so the id reads well in a URL, a shell and a dashboard.
+    """
+    stem = name.removesuffix(".py")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")[:32] or "run"
+    return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 def auth_headers(token: str | None) -> dict[str, str]:

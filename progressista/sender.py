@@ -248,12 +248,14 @@ class Sender:
                 self._wake_at = -math.inf
                 self._wake.notify()
 
-    def fail_held(self) -> int:
+    def fail_held(self, extend: Callable[[dict[str, Any]], None] | None = None) -> int:
         """Turn held (interrupted) ``close`` events into ``error`` and send them now; returns how many.
 
         A loop broken by an exception closes its bar from the generator's
         cleanup, before anyone knows whether the exception will kill the job;
         such closes are held briefly so that a crash handler can call this.
+        ``extend(event)`` may amend each such event (the client names the
+        signal that ended the job in its ``meta``).
         """
         count = 0
         with self._lock:
@@ -262,6 +264,11 @@ class Sender:
                     if entry.held:
                         entry.held = False
                         entry.event["status"] = "error"
+                        if extend is not None:
+                            try:
+                                extend(entry.event)
+                            except Exception:
+                                log.debug("progressista: could not amend a held event", exc_info=True)
                         entry.ready_at = 0.0
                         entry.urgent = True
                         count += 1

@@ -186,6 +186,51 @@ def test_a_plain_script_dying_in_a_loop_ends_in_error(server: LiveServer) -> Non
     assert final_task(server, "crash:open")["status"] == "error"
 
 
+def test_a_plain_script_interrupted_names_sigint(server: LiveServer) -> None:
+    done = python(
+        """
+        from progressista import RemoteTqdm
+        opened = RemoteTqdm(total=9, task_id="int:open", meta={"rank": 1})
+        with RemoteTqdm(total=9, task_id="int:with") as outer:
+            for i in RemoteTqdm(range(10), task_id="int:loop"):
+                if i == 3:
+                    raise KeyboardInterrupt  # what Ctrl-C raises
+        """,
+        env=client_env(server),
+    )
+    assert "KeyboardInterrupt" in done.stderr
+    for task_id in ("int:open", "int:with", "int:loop"):
+        task = final_task(server, task_id)
+        assert (task["status"], task["meta"].get("signal")) == ("error", "SIGINT"), task_id
+    assert final_task(server, "int:open")["meta"] == {"rank": 1, "signal": "SIGINT"}
+
+
+def test_an_interrupted_with_block_names_sigint_in_process(server: LiveServer) -> None:
+    with pytest.raises(KeyboardInterrupt), bar(server, total=10, meta={"k": 1}) as b:
+        raise KeyboardInterrupt
+    assert final_task(server, b.task_id or "")["meta"] == {"k": 1, "signal": "SIGINT"}
+
+
+def test_an_extra_meta_that_would_pass_the_limit_is_left_out() -> None:
+    assert client._meta_with({"a": 1}, {"signal": "SIGTERM"}) == {"a": 1, "signal": "SIGTERM"}
+    full = {"blob": "x" * (client.MAX_META_BYTES - 20)}
+    assert client._meta_with(full, {"signal": "SIGTERM"}) == full  # the final event must not be refused
+
+
+def test_made_up_ids_are_prefixed_with_the_run_id(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    with RemoteTqdm(total=1, server_url=server.url, file=io.StringIO()) as alone:
+        alone.update()
+    assert ":" not in (alone.task_id or ":")
+    monkeypatch.setenv("PROGRESSISTA_RUN_ID", " nightly:42 ")  # read per bar; a ':' would split the group
+    with RemoteTqdm(total=1, server_url=server.url, file=io.StringIO()) as grouped:
+        grouped.update()
+    with RemoteTqdm(total=1, server_url=server.url, file=io.StringIO(), task_id="mine") as explicit:
+        explicit.update()
+    assert (grouped.task_id or "").startswith("nightly-42:" + socket.gethostname()[:20])
+    assert explicit.task_id == "mine"  # explicit ids are used as given
+    assert final_task(server, grouped.task_id or "")["status"] == "close"
+
+
 def test_breaking_out_of_a_loop_closes(server: LiveServer) -> None:
     done = python(
         """

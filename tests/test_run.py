@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clientkit import CLI, client_env, final_task, run, script
-from support import LiveServer
+from support import LiveServer, wait_until
 
 from progressista.api import ProgressistaApi
 
@@ -116,8 +118,6 @@ def test_token_and_push_interval_options(start_server: Callable[..., LiveServer]
 
 
 def final_task_via(api: ProgressistaApi, task_id: str) -> dict[str, object]:
-    from support import wait_until
-
     return wait_until(lambda: api.tasks(status="completed").get(task_id), what=task_id)
 
 
@@ -167,3 +167,109 @@ def test_run_path_in_process_restores_sys(server: LiveServer, job: Path, monkeyp
     assert (sys.argv, sys.path) == (argv, path)
     assert not patch.installed()
     assert os.environ["PROGRESSISTA_SERVER_URL"] == server.url
+    assert "PROGRESSISTA_RUN_ID" not in os.environ  # set for the target only
+
+
+# ---------------------------------------------------------------- runs: PROGRESSISTA_RUN_ID
+
+RUN_ID = re.compile(r"^ids-\d{8}-\d{6}-[0-9a-f]{4}$")
+
+IDS = """
+    import os
+    from tqdm import tqdm
+
+    with tqdm(total=1) as made_up:  # patched by run: an id of its own, under the run
+        made_up.update()
+    with tqdm(total=1, task_id="explicit:one") as explicit:  # used as given
+        explicit.update()
+    print(os.environ["PROGRESSISTA_RUN_ID"], made_up.task_id, explicit.task_id)
+    """
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "expected"),
+    [
+        ({}, (), RUN_ID),
+        ({"PROGRESSISTA_RUN_ID": "ci-7"}, (), "ci-7"),
+        ({"PROGRESSISTA_RUN_ID": "ci-7"}, ("--run-id", "job:8"), "job-8"),
+    ],
+    ids=["fresh", "inherited", "option"],
+)
+def test_run_ids_prefix_made_up_task_ids(
+    server: LiveServer, tmp_path: Path, env: dict[str, str], args: tuple[str, ...], expected: str | re.Pattern[str]
+) -> None:
+    path = script(tmp_path, "ids.py", IDS)
+    code, out, err = progressista_run(server, *args, str(path), **env)
+    assert code == 0, err
+    run_id, made_up, explicit = out.split()
+    assert RUN_ID.match(run_id) if isinstance(expected, re.Pattern) else run_id == expected
+    assert made_up.startswith(f"{run_id}:") and made_up.count(":") == 1
+    assert explicit == "explicit:one"
+    assert final_task(server, made_up)["status"] == "close"
+
+
+FANOUT = """
+    import multiprocessing, os, signal, subprocess, sys
+    from tqdm import tqdm
+    from progressista import RemoteTqdm, sender
+
+    CHILD = "from progressista import RemoteTqdm\\nwith RemoteTqdm(total=2) as bar: bar.update(2)"
+
+    def work(rank):
+        with RemoteTqdm(total=3, desc=f"worker {rank}", mininterval=0) as bar:  # no task_id
+            bar.update(3)
+
+    def die():
+        bar = RemoteTqdm(total=3, desc="killed", mininterval=0)
+        bar.update(1)
+        sender.flush()
+        os.kill(os.getpid(), signal.SIGKILL)  # kill -9: no chance to report anything
+
+    if __name__ == "__main__":
+        with tqdm(total=6, desc="parent") as parent:
+            for method in ("fork", "spawn"):
+                context = multiprocessing.get_context(method)
+                workers = [context.Process(target=work, args=(f"{method}-{rank}",)) for rank in range(2)]
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join()
+                    assert worker.exitcode == 0
+                    parent.update()
+            subprocess.run([sys.executable, "-c", CHILD], check=True)
+            parent.update()
+            doomed = multiprocessing.get_context("fork").Process(target=die)
+            doomed.start()
+            doomed.join()
+            assert doomed.exitcode == -signal.SIGKILL
+            parent.update()
+        print(os.environ["PROGRESSISTA_RUN_ID"])
+    """
+
+
+def test_a_fan_out_is_one_group_and_a_killed_worker_goes_lost(
+    start_server: Callable[..., LiveServer], tmp_path: Path
+) -> None:
+    server = start_server(lost_seconds=0.5)
+    path = script(tmp_path, "fanout.py", FANOUT)
+    code, out, err = progressista_run(server, str(path), cwd=tmp_path, PROGRESSISTA_HEARTBEAT_INTERVAL="0.1")
+    assert code == 0, err
+    run_id = out.strip()
+    assert run_id.startswith("fanout-")
+
+    def settled() -> dict[str, Any] | None:
+        groups = server.http.get(server.url + "/groups", timeout=5).json()["groups"]
+        group = groups.get(run_id)
+        return groups if group and group["counts"]["lost"] == 1 and group["counts"]["done"] == 6 else None
+
+    groups = wait_until(settled, timeout=10, what="6 members done and the killed one lost")
+    assert list(groups) == [run_id]  # parent, 2 fork and 2 spawn workers, the subprocess, the killed one
+    assert groups[run_id]["members"] == 7 and groups[run_id]["status"] == "lost"
+    tasks = server.tasks()
+    assert all(task_id.startswith(run_id + ":") for task_id in tasks)
+    assert len({task["pid"] for task in tasks.values()}) == 7  # each from a process of its own
+    killed = next(task for task in tasks.values() if task["desc"] == "killed")
+    assert (killed["status"], killed["n"]) == ("lost", 1)
+
+    waited = run([*CLI, "wait", "--group", run_id, "--url", server.url, "--timeout", "10"], client_env(None))
+    assert (waited.returncode, waited.stderr.strip()) == (1, f"{killed['task_id']} is lost (no contact)")

@@ -27,11 +27,25 @@ def run(
     push_every: Annotated[
         float | None, typer.Option(min=0, help="Seconds between posts of updates (env PROGRESSISTA_PUSH_INTERVAL)")
     ] = None,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            metavar="ID",
+            help="Group the bars of this run (and of its child processes) under ID "
+            "(env PROGRESSISTA_RUN_ID; default: script name, time and a random suffix)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a Python script or module with every tqdm bar reporting to the server.
 
     progressista run train.py -- --epochs 3
     progressista run -m package.module -- --flag
+
+    Bars without a task_id are grouped under the run id. Killed by SIGTERM, SIGHUP
+    or Ctrl-C, the open bars end as error naming the signal, then the process dies
+    of that signal.
     """
     import os
 
@@ -58,7 +72,10 @@ def run(
     from progressista.run import run_module, run_path
 
     try:
-        code = run_path(script, args) if module is None else run_module(module, args)
+        if module is None:
+            code = run_path(script, args, run_id=run_id, reraise_signals=True)
+        else:
+            code = run_module(module, args, run_id=run_id, reraise_signals=True)
     except FileNotFoundError as exc:
         fail(str(exc), 2)
     except ModuleNotFoundError as exc:
