@@ -9,6 +9,7 @@ from .run import CONTEXT_SETTINGS as RUN_CONTEXT
 from .run import run
 from .serve import serve
 from .tasks import tasks_app
+from .wait import wait
 from .watch import watch
 
 __all__ = ["app", "main"]
@@ -23,6 +24,7 @@ app.command()(serve)
 app.command(context_settings=RUN_CONTEXT)(run)
 app.command()(demo)
 app.command()(watch)
+app.command()(wait)
 app.add_typer(tasks_app, name="tasks")
 
 
