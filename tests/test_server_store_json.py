@@ -19,6 +19,18 @@ def test_save_then_load_round_trips(tmp_path):
     assert [p.name for p in (tmp_path / "sub").iterdir()] == ["state.json"]  # no temp files left
 
 
+def test_load_removes_temp_files_of_interrupted_saves(tmp_path):
+    file = JsonFile(tmp_path / "state.json")
+    file.save({})
+    leftovers = [tmp_path / ".state.json.abc123.tmp", tmp_path / ".state.json.zz.tmp"]
+    for leftover in leftovers:
+        leftover.write_text('{"version": 1, "ta')  # what a kill -9 mid-save leaves
+    other = tmp_path / ".other.json.abc.tmp"
+    other.write_text("not ours")
+    assert file.load() == {}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.json.abc.tmp", "state.json"]
+
+
 def test_missing_file_is_an_empty_start(tmp_path):
     assert JsonFile(tmp_path / "none.json").load() == {}
 

@@ -8,6 +8,7 @@ cannot be read back is moved aside with a warning, never overwritten silently.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import math
@@ -39,7 +40,11 @@ class JsonFile:
         self.path = Path(path)
 
     def load(self) -> dict[str, Task]:
-        """The saved tasks; ``{}`` when there is no file or it had to be moved aside."""
+        """The saved tasks; ``{}`` when there is no file or it had to be moved aside.
+
+        Also removes temporary files that saves interrupted by a crash left behind.
+        """
+        self._remove_leftovers()
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -71,6 +76,14 @@ class JsonFile:
                 os.unlink(tmp)
             raise
         _fsync_folder(folder)
+
+    def _remove_leftovers(self) -> None:
+        # A save killed between mkstemp and rename leaves its temporary file; without
+        # this, every hard kill during a save would leave one more.
+        for leftover in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+                log.info("removed %s, left by an interrupted save", leftover)
 
     def _move_aside(self, why: str) -> None:
         aside = self.path.with_name(f"{self.path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
