@@ -57,6 +57,11 @@ class ServerProcess:
         except requests.RequestException:
             return False
 
+    def tasks(self, **params: Any) -> dict[str, Any]:
+        response = requests.get(self.url + "/tasks", params=params, timeout=10)
+        response.raise_for_status()
+        return response.json()["tasks"]  # type: ignore[no-any-return]
+
     def kill(self) -> None:
         """SIGKILL: no shutdown, no last save."""
         assert self.proc is not None
