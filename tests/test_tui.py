@@ -7,6 +7,7 @@ app with ``asyncio.run`` and waits on conditions (never bare sleeps).
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -437,16 +438,17 @@ def heartbeat(server: LiveServer, body: Any, every: float = 0.1) -> Callable[[],
 def test_a_lost_task_needs_attention_and_revives_on_contact(start_server):
     server = start_server(lost_seconds=0.3, cleanup_interval=0.05)
     beat = event("worker", desc="Worker", rate=1.0)
-    server.post(beat)
     app = watch(server)
 
     async def scenario(pilot: Pilot[None]) -> None:
-        await until(pilot, lambda: ids(app, "active") == ["worker"], "the task")
+        await until(pilot, lambda: bar(app).state == "connected", "the connection")  # before the 0.3 s start
+        server.post(beat)
+        await until(pilot, lambda: "worker" in app.board.tasks, "the task")
         changed_at = app.board.tasks["worker"]["updated_at"]
         await until(pilot, lambda: ids(app, "stale") == ["worker"], "silence to make it lost")
         assert app.board.tasks["worker"]["status"] == "lost" and ids(app, "active") == []
         text = screen_text(app.column("stale"))
-        assert "⚠ LOST  Worker" in text and "no contact for 0s" in text
+        assert "⚠ LOST  Worker" in text and re.search(r"no contact for \ds", text), text
         assert "Needs attention  1" in app.query_one("#stale-header").label
         await pilot.press("s")  # clearing the column says what it holds
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
