@@ -357,7 +357,7 @@ class Column:
         return [item.key for item in self.items if item.kind == "group"]
 
 
-def _expanded(column: str, prefix: str) -> bool:
+def _unfolded(column: str, prefix: str) -> bool:
     return False
 
 
@@ -398,14 +398,20 @@ class Board:
                 touched.add(task_id)
         for task_id, task in tasks.items():
             if isinstance(task, Mapping):
-                if task_id not in self.tasks:
-                    self._join(task_id)
+                if task_id in self.tasks:
+                    self._touch(task_id)
                 else:
-                    self._aggregates.pop(group_of(task_id) or "", None)
+                    self._join(task_id)
                 self.tasks[task_id] = dict(task)
                 self._search.pop(task_id, None)
                 touched.add(task_id)
         return touched
+
+    def _touch(self, task_id: str) -> None:
+        """A task changed: its group's aggregate is out of date."""
+        prefix = group_of(task_id)
+        if prefix is not None:
+            self._aggregates.pop(prefix, None)
 
     def _join(self, task_id: str) -> None:
         prefix = group_of(task_id)
@@ -417,11 +423,10 @@ class Board:
         prefix = group_of(task_id)
         if prefix is not None:
             self._aggregates.pop(prefix, None)
-            members = self._members.get(prefix)
-            if members is not None:
-                members.discard(task_id)
-                if not members:
-                    del self._members[prefix]
+            members = self._members[prefix]
+            members.discard(task_id)
+            if not members:
+                del self._members[prefix]
 
     def search(self, task_id: str) -> str:
         text = self._search.get(task_id)
@@ -453,7 +458,7 @@ class Board:
         return counts
 
     def columns(
-        self, terms: Sequence[str] = (), collapsed: Callable[[str, str], bool] = _expanded
+        self, terms: Sequence[str] = (), collapsed: Callable[[str, str], bool] = _unfolded
     ) -> dict[str, Column]:
         """Each column's entries, newest first; tasks of a group follow its row, unless ``collapsed(column, prefix)``.
 
