@@ -57,6 +57,11 @@ class ServerProcess:
         except requests.RequestException:
             return False
 
+    def http_get(self, path: str) -> str:
+        response = requests.get(self.url + path, timeout=10)
+        response.raise_for_status()
+        return response.text
+
     def tasks(self, **params: Any) -> dict[str, Any]:
         response = requests.get(self.url + "/tasks", params=params, timeout=10)
         response.raise_for_status()
