@@ -21,8 +21,10 @@ class ServerProcess:
     ``PROGRESSISTA_*``. Output goes to a temporary file, shown when it fails to start.
     """
 
-    def __init__(self, port: int | None = None, **settings: Any) -> None:
+    def __init__(self, port: int | None = None, log_level: str = "warning", access_log: bool = False,
+                 **settings: Any) -> None:
         self.port = port or free_port()
+        self.logging = ["--log-level", log_level] + ([] if access_log else ["--no-access-log"])
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PROGRESSISTA_")}
         self.env.update({f"PROGRESSISTA_{k.upper()}": str(v) for k, v in settings.items()})
         self.proc: subprocess.Popen[bytes] | None = None
@@ -41,7 +43,7 @@ class ServerProcess:
         assert self.proc is None, "already running"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--factory", "progressista.server:create_app", "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
+             "--port", str(self.port), *self.logging],
             env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self.starts += 1

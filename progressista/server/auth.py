@@ -6,10 +6,12 @@ query parameter (browsers cannot set headers on a WebSocket).
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import logging
 import re
 from typing import Annotated
+from urllib.parse import unquote_plus
 
 from fastapi import Depends, HTTPException, Request, status
 from starlette.requests import HTTPConnection
@@ -18,12 +20,20 @@ __all__ = ["RequireToken", "TokenRedactingFilter", "presented_token", "require_t
 
 
 def presented_token(conn: HTTPConnection) -> str | None:
-    """The token a request or WebSocket carries, if any."""
+    """The token a request or WebSocket carries, if any.
+
+    Header values arrive decoded as Latin-1; a client that sent a non-ASCII
+    token as UTF-8 (as ``?token=`` carries it) gets it read back as UTF-8.
+    """
     header = conn.headers.get("authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer":
-            return value.strip()
+            value = value.strip()
+            if not value.isascii():
+                with contextlib.suppress(UnicodeError):
+                    value = value.encode("latin-1").decode("utf-8")
+            return value
     return conn.query_params.get("token")
 
 
@@ -58,23 +68,31 @@ async def require_token(request: Request) -> None:
 #: Route dependency: 401 unless the request carries an accepted token.
 RequireToken = Annotated[None, Depends(require_token)]
 
-_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"']*")
+# One name=value pair of a query string inside a log line.
+_QUERY_PAIR = re.compile(r"([?&])([^=&#\s\"']+)=([^&#\s\"']*)")
 
 
 class TokenRedactingFilter(logging.Filter):
     """Blank ``?token=`` values in log lines (uvicorn logs paths with their query).
 
     Redacts inside ``args`` rather than formatting the message, because
-    uvicorn's access formatter unpacks the original args tuple.
+    uvicorn's access formatter unpacks the original args tuple. A name that
+    percent-decodes to ``token`` (``%74oken``) is a token too: the server accepts it.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and "token=" in record.msg:
+        if isinstance(record.msg, str) and "=" in record.msg:
             record.msg = _redact(record.msg)
         if isinstance(record.args, tuple):
-            record.args = tuple(_redact(a) if isinstance(a, str) and "token=" in a else a for a in record.args)
+            record.args = tuple(_redact(a) if isinstance(a, str) and "=" in a else a for a in record.args)
         return True
 
 
+def _hide_token(pair: re.Match[str]) -> str:
+    if pair[2] == "token" or unquote_plus(pair[2]) == "token":
+        return f"{pair[1]}{pair[2]}=***"
+    return pair[0]
+
+
 def _redact(text: str) -> str:
-    return _TOKEN_IN_QUERY.sub(r"\1***", text)
+    return _QUERY_PAIR.sub(_hide_token, text) if "?" in text else text
