@@ -161,25 +161,27 @@ def _run(
     threads_before = set(threading.enumerate())
     interrupted = False
     try:
-        with _run_id(run_name, run_id_given), _reporting_signals(), _target_sys(argv0, path0, args):
-            try:
-                target()
-                code = 0
-            except SystemExit as exc:
-                code = _exit_code(exc)
-            except KeyboardInterrupt as exc:
-                _print_exception(exc)
-                code = 130
-                interrupted = True
-            except BaseException as exc:
-                _print_exception(exc)
-                code = 1
-            # Python waits for non-daemon threads before exiting: so do we, before the final statuses.
-            for thread in set(threading.enumerate()) - threads_before:
-                if not thread.daemon and thread is not threading.current_thread():
-                    thread.join()
-        finish_open_bars("close" if code == 0 else "error", {"signal": "SIGINT"} if interrupted else None)
-        sender.flush()
+        # The signal handlers stay until the final flush: a SIGTERM during it still reports.
+        with _run_id(run_name, run_id_given), _reporting_signals():
+            with _target_sys(argv0, path0, args):
+                try:
+                    target()
+                    code = 0
+                except SystemExit as exc:
+                    code = _exit_code(exc)
+                except KeyboardInterrupt as exc:
+                    _print_exception(exc)
+                    code = 130
+                    interrupted = True
+                except BaseException as exc:
+                    _print_exception(exc)
+                    code = 1
+                # Python waits for non-daemon threads before exiting: so do we, before the final statuses.
+                for thread in set(threading.enumerate()) - threads_before:
+                    if not thread.daemon and thread is not threading.current_thread():
+                        thread.join()
+            finish_open_bars("close" if code == 0 else "error", {"signal": "SIGINT"} if interrupted else None)
+            sender.flush()
     finally:
         if not was_installed:
             uninstall()

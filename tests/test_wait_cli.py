@@ -55,9 +55,12 @@ def test_exits_0_when_every_task_closed(server: LiveServer) -> None:
 
 
 def test_a_task_already_closed_is_not_waited_for(server: LiveServer) -> None:
-    server.post(event("done", "close"))
+    server.post([event("done", "close"), event("running", "update")])
     code, out, _ = wait(server, "done")
     assert (code, out.split(" in ")[0]) == (0, "1 task closed")
+    # --timeout 0 checks the current state once
+    assert wait(server, "done", "--timeout", "0")[0] == 0
+    assert wait(server, "running", "--timeout", "0")[::2] == (2, "timed out after 0 s: 1 of 1 task still open")
 
 
 def test_exits_1_when_a_group_member_ends_in_error(server: LiveServer) -> None:

@@ -34,6 +34,8 @@ TRY_AGAIN_LATER = 1013
 #: Reconnection backoff: FIRST_RETRY seconds, doubling up to MAX_RETRY, ±10 % jitter.
 FIRST_RETRY = 0.5
 MAX_RETRY = 10.0
+#: How long past the deadline the first message (the snapshot) of a connection is still awaited.
+SNAPSHOT_GRACE = 2.0
 
 
 def wait(
@@ -48,7 +50,9 @@ def wait(
     ] = None,
     timeout: Annotated[
         float | None,
-        typer.Option(min=0, metavar="SECONDS", help="Give up after this long (exit 2). Default: wait forever."),
+        typer.Option(
+            min=0, metavar="SECONDS", help="Give up after this long (exit 2); 0 checks once. Default: wait forever."
+        ),
     ] = None,
     min_tasks: Annotated[
         int,
@@ -177,7 +181,10 @@ class _Waiter:
             try:
                 while True:
                     left = self._left()
-                    if left is not None and left <= 0:
+                    if left is not None and not received:
+                        # The snapshot is read even at the deadline: --timeout 0 means "check now".
+                        left = max(left, SNAPSHOT_GRACE)
+                    elif left is not None and left <= 0:
                         return None
                     try:
                         raw = ws.recv(timeout=left)
