@@ -12,7 +12,7 @@ has a timeout.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -95,6 +95,18 @@ class ProgressistaApi:
         """Remove one task; :class:`ApiError` with status 404 when there is none."""
         url = f"{self.urls.tasks}/{quote(task_id, safe='')}"
         removed: list[str] = self._request("DELETE", url)["removed"]
+        return removed
+
+    def delete_ids(self, task_ids: Iterable[str]) -> list[str]:
+        """Remove these tasks (each once) through ``DELETE /tasks?task_id=…``; returns the ids removed.
+
+        Unlike :meth:`delete_task`, this works for every id, ``.`` and ``..``
+        included, which a URL path cannot carry; ids already gone are skipped.
+        """
+        ids = list(dict.fromkeys(task_ids))
+        if not ids:
+            return []
+        removed: list[str] = self._request("DELETE", self.urls.tasks, params={"task_id": ids})["removed"]
         return removed
 
     def delete_tasks(self, status: str | None = None, older_than: float | None = None, all: bool = False) -> list[str]:

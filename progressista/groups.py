@@ -36,7 +36,8 @@ def group_of(task_id: str) -> str | None:
 def groups(tasks: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     """``{prefix: aggregate}`` for every group of at least one task."""
     members: dict[str, list[Mapping[str, Any]]] = {}
-    for task_id, task in tasks.items():
+    # In id order, so float sums come out the same in every process and dashboard.
+    for task_id, task in sorted(tasks.items()):
         prefix = group_of(task_id)
         if prefix is not None:
             members.setdefault(prefix, []).append(task)

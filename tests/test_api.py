@@ -49,3 +49,13 @@ def test_unreachable_server() -> None:
             pytest.raises(ApiError, match="cannot reach"),
         ):
             api.health()
+
+
+def test_delete_ids_removes_any_id_even_dot_dot(server):
+    from progressista.api import ProgressistaApi
+
+    server.post([{"task_id": ".."}, {"task_id": "a/b"}, {"task_id": "keep"}])
+    with ProgressistaApi(server.url) as api:
+        assert sorted(api.delete_ids(["..", "a/b", "..", "missing"])) == ["..", "a/b"]
+        assert api.delete_ids([]) == []
+    assert set(server.tasks()) == {"keep"}

@@ -192,9 +192,7 @@ def _usage(message: str) -> NoReturn:
 
 
 def _remove_ids(api: ProgressistaApi, task_ids: list[str]) -> None:
-    from progressista.tui.discard import discard
-
-    removed = discard(api, task_ids)
+    removed = api.delete_ids(task_ids)
     _report(removed)
     gone = set(removed)
     missing = [task_id for task_id in dict.fromkeys(task_ids) if task_id not in gone]

@@ -33,7 +33,6 @@ from progressista.config import DEFAULT_REQUEST_TIMEOUT
 from progressista.groups import group_of
 from progressista.urls import server_urls
 
-from .discard import discard
 from .feed import Backoff, Feed
 from .messages import (
     Connected,
@@ -239,7 +238,7 @@ class WatchApp(App[None]):
             return
 
         def remove(api: ProgressistaApi) -> list[str]:
-            removed = discard(api, [task_id])
+            removed = api.delete_ids([task_id])
             if not removed:
                 raise ApiError("no such task on the server (already removed?)", 404)
             return removed
@@ -256,7 +255,7 @@ class WatchApp(App[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._request(f"discard group {prefix}", lambda api: discard(api, ids))
+                self._request(f"discard group {prefix}", lambda api: api.delete_ids(ids))
 
         self.push_screen(ConfirmScreen(f"Remove {count} of {prefix} in {where} from the server?"), answered)
 
