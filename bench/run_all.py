@@ -37,7 +37,7 @@ from common import Row, print_table  # noqa: E402
 BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] = {
     # name: (full run, quick run)
     "client": (lambda: client_overhead.run(repeat=7), lambda: client_overhead.run(repeat=1)),
-    "ingest": (lambda: ingest.run(seconds=4, rounds=3), lambda: ingest.run(seconds=1, rounds=1)),
+    "ingest": (lambda: ingest.run(seconds=3, rounds=5), lambda: ingest.run(seconds=1, rounds=1)),
     "fanout": (lambda: fanout.run(seconds=8, rounds=3),
                lambda: fanout.run(seconds=2, rounds=1, dashboards=10, tasks=1_000, rate=500)),
     "memory": (lambda: memory.run(tasks=100_000, rounds=3), lambda: memory.run(tasks=10_000, rounds=1)),
