@@ -93,7 +93,7 @@ def run_server(
     settings = settings or Settings(**{"cleanup_interval": 0.05, **overrides})
     sock = sock or free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")
     thread.start()
@@ -182,5 +182,10 @@ def server_process(args: list[str], port: int, env: dict[str, str]) -> Iterator[
             yield url
         finally:
             proc.send_signal(signal.SIGINT)
-            output, _ = proc.communicate(timeout=15)
+            try:
+                output, _ = proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                output, _ = proc.communicate()
+                raise AssertionError(f"server did not stop within 20 s of Ctrl-C:\n{output}") from None
         assert proc.returncode == 0, output

@@ -12,6 +12,9 @@ from .errors import fail
 
 __all__ = ["serve"]
 
+#: Seconds open connections get to finish when the server is asked to stop.
+SHUTDOWN_GRACE = 10
+
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (env PROGRESSISTA_HOST, 0.0.0.0)")] = None,
@@ -78,8 +81,9 @@ def serve(
         fail("--workers above 1 needs a shared store: give --redis-url (each worker would have its own tasks)", 2)
     if settings.redis_url:
         _check_redis(settings.redis_url)
+    # A bounded graceful shutdown: a stuck client connection must not keep the server from exiting.
     common: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
-                              "proxy_headers": True}
+                              "proxy_headers": True, "timeout_graceful_shutdown": SHUTDOWN_GRACE}
     if workers > 1:
         # Workers are separate processes that build their own app: hand them the
         # settings through the environment they read.

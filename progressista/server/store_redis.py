@@ -155,22 +155,31 @@ class RedisStore(TaskStore):
             await self._wake.wait()
             self._wake.clear()
             batch, self._queue = self._queue, []
-            if not batch:
+            if batch:
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[tuple[list[str], asyncio.Future[int]]]) -> None:
+        """Write one batch and answer every request in it, whatever happens."""
+        args = [self.prefix, repr(time.time()), str(self.max_tasks), *self._defaults]
+        for request_args, _ in batch:
+            args += request_args
+        try:
+            results = await self._merge(args=args)
+            outcomes: list[int | BaseException] = [int(applied) for applied in results]
+            if len(outcomes) != len(batch):
+                raise RuntimeError(f"merge.lua answered {len(outcomes)} results for {len(batch)} requests")
+        except (RedisError, OSError) as exc:
+            outcomes = [StoreUnavailable(f"Redis is unavailable: {exc}")] * len(batch)
+        except Exception as exc:  # a bug must fail these requests, not hang them and every later one
+            log.exception("writing to Redis failed")
+            outcomes = [exc] * len(batch)
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
                 continue
-            args = [self.prefix, repr(time.time()), str(self.max_tasks), *self._defaults]
-            for request_args, _ in batch:
-                args += request_args
-            try:
-                results = await self._merge(args=args)
-            except (RedisError, OSError) as exc:
-                error = StoreUnavailable(f"Redis is unavailable: {exc}")
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), applied in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(int(applied))
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
     async def remove(self, task_ids: Iterable[str]) -> list[str]:
         args = [self.prefix]
