@@ -329,6 +329,12 @@ class Sender:
     # -- helpers, called with the lock held ------------------------------------------
 
     def _start(self) -> None:
+        # requests imports netrc on its first request. Left to the sender thread, that
+        # import may be half done when the program forks (multiprocessing), and the
+        # child's own first request then waits forever on the module's import lock,
+        # held by a thread that does not exist there. Import it here, before the thread.
+        import netrc  # noqa: F401
+
         thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         try:
             thread.start()

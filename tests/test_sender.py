@@ -333,3 +333,22 @@ def test_periodic_hooks_run_on_the_sender_thread(server: LiveServer, own_sender:
         assert set(seen) == {sender.THREAD_NAME}
     finally:
         sender._periodic[:] = [(h, i) for h, i in sender._periodic if h is not hook]
+
+
+def test_what_requests_imports_lazily_is_imported_before_the_thread_starts(server: LiveServer) -> None:
+    # Imported by the sender thread, a module may be half imported when the program
+    # forks; the child's first post would then hang on its import lock (seen with
+    # multiprocessing workers forked right after the parent's first bar).
+    done = python(
+        f"""
+        import sys
+        from progressista import sender
+        from progressista.api import post_events
+        route = sender.route("{server.url}/progress", {{}}, 2.0, 30.0, post_events)
+        assert "netrc" not in sys.modules
+        sender.get_sender().submit(route, "t", {{"task_id": "t", "status": "update"}})  # posted in 30 s: not now
+        print("netrc" in sys.modules)
+        """,
+        env=client_env(None),
+    )
+    assert done.stdout.strip() == "True", done.stderr
