@@ -100,19 +100,29 @@ def _statuses(value: str | None) -> frozenset[str] | None:
         raise HTTPException(http.HTTP_422_UNPROCESSABLE_CONTENT, f"status: {exc}") from None
 
 
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(http.HTTP_413_CONTENT_TOO_LARGE, f"body: larger than {limit} bytes")
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
-    too_large = HTTPException(http.HTTP_413_CONTENT_TOO_LARGE, f"body: larger than {limit} bytes")
+    """The body, refused (413) past ``limit``: by Content-Length before reading, else as it comes (chunked).
+
+    Straight from the ASGI ``receive``: Starlette's ``request.body()`` goes through
+    an async generator, a few microseconds a request on the hottest path.
+    """
     length = request.headers.get("content-length", "")
-    if length.isdigit():
-        if int(length) > limit:
-            raise too_large
-        return await request.body()  # the server never reads past Content-Length
-    body = bytearray()  # chunked: count as it comes
-    async for chunk in request.stream():
-        body += chunk
+    if length.isdigit() and int(length) > limit:
+        raise _too_large(limit)
+    body = bytearray()
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        body += message.get("body", b"")
         if len(body) > limit:
-            raise too_large
-    return bytes(body)
+            raise _too_large(limit)
+        if not message.get("more_body", False):
+            return bytes(body)
 
 
 @router.post(
