@@ -37,20 +37,16 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
-import time
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from .client import RemoteTqdm
+from .config import ENV_RUN_ID, clean_run_id, new_run_id
 
 __all__ = ["PhaseReporter"]
 
 log = logging.getLogger("progressista")
-
-ENV_RUN_ID = "PROGRESSISTA_RUN_ID"
-
 
 class _Discard:
     """Where phase bars draw when no console bar is wanted."""
@@ -66,7 +62,7 @@ class PhaseReporter:
     """Streams ``start_phase`` / ``update`` / ``end_phase`` to a Progressista server.
 
     ``run_id`` names the run (default: ``$PROGRESSISTA_RUN_ID``, else a fresh
-    ``run-<time>-<random>``); the client options (``server_url``, ``push_every``,
+    ``run-<date>-<time>-<random>``; a ``:`` becomes ``-``); the client options (``server_url``, ``push_every``,
     ``request_timeout``, ``headers``) and their environment defaults are
     :class:`~progressista.client.RemoteTqdm`'s. ``meta`` is added to every phase.
     """
@@ -82,7 +78,7 @@ class PhaseReporter:
         meta: Mapping[str, Any] | None = None,
         console: bool = False,
     ) -> None:
-        self.run_id = (run_id or os.environ.get(ENV_RUN_ID) or _new_run_id()).replace(":", "-")
+        self.run_id = clean_run_id(run_id) or clean_run_id(os.environ.get(ENV_RUN_ID)) or new_run_id()
         self._options: dict[str, Any] = {
             "server_url": server_url,
             "push_every": push_every,
@@ -153,7 +149,3 @@ class PhaseReporter:
             bar.__exit__(type(exc) if exc is not None else None, exc, exc.__traceback__ if exc else None)
         except Exception:
             log.debug("progressista: could not end phase", exc_info=True)
-
-
-def _new_run_id() -> str:
-    return f"run-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
