@@ -5,10 +5,14 @@ Pure standard library, so the client can import it without the server stack.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ACTIVE",
+    "FeedUpdate",
     "ATTENTION",
     "COMPLETED",
     "EVENT_STATUSES",
@@ -17,6 +21,7 @@ __all__ = [
     "OPEN",
     "TASK_STATUSES",
     "expand_status_filter",
+    "parse_feed_message",
 ]
 
 #: What a client may send in an event's ``status``.
@@ -63,3 +68,33 @@ def expand_status_filter(names: str | Iterable[str]) -> frozenset[str]:
             raise ValueError(f"unknown status {name!r}; choose from {choices}")
         statuses |= FILTERS[name]
     return frozenset(statuses)
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """One ``/ws`` message: task states, and the ids removed (``None``: a full snapshot)."""
+
+    tasks: dict[str, Any]
+    removed: list[str] | None
+
+
+def parse_feed_message(raw: str | bytes) -> FeedUpdate | None:
+    """Read a ``/ws`` message (either mode); ``None`` for anything that is not one.
+
+    >>> parse_feed_message('{"type": "delta", "tasks": {}, "removed": ["a"]}')
+    FeedUpdate(tasks={}, removed=['a'])
+    >>> parse_feed_message('{"tasks": {"a": {}}}').removed is None  # a snapshot replaces everything
+    True
+    """
+    try:
+        message: Any = json.loads(raw)
+    except ValueError:
+        return None
+    tasks = message.get("tasks") if isinstance(message, dict) else None
+    if not isinstance(tasks, dict):
+        return None
+    if message.get("type") != "delta":  # "snapshot", or a default-mode message: the whole state
+        return FeedUpdate(tasks, None)
+    removed = message.get("removed")
+    ids = [task_id for task_id in removed if isinstance(task_id, str)] if isinstance(removed, list) else []
+    return FeedUpdate(tasks, ids)

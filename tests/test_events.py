@@ -23,3 +23,14 @@ def test_unknown_name_is_named_in_the_error():
 def test_filters_cover_statuses_and_groups():
     assert set(FILTERS) == {*TASK_STATUSES, "active", "attention", "completed"}
     assert expand_status_filter("attention") == {"stale", "lost"}
+
+
+def test_feed_messages_of_both_modes_are_read():
+    from progressista.events import FeedUpdate, parse_feed_message
+
+    assert parse_feed_message('{"type": "snapshot", "tasks": {"a": {"n": 1}}}') == FeedUpdate({"a": {"n": 1}}, None)
+    assert parse_feed_message('{"tasks": {}}') == FeedUpdate({}, None)  # default mode: whole state
+    assert parse_feed_message(b'{"type": "delta", "tasks": {}, "removed": ["a", 5]}') == FeedUpdate({}, ["a"])
+    assert parse_feed_message('{"type": "delta", "tasks": {}}') == FeedUpdate({}, [])
+    for junk in ("not json", "[]", '{"tasks": []}', '"x"'):
+        assert parse_feed_message(junk) is None

@@ -8,14 +8,14 @@ token is not.
 
 from __future__ import annotations
 
-import json
 import random
 import time
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from progressista.config import ENV_API_TOKEN, auth_headers
+from progressista.events import parse_feed_message
 from progressista.urls import server_urls
 from progressista.wait import DONE, FAILED, PENDING, Target, Tracker, Verdict, summary, timeout_summary
 
@@ -224,18 +224,13 @@ class _Waiter:
 
 def _apply(tracker: Tracker, raw: str | bytes) -> None:
     """Feed one WebSocket message to the tracker; anything else than the documented messages is ignored."""
-    try:
-        message: Any = json.loads(raw)
-    except ValueError:
+    update = parse_feed_message(raw)
+    if update is None:
         return
-    tasks = message.get("tasks") if isinstance(message, dict) else None
-    if not isinstance(tasks, dict):
-        return
-    if message.get("type") == "delta":
-        removed = message.get("removed")
-        tracker.delta(tasks, [r for r in removed if isinstance(r, str)] if isinstance(removed, list) else [])
-    else:  # "snapshot", or a default-mode message: the whole state either way
-        tracker.snapshot(tasks)
+    if update.removed is None:
+        tracker.snapshot(update.tasks)
+    else:
+        tracker.delta(update.tasks, update.removed)
 
 
 def _backoff(attempt: int) -> float:

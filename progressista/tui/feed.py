@@ -17,19 +17,18 @@ Every (re)connection starts with a snapshot, so a restarted server is resynced.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from progressista.config import auth_headers
+from progressista.events import parse_feed_message
 from progressista.urls import server_urls
 
 from .messages import Connected, Connecting, Delta, Disconnected, Snapshot, Unauthorized
@@ -180,20 +179,13 @@ class Feed:
         return _Ending(f"connection closed ({code}{' ' + why if why else ''})", received)
 
     def _relay(self, raw: str | bytes) -> None:
-        try:
-            message: Any = json.loads(raw)
-        except ValueError:
-            log.warning("ignoring a WebSocket message that is not JSON")
-            return
-        tasks = message.get("tasks") if isinstance(message, dict) else None
-        if not isinstance(tasks, dict):
-            return
-        if message.get("type") == "delta":
-            removed = message.get("removed")
-            ids = [task_id for task_id in removed if isinstance(task_id, str)] if isinstance(removed, list) else []
-            self.post(Delta(tasks, ids))
-        else:  # "snapshot", or a default-mode message: the whole state either way
-            self.post(Snapshot(tasks))
+        update = parse_feed_message(raw)
+        if update is None:
+            log.warning("ignoring a WebSocket message that is not a task update")
+        elif update.removed is None:
+            self.post(Snapshot(update.tasks))
+        else:
+            self.post(Delta(update.tasks, update.removed))
 
 
 def _describe(exc: BaseException) -> str:
