@@ -19,50 +19,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
+from demo_server import serve
 
 from progressista.api import ProgressistaApi
-from progressista.server import Settings, create_app
+from progressista.server import Settings
 from progressista.tui.app import create_app as create_watch_app
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def listening_socket(preferred: int = 8000) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(("127.0.0.1", preferred))
-    except OSError:
-        sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@contextmanager
-def serve(settings: Settings) -> Iterator[str]:
-    sock = listening_socket()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise SystemExit("the server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 def past_tasks(now: float) -> dict[str, dict[str, Any]]:
@@ -148,7 +116,7 @@ def main() -> None:
         past = past_tasks(time.time())
         snapshot.write_text(json.dumps({"version": 1, "tasks": past}))
         settings = Settings(storage_path=snapshot, stale_seconds=300, cleanup_interval=1)
-        with serve(settings) as url:
+        with serve(settings, preferred_port=8000) as url:
             live = live_events()
             with ProgressistaApi(url) as api:
                 api.post_events(live)
