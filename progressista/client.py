@@ -72,6 +72,7 @@ from .config import (
     ClientConfig,
     auth_headers,
 )
+from .events import MAX_DESC, MAX_HOST, MAX_META_BYTES, MAX_POSTFIX, MAX_TASK_ID, MAX_UNIT
 from .urls import progress_url
 
 __all__ = ["INTERRUPT_GRACE", "RemoteTqdm", "finish_open_bars", "remote_trange", "tqdm", "trange"]
@@ -80,13 +81,6 @@ log = logging.getLogger("progressista")
 
 _T = TypeVar("_T")
 
-# Field limits of the wire format (progressista.server.models; a test checks they agree).
-MAX_TASK_ID = 256
-MAX_DESC = 1_000
-MAX_UNIT = 64
-MAX_POSTFIX = 1_000
-MAX_HOST = 256
-MAX_META_BYTES = 16 * 1024
 
 # What a heartbeat compares with the last event: if none changed, the bar made no progress.
 _PROGRESS_FIELDS = ("n", "total", "desc", "unit", "postfix", "meta")

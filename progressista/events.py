@@ -18,11 +18,26 @@ __all__ = [
     "EVENT_STATUSES",
     "FILTERS",
     "FINAL",
+    "MAX_DESC",
+    "MAX_HOST",
+    "MAX_META_BYTES",
+    "MAX_POSTFIX",
+    "MAX_TASK_ID",
+    "MAX_UNIT",
     "OPEN",
     "TASK_STATUSES",
     "expand_status_filter",
     "parse_feed_message",
 ]
+
+# Field limits of the wire format: the server refuses longer values (422), the
+# client cuts its values to fit.
+MAX_TASK_ID = 256
+MAX_DESC = 1_000
+MAX_UNIT = 64
+MAX_POSTFIX = 1_000
+MAX_HOST = 256
+MAX_META_BYTES = 16 * 1024
 
 #: What a client may send in an event's ``status``.
 EVENT_STATUSES = ("start", "update", "close", "error")

@@ -24,6 +24,8 @@ from pydantic import (
 )
 from typing_extensions import Required, TypedDict
 
+from progressista.events import MAX_DESC, MAX_HOST, MAX_META_BYTES, MAX_POSTFIX, MAX_TASK_ID, MAX_UNIT
+
 __all__ = [
     "MAX_DESC",
     "MAX_META_BYTES",
@@ -35,12 +37,6 @@ __all__ = [
     "parse_events",
 ]
 
-MAX_TASK_ID = 256
-MAX_DESC = 1_000
-MAX_UNIT = 64
-MAX_POSTFIX = 1_000
-MAX_HOST = 256
-MAX_META_BYTES = 16 * 1024
 
 
 def _finite_number(value: Any) -> int | float:
