@@ -4,11 +4,34 @@
 >>> for item in RemoteTqdm(items, desc="Ingesting"):  # doctest: +SKIP
 ...     process(item)
 
-The client API lives here; importing it never loads the server or the TUI.
+The client API lives here. It loads on first use: ``import progressista`` alone
+(what the server, the dashboards and ``progressista --help`` do) loads neither
+tqdm nor requests, and never the server or the TUI.
 """
 
-from .client import RemoteTqdm, trange
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the exact types, for mypy and IDEs
+    from .client import RemoteTqdm, trange
 
 __version__ = "0.1.0"
 
 __all__ = ["RemoteTqdm", "__version__", "trange"]
+
+_LAZY = {"RemoteTqdm": "RemoteTqdm", "trange": "trange"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import client
+
+        value = getattr(client, _LAZY[name])
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'progressista' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

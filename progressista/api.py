@@ -20,7 +20,7 @@ from urllib.parse import quote
 import requests
 
 from .config import DEFAULT_REQUEST_TIMEOUT, auth_headers
-from .urls import server_urls
+from .protocol.urls import server_urls
 
 __all__ = ["ApiError", "ProgressistaApi", "post_events"]
 
@@ -49,7 +49,7 @@ def post_events(
 
 
 class ProgressistaApi:
-    """The REST API of one server. ``url`` may be any form :func:`~progressista.urls.server_urls` accepts.
+    """The REST API of one server. ``url`` may be any form :func:`~progressista.protocol.urls.server_urls` accepts.
 
     A ``?token=`` in the URL is used when no ``token`` is given.
     """

@@ -72,8 +72,8 @@ from .config import (
     ClientConfig,
     auth_headers,
 )
-from .events import MAX_DESC, MAX_HOST, MAX_META_BYTES, MAX_POSTFIX, MAX_TASK_ID, MAX_UNIT
-from .urls import progress_url
+from .protocol.task import MAX_DESC, MAX_HOST, MAX_META_BYTES, MAX_POSTFIX, MAX_TASK_ID, MAX_UNIT
+from .protocol.urls import progress_url
 
 __all__ = ["INTERRUPT_GRACE", "RemoteTqdm", "finish_open_bars", "remote_trange", "tqdm", "trange"]
 

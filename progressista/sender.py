@@ -53,7 +53,7 @@ from typing import Any, Protocol
 
 import requests
 
-from .events import FINAL
+from .protocol.statuses import FINAL
 
 __all__ = [
     "THREAD_NAME",

@@ -39,8 +39,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .events import FINAL
-from .groups import group_of
+from .protocol.groups import group_of
+from .protocol.statuses import FINAL
 
 __all__ = ["DONE", "FAILED", "FAILURES", "PENDING", "Target", "Tracker", "Verdict", "decide", "summary",
            "timeout_summary"]

@@ -17,7 +17,7 @@ SERVER_SIDE = ("fastapi", "uvicorn", "starlette", "pydantic", "pydantic_settings
         "import progressista",
         "import progressista.client",
         "from progressista import RemoteTqdm, trange",
-        "import progressista.sender, progressista.api, progressista.urls, progressista.config",
+        "import progressista.sender, progressista.api, progressista.protocol.urls, progressista.config",
         "import progressista.patch; progressista.patch.install(); progressista.patch.uninstall()",
         "import progressista.run, progressista.demo",
         "import progressista.cli",

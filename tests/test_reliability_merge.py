@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from progressista.events import EVENT_STATUSES, FINAL, TASK_STATUSES
+from progressista.protocol.statuses import EVENT_STATUSES, FINAL, TASK_STATUSES
 from progressista.server.models import MAX_DESC, MAX_TASK_ID, explain, parse_events
 from progressista.server.store import MemoryStore, TooManyTasks
 from progressista.server.tasks import TASK_DEFAULTS, merge

@@ -17,7 +17,7 @@ import pytest
 from support import LiveServer, free_socket, run_server
 from textual.pilot import Pilot
 
-from progressista.groups import groups
+from progressista.protocol.groups import groups
 from progressista.tui.app import WatchApp, create_app
 from progressista.tui.feed import Backoff
 from progressista.tui.messages import Snapshot

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from progressista.groups import aggregate, groups
+from progressista.protocol.groups import aggregate, groups
 from progressista.tui.view import (
     Board,
     Item,
@@ -75,7 +75,7 @@ def test_eta_only_for_running_tasks_with_total_and_rate():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0, "0"), (1234, "1,234"), (999_999, "999,999"), (2.5, "2.50"), (150.25, "150.2"),
+    [(0, "0"), (1234, "1,234"), (999_999, "999,999"), (2.5, "2.50"), (150.25, "150.3"),
      (1_280_000, "1.28M"), (3.2e9, "3.20G"), (-42, "-42")],
 )
 def test_format_count(value, text):

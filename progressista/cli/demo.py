@@ -23,7 +23,7 @@ def demo(
 ) -> None:
     """Post realistic progress bars (rate, postfix, meta) so the dashboards can be tried."""
     from progressista.demo import run_demo
-    from progressista.urls import server_urls
+    from progressista.protocol.urls import server_urls
 
     if url is not None:
         try:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from progressista.config import ENV_API_TOKEN, ENV_SERVER_URL, ClientConfig
-from progressista.events import expand_status_filter
-from progressista.urls import server_urls
+from progressista.protocol.statuses import expand_status_filter
+from progressista.protocol.urls import server_urls
 
 from .errors import fail
 

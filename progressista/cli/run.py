@@ -50,7 +50,7 @@ def run(
     import os
 
     from progressista.config import ENV_API_TOKEN, ENV_PUSH_INTERVAL, ENV_SERVER_URL
-    from progressista.urls import server_urls
+    from progressista.protocol.urls import server_urls
 
     args = list(target or [])
     if module is None:

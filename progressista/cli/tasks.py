@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
-from progressista.events import FILTERS
+from progressista.protocol.statuses import FILTERS
 
 from .errors import fail
 from .remote import (

@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from progressista.config import ENV_API_TOKEN, auth_headers
-from progressista.events import parse_feed_message
-from progressista.urls import server_urls
+from progressista.protocol.feed import parse_feed_message
+from progressista.protocol.urls import server_urls
 from progressista.wait import DONE, FAILED, PENDING, Target, Tracker, Verdict, summary, timeout_summary
 
 from .errors import fail

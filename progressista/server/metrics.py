@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-from progressista.events import TASK_STATUSES
+from progressista.protocol.statuses import TASK_STATUSES
 
 from .broadcast import BroadcastStats
 

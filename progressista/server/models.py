@@ -24,7 +24,7 @@ from pydantic import (
 )
 from typing_extensions import Required, TypedDict
 
-from progressista.events import MAX_DESC, MAX_HOST, MAX_META_BYTES, MAX_POSTFIX, MAX_TASK_ID, MAX_UNIT
+from progressista.protocol.task import MAX_DESC, MAX_HOST, MAX_META_BYTES, MAX_POSTFIX, MAX_TASK_ID, MAX_UNIT
 
 __all__ = [
     "MAX_DESC",

@@ -12,8 +12,8 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
-from progressista.events import FILTERS, TASK_STATUSES, expand_status_filter
-from progressista.groups import groups
+from progressista.protocol.groups import groups
+from progressista.protocol.statuses import FILTERS, TASK_STATUSES, expand_status_filter
 
 from .auth import RequireToken, require_token
 from .deps import BroadcasterDep, MetricsDep, StoreDep
@@ -190,7 +190,7 @@ async def list_groups(_: RequireToken, store: StoreDep) -> Response:
     Each aggregate has ``members``, ``counts`` (active, stale, lost, done, error),
     ``status`` (the worst member's), ``n``/``total``/``unit`` (summed over known
     totals, one unit only), ``progress`` (0-1), ``rate``, ``eta`` (seconds),
-    ``unknown_totals`` and ``updated_at``; see :func:`progressista.groups.aggregate`.
+    ``unknown_totals`` and ``updated_at``; see :func:`progressista.protocol.groups.aggregate`.
     """
     return _json({"groups": groups(await store.tasks(now=time.time()))})
 

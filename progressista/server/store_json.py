@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from progressista.events import TASK_STATUSES
+from progressista.protocol.statuses import TASK_STATUSES
 
 from .tasks import TASK_DEFAULTS, Task
 

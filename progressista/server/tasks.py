@@ -12,7 +12,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from progressista.events import ACTIVE, FINAL, OPEN
+from progressista.protocol.statuses import ACTIVE, FINAL, OPEN
 
 from .models import Event
 

@@ -30,8 +30,8 @@ from textual.widgets import Footer, Input
 
 from progressista.api import ApiError, ProgressistaApi
 from progressista.config import DEFAULT_REQUEST_TIMEOUT
-from progressista.groups import group_of
-from progressista.urls import server_urls
+from progressista.protocol.groups import group_of
+from progressista.protocol.urls import server_urls
 
 from .feed import Backoff, Feed
 from .messages import (
@@ -354,7 +354,7 @@ def create_app(
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     clock: Callable[[], float] = time.time,
 ) -> WatchApp:
-    """The dashboard for the server at ``url`` (any form :func:`~progressista.urls.server_urls` takes).
+    """The dashboard for the server at ``url`` (any form :func:`~progressista.protocol.urls.server_urls` takes).
 
     ``token`` defaults to a ``?token=`` in the URL. Raises ``ValueError`` for a
     URL that names no server.

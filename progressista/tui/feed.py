@@ -28,8 +28,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from progressista.config import auth_headers
-from progressista.events import parse_feed_message
-from progressista.urls import server_urls
+from progressista.protocol.feed import parse_feed_message
+from progressista.protocol.urls import server_urls
 
 from .messages import Connected, Connecting, Delta, Disconnected, Snapshot, Unauthorized
 

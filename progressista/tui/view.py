@@ -2,7 +2,7 @@
 
 Shared by ``progressista watch`` (Textual) and ``progressista tasks ls`` (Rich):
 which column a status belongs to, groups (ids sharing a ``prefix:``, as
-:mod:`progressista.groups` defines them, with its aggregates), newest-first
+:mod:`progressista.protocol.groups` defines them, with its aggregates), newest-first
 order, filtering, and the text of amounts, rates, ETAs and ages.
 
 >>> board = Board()
@@ -27,7 +27,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from progressista.groups import BUCKETS, aggregate, group_of
+from progressista.protocol.format import (
+    eta_seconds,
+    format_age,
+    format_amount,
+    format_count,
+    format_duration,
+    format_percent,
+    format_rate,
+    format_since,
+    fraction,
+    group_counts,
+    group_figures,
+    rate_of,
+)
+from progressista.protocol.groups import aggregate, group_of
+from progressista.protocol.statuses import COLUMN_TITLES, COLUMNS, STATUS_LABELS, column_of
+from progressista.protocol.task import finite
 
 __all__ = [
     "COLUMNS",
@@ -61,44 +77,12 @@ __all__ = [
 
 Task = Mapping[str, Any]
 
-#: The dashboard's columns, left to right.
-COLUMNS: tuple[str, ...] = ("active", "stale", "completed")
-COLUMN_TITLES: dict[str, str] = {"active": "Active", "stale": "Needs attention", "completed": "Completed"}
-#: How a status reads on a card or in a table.
-STATUS_LABELS: dict[str, str] = {
-    "start": "starting",
-    "update": "running",
-    "stale": "stale",
-    "lost": "lost",
-    "close": "done",
-    "error": "error",
-}
-# "stale" (alive, no progress) and "lost" (no contact at all) both need attention.
-_COLUMN_OF = {
-    "start": "active",
-    "update": "active",
-    "stale": "stale",
-    "lost": "stale",
-    "close": "completed",
-    "error": "completed",
-}
-_SI = ("", "k", "M", "G", "T", "P", "E")
-
-
-def column_of(status: object) -> str:
-    """``active`` (start, update), ``stale`` (stale, lost: needs attention) or ``completed`` (close, error).
-
-    An unknown status counts as active.
-    """
-    return _COLUMN_OF.get(status, "active") if isinstance(status, str) else "active"
 
 
 def number(value: object) -> float | None:
     """``value`` as a finite float, or ``None`` (task fields come from the network)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    result = float(value)
-    return result if math.isfinite(result) else None
+    found = finite(value)
+    return None if found is None else float(found)
 
 
 def updated_at(task: Task) -> float:
@@ -113,117 +97,6 @@ def seen_at(task: Task) -> float:
 def newest_first(tasks: Mapping[str, Task]) -> list[str]:
     """Task ids, most recently updated first; ties by id so the order is stable."""
     return sorted(tasks, key=lambda task_id: (-updated_at(tasks[task_id]), task_id))
-
-
-# ---------------------------------------------------------------- numbers
-
-
-def fraction(task: Task) -> float | None:
-    """Done share in [0, 1], or ``None`` when the total is unknown."""
-    total = number(task.get("total"))
-    if total is None or total <= 0:
-        return None
-    n = number(task.get("n")) or 0.0
-    return min(1.0, max(0.0, n / total))
-
-
-def rate_of(task: Task) -> float | None:
-    """Units per second: the bar's own ``rate``, else ``n / elapsed``."""
-    rate = number(task.get("rate"))
-    if rate is not None and rate > 0:
-        return rate
-    n, elapsed = number(task.get("n")), number(task.get("elapsed"))
-    if n and elapsed and n > 0 and elapsed > 0:
-        return n / elapsed
-    return None
-
-
-def eta_seconds(task: Task) -> float | None:
-    """Seconds left for a running task with a known total and rate; ``None`` otherwise."""
-    if column_of(task.get("status")) != "active":
-        return None
-    total, rate = number(task.get("total")), rate_of(task)
-    if total is None or total <= 0 or rate is None:
-        return None
-    return max(0.0, (total - (number(task.get("n")) or 0.0)) / rate)
-
-
-def _short(x: float) -> str:
-    """Three significant digits with an SI suffix from 1000 up, like tqdm."""
-    index = 0
-    while abs(x) >= 999.5 and index < len(_SI) - 1:
-        x /= 1000
-        index += 1
-    size = abs(x)
-    digits = 0 if size >= 99.95 else 1 if size >= 9.995 else 2
-    return f"{x:.{digits}f}{_SI[index]}"
-
-
-def format_count(x: float) -> str:
-    """``1,234`` for whole numbers, ``2.50`` for fractions, ``1.28M`` from a million up."""
-    if abs(x) >= 1e6:
-        return _short(x)
-    if x == int(x):
-        return f"{int(x):,}"
-    return f"{x:.1f}" if abs(x) >= 100 else f"{x:.2f}"
-
-
-def format_amount(n: object, total: object, unit: object = "it") -> str:
-    """``480/1,000 it``; ``42 it`` without a total; one style for both numbers: ``803k/1.28M it``, ``61.2/148 GB``."""
-    unit = unit if isinstance(unit, str) and unit else "it"
-    done = number(n) or 0.0
-    whole = number(total)
-    if whole is None:
-        return f"{format_count(done)} {unit}"
-    if max(abs(done), abs(whole)) >= 1e6 or done != int(done) or whole != int(whole):
-        return f"{_short(done)}/{_short(whole)} {unit}"
-    return f"{format_count(done)}/{format_count(whole)} {unit}"
-
-
-def format_rate(rate: float | None, unit: object = "it") -> str:
-    """``12.3 it/s``, or ``2.50 s/it`` below one per second; ``""`` when unknown."""
-    unit = unit if isinstance(unit, str) and unit else "it"
-    if rate is None or rate <= 0 or not math.isfinite(rate):
-        return ""
-    return f"{_short(rate)} {unit}/s" if rate >= 1 else f"{_short(1 / rate)} s/{unit}"
-
-
-def format_duration(seconds: float | None) -> str:
-    """``00:42``, ``1:02:03``, or ``3d 4h`` from two days up; ``""`` when unknown."""
-    if seconds is None or not math.isfinite(seconds):
-        return ""
-    s = max(0, round(seconds))
-    days = s // 86400
-    if days >= 2:
-        return f"{days}d {(s % 86400) // 3600}h"
-    hours, s = divmod(s, 3600)
-    minutes, s = divmod(s, 60)
-    return f"{hours}:{minutes:02d}:{s:02d}" if hours else f"{minutes:02d}:{s:02d}"
-
-
-def format_since(seconds: float | None) -> str:
-    """A coarse span, largest unit only: ``0s``, ``12s``, ``5m``, ``3h``, ``2d``."""
-    if seconds is None or not seconds >= 0:
-        return "0s"
-    if seconds < 60:
-        return f"{int(seconds)}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)}h"
-    return f"{int(seconds // 86400)}d"
-
-
-def format_age(seconds: float | None) -> str:
-    """``just now``, ``12s ago``, ``5m ago``, ``3h ago``, ``2d ago``."""
-    if seconds is None or not seconds >= 2:
-        return "just now"
-    return f"{format_since(seconds)} ago"
-
-
-def format_percent(share: float | None) -> str:
-    """``48%`` (rounded down, so 100% means done); ``""`` when unknown."""
-    return "" if share is None else f"{math.floor(share * 100)}%"
 
 
 def bar_parts(share: float | None, width: int) -> tuple[str, str]:
@@ -247,35 +120,13 @@ def bar_parts(share: float | None, width: int) -> tuple[str, str]:
 
 
 def group_numbers(group: Mapping[str, Any]) -> list[str]:
-    """The figures of a :func:`progressista.groups.aggregate`, as text, empty ones left out.
-
-    ``1,813/2,346 batch``, ``mixed units`` when the members count different
-    things, ``2 without total``, the combined rate and ``ETA 00:33``.
+    """The figures of a :func:`progressista.protocol.groups.aggregate`, as text, empty ones left out.
 
     >>> group_numbers({"n": 30, "total": 200, "unit": "it", "rate": 3.0, "eta": 56.7, "unknown_totals": 1})
     ['30/200 it', '1 without total', '3.00 it/s', 'ETA 00:57']
     """
-    unit = group.get("unit")
-    parts = []
-    if unit is None:
-        parts.append("mixed units")
-    elif group.get("n") is not None:
-        parts.append(format_amount(group.get("n"), group.get("total"), unit))
-    unknown = group.get("unknown_totals") or 0
-    if unknown:
-        parts.append(f"{unknown} without total")
-    parts.append(format_rate(number(group.get("rate")), unit))
-    eta = number(group.get("eta"))
-    parts.append(f"ETA {format_duration(eta)}" if eta is not None else "")
-    return [part for part in parts if part]
-
-
-def group_counts(group: Mapping[str, Any]) -> str:
-    """``5 tasks: 2 active · 1 lost · 2 done``: members per bucket, empty buckets left out."""
-    counts = group.get("counts") or {}
-    members = group.get("members") or 0
-    split = " · ".join(f"{counts[bucket]} {bucket}" for bucket in BUCKETS if counts.get(bucket))
-    return f"{members} task{'' if members == 1 else 's'}: {split}"
+    figures = group_figures(group)
+    return [text for key in ("amount", "unknown", "rate", "eta") if (text := figures[key])]
 
 
 # ---------------------------------------------------------------- filter
@@ -439,7 +290,7 @@ class Board:
         return sorted(self._members.get(prefix, ()))
 
     def aggregate(self, prefix: str) -> dict[str, Any] | None:
-        """The group's :func:`progressista.groups.aggregate` (what ``GET /groups`` serves), or ``None``."""
+        """The group's :func:`progressista.protocol.groups.aggregate` (what ``GET /groups`` serves), or ``None``."""
         found = self._aggregates.get(prefix)
         if found is None and prefix in self._members:
             # Members in id order, so float sums do not depend on arrival order.
@@ -447,7 +298,7 @@ class Board:
         return found
 
     def groups(self) -> dict[str, dict[str, Any]]:
-        """``{prefix: aggregate}`` for every group, like :func:`progressista.groups.groups`."""
+        """``{prefix: aggregate}`` for every group, like :func:`progressista.protocol.groups.groups`."""
         return {prefix: found for prefix in sorted(self._members) if (found := self.aggregate(prefix)) is not None}
 
     def counts(self) -> dict[str, int]:

@@ -31,7 +31,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Button, Label
 
-from progressista.groups import BUCKETS
+from progressista.protocol.groups import BUCKETS
 
 from .view import (
     COLUMN_TITLES,

@@ -1,6 +1,6 @@
 import pytest
 
-from progressista.events import FILTERS, TASK_STATUSES, expand_status_filter
+from progressista.protocol.statuses import FILTERS, TASK_STATUSES, expand_status_filter
 
 
 def test_every_status_is_its_own_filter():
@@ -26,7 +26,7 @@ def test_filters_cover_statuses_and_groups():
 
 
 def test_feed_messages_of_both_modes_are_read():
-    from progressista.events import FeedUpdate, parse_feed_message
+    from progressista.protocol.feed import FeedUpdate, parse_feed_message
 
     assert parse_feed_message('{"type": "snapshot", "tasks": {"a": {"n": 1}}}') == FeedUpdate({"a": {"n": 1}}, None)
     assert parse_feed_message('{"tasks": {}}') == FeedUpdate({}, None)  # default mode: whole state

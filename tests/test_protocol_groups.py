@@ -2,7 +2,7 @@
 
 import pytest
 
-from progressista.groups import aggregate, group_of, groups
+from progressista.protocol.groups import aggregate, group_of, groups
 
 
 def t(status="update", n=0, total=None, unit="it", rate=None, updated_at=0.0):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from progressista.urls import ServerUrls, progress_url, server_urls
+from progressista.protocol.urls import ServerUrls, progress_url, server_urls
 
 
 @pytest.mark.parametrize(

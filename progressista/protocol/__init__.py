@@ -1,0 +1,16 @@
+"""The contract between the sides: what the client sends, the server keeps and the dashboards show.
+
+Standard library only, importing nothing else of the package, so the client,
+the server, the CLI and the dashboards all cite one definition:
+
+- :mod:`.statuses`: event and task statuses, ``?status=`` filters, the three columns;
+- :mod:`.task`: field limits, the task's fields and defaults, which fields are progress;
+- :mod:`.feed`: ``/ws`` messages, close codes, the reconnect backoff;
+- :mod:`.groups`: which tasks form a group, and a group's aggregate;
+- :mod:`.urls`: any URL a user gives, normalised to the server's endpoints;
+- :mod:`.format`: amounts, rates, durations, ages and ETAs as both dashboards write them
+  (its cases, in ``format_cases.json``, are checked against the Python and the
+  browser's JavaScript alike).
+
+Nothing is imported here: ``import progressista.protocol.statuses`` loads that module alone.
+"""

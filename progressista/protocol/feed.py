@@ -1,0 +1,156 @@
+"""The ``/ws`` feed: its messages, its close codes and how a client reconnects.
+
+One reader for every client (``watch``, ``wait``, and any future one), so they
+agree on what a message means and when to retry. The browser dashboard follows
+the same rules (``static/js/feed.js`` cites this module).
+
+Messages (delta mode, ``/ws?mode=delta``)::
+
+    {"type": "snapshot", "tasks": {id: task}, "groups": {prefix: aggregate}}
+    {"type": "delta", "tasks": {id: task}, "removed": [id], "groups": {prefix: aggregate}, "groups_removed": [prefix]}
+
+``groups`` is additive: the server computes every group row (see
+:mod:`.groups`), so dashboards draw the rows instead of computing them. The
+default mode sends ``{"tasks": {...}}``, the whole state, as documented for
+custom UIs.
+
+>>> parse_feed_message('{"type": "delta", "tasks": {}, "removed": ["a"]}')
+FeedUpdate(tasks={}, removed=['a'], groups=None, groups_removed=[])
+>>> parse_feed_message('{"tasks": {"a": {}}}').removed is None  # a snapshot replaces everything
+True
+>>> closing(1013, "").at_once, closing(1008, "missing or wrong token").refused
+(True, True)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "NORMAL_CLOSURE",
+    "POLICY_VIOLATION",
+    "REASON_BAD_TOKEN",
+    "REASON_ORIGIN",
+    "REASON_RESYNC",
+    "REASON_TOO_SLOW",
+    "SERVICE_RESTART",
+    "TRY_AGAIN_LATER",
+    "Backoff",
+    "Closing",
+    "FeedUpdate",
+    "closing",
+    "describe_error",
+    "parse_feed_message",
+]
+
+#: The client or the server is done with the connection.
+NORMAL_CLOSURE = 1000
+#: Refused: a missing or wrong token, an origin the server does not allow, a bad ``?mode=``. Do not retry.
+POLICY_VIOLATION = 1008
+#: The server lost its store's change feed (Redis restarted): reconnect for a fresh snapshot.
+SERVICE_RESTART = 1012
+#: The server dropped a client that fell behind: reconnect at once, the fresh snapshot resyncs.
+TRY_AGAIN_LATER = 1013
+
+#: The reasons the server gives with those codes.
+REASON_BAD_TOKEN = "missing or wrong token"
+REASON_ORIGIN = "origin not allowed"
+REASON_TOO_SLOW = "too slow; reconnect"
+REASON_RESYNC = "resync; reconnect"
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    """One ``/ws`` message: task states, the ids removed (``None``: a full snapshot), and group rows.
+
+    ``groups`` is ``None`` when the server sent none (the default mode, or an
+    older server); with a snapshot it holds every group, with a delta the
+    groups that changed, and ``groups_removed`` the prefixes that have no
+    member any more.
+    """
+
+    tasks: dict[str, Any]
+    removed: list[str] | None
+    groups: dict[str, Any] | None = None
+    groups_removed: list[str] = field(default_factory=list)
+
+
+def parse_feed_message(raw: str | bytes) -> FeedUpdate | None:
+    """Read a ``/ws`` message (either mode); ``None`` for anything that is not one."""
+    try:
+        message: Any = json.loads(raw)
+    except ValueError:
+        return None
+    tasks = message.get("tasks") if isinstance(message, dict) else None
+    if not isinstance(tasks, dict):
+        return None
+    found = message.get("groups")
+    groups = {key: row for key, row in found.items() if isinstance(row, dict)} if isinstance(found, dict) else None
+    if message.get("type") != "delta":  # "snapshot", or a default-mode message: the whole state
+        return FeedUpdate(tasks, None, groups)
+    return FeedUpdate(tasks, _strings(message.get("removed")), groups, _strings(message.get("groups_removed")))
+
+
+def _strings(value: Any) -> list[str]:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What a client does after the server closed the feed."""
+
+    reason: str
+    """One line for the person watching."""
+    refused: bool = False
+    """The token (or origin) was refused: wait to be told, do not retry."""
+    at_once: bool = False
+    """Reconnect without a backoff."""
+
+
+def closing(code: int | None, reason: str) -> Closing:
+    """How a client reads a close frame (``code`` ``None``: the connection ended without one)."""
+    if code == POLICY_VIOLATION:
+        return Closing(f"the server refused the connection: {reason or 'policy violation'}", refused=True)
+    if code == TRY_AGAIN_LATER:
+        return Closing("the server dropped this client for falling behind; resyncing", at_once=True)
+    if code == SERVICE_RESTART:
+        return Closing("the server asked for a resync", at_once=True)
+    if code is None:
+        return Closing("connection closed (no close frame)")
+    return Closing(f"connection closed ({code}{' ' + reason if reason else ''})")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A failed connection as one line a person can act on."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (is the server running?)"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot resolve the host ({exc.strerror})"
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # two classes on 3.10, one from 3.11
+        return "no answer in time"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:200]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delay before retry number ``attempt`` (1, 2, …): ``first * factor**(attempt-1)``, capped, ±jitter.
+
+    >>> Backoff(jitter=0).delay(1), Backoff(jitter=0).delay(3), Backoff(jitter=0).delay(10)
+    (0.5, 2.0, 10.0)
+    """
+
+    first: float = 0.5
+    factor: float = 2.0
+    limit: float = 10.0
+    jitter: float = 0.1
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.limit, self.first * self.factor ** max(0, attempt - 1))
+        # Jitter spreads the reconnects of many clients after a server restart.
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
