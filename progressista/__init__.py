@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .version import __version__
+
 if TYPE_CHECKING:  # the exact types, for mypy and IDEs
     from .client import RemoteTqdm, trange
 
-__version__ = "0.1.0"
 
 __all__ = ["RemoteTqdm", "__version__", "trange"]
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
-from progressista import __version__
+from progressista.version import __version__
 
 from . import routes, ws
 from .auth import TokenRedactingFilter
