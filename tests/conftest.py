@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -8,6 +9,9 @@ from typing import Any
 
 import pytest
 from support import LiveServer, RedisServer, require_binary, run_server
+
+# schemathesis 4.32+, which the API fuzz tests need, supports Python 3.11 and later only.
+collect_ignore = ["test_reliability_fuzz.py"] if sys.version_info < (3, 11) else []
 
 
 @pytest.fixture(autouse=True)
@@ -47,3 +51,10 @@ def redis_server() -> Iterator[RedisServer]:
 def redis_settings(redis_server: RedisServer) -> dict[str, str]:
     """Settings overrides that put a server on the shared Redis, under a prefix of this test's own."""
     return {"redis_url": redis_server.url, "redis_prefix": f"test-{uuid.uuid4().hex[:12]}:"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that drive headless Chromium are marked ``browser``: ``-m "not browser"`` leaves them out."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
