@@ -32,7 +32,7 @@ from typing import Any
 
 from progressista.tui.app import WatchApp, create_app
 from progressista.tui.messages import Delta, Snapshot
-from progressista.tui.widgets import TaskList
+from progressista.tui.task_list import TaskList
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Row  # noqa: E402
@@ -42,9 +42,18 @@ def tasks(count: int, now: float, groups: int = 37) -> dict[str, dict[str, Any]]
     statuses = ("update", "update", "update", "stale", "lost", "update", "close", "error")
     return {
         f"job{i % groups}:task-{i}": {
-            "task_id": f"job{i % groups}:task-{i}", "status": statuses[i % len(statuses)], "desc": f"Task number {i}",
-            "n": i % 100, "total": 100, "rate": 3.5, "unit": "it", "postfix": f"loss={i % 7 / 10:.2f}",
-            "host": f"node-{i % 8}", "pid": 1000 + i, "updated_at": now - i, "seen_at": now - i / 2,
+            "task_id": f"job{i % groups}:task-{i}",
+            "status": statuses[i % len(statuses)],
+            "desc": f"Task number {i}",
+            "n": i % 100,
+            "total": 100,
+            "rate": 3.5,
+            "unit": "it",
+            "postfix": f"loss={i % 7 / 10:.2f}",
+            "host": f"node-{i % 8}",
+            "pid": 1000 + i,
+            "updated_at": now - i,
+            "seen_at": now - i / 2,
             "created_at": now - 3600,
         }
         for i in range(count)
@@ -68,8 +77,14 @@ async def measure(count: int, rounds: int, changed: int, groups: int = 37, fold:
         lists = list(app.query(TaskList))
         times, lines, cards = [], [], []
         for r in range(rounds):
-            moved = {ids[(r * changed + k) % count]: {**board[ids[(r * changed + k) % count]],
-                                                     "n": r, "updated_at": now + r + 1} for k in range(changed)}
+            moved = {
+                ids[(r * changed + k) % count]: {
+                    **board[ids[(r * changed + k) % count]],
+                    "n": r,
+                    "updated_at": now + r + 1,
+                }
+                for k in range(changed)
+            }
             lines_before = sum(lst.lines_rendered for lst in lists)
             cards_before = sum(lst.cards_built for lst in lists)
             started = time.process_time()
@@ -97,12 +112,28 @@ def run(rounds: int = 40, changed: int = 20) -> list[Row]:
     one = asyncio.run(measure(2000, rounds, changed, groups=1))
     one_ratio = one["update_ms"] / small["update_ms"]
     return [
-        Row(f"watch TUI: one live update, 2,000 tasks (CPU, median of {rounds})", f"{big['update_ms']:.1f} ms",
-            f"20 tasks {small['update_ms']:.1f} ms", ratio, "<= 3x", ratio <= 3),
-        Row("watch TUI: one live update, 2,000 tasks in one group", f"{one['update_ms']:.1f} ms",
-            f"20 tasks {small['update_ms']:.1f} ms", one_ratio, "<= 3x", one_ratio <= 3),
-        Row("watch TUI: lines rendered per update, 2,000 tasks", f"{big['lines']:.0f}",
-            f"20 tasks {small['lines']:.0f}", big["lines"] / small["lines"] if small["lines"] else None),
+        Row(
+            f"watch TUI: one live update, 2,000 tasks (CPU, median of {rounds})",
+            f"{big['update_ms']:.1f} ms",
+            f"20 tasks {small['update_ms']:.1f} ms",
+            ratio,
+            "<= 3x",
+            ratio <= 3,
+        ),
+        Row(
+            "watch TUI: one live update, 2,000 tasks in one group",
+            f"{one['update_ms']:.1f} ms",
+            f"20 tasks {small['update_ms']:.1f} ms",
+            one_ratio,
+            "<= 3x",
+            one_ratio <= 3,
+        ),
+        Row(
+            "watch TUI: lines rendered per update, 2,000 tasks",
+            f"{big['lines']:.0f}",
+            f"20 tasks {small['lines']:.0f}",
+            big["lines"] / small["lines"] if small["lines"] else None,
+        ),
     ]
 
 
@@ -117,17 +148,23 @@ def main() -> None:
         "2,000 tasks, 37 groups folded": (2000, 37, True),
         "2,000 tasks, 1 group": (2000, 1, False),
     }
-    results = {name: asyncio.run(measure(count, args.rounds, args.changed, groups, fold))
-               for name, (count, groups, fold) in cases.items()}
+    results = {
+        name: asyncio.run(measure(count, args.rounds, args.changed, groups, fold))
+        for name, (count, groups, fold) in cases.items()
+    }
     for name, result in results.items():
-        print(f"{name:>30}: first paint {result['first_ms']:6.1f} ms CPU, "
-              f"update {result['update_ms']:5.1f} ms CPU (layout {result['layout_ms']:4.1f} ms), "
-              f"{result['lines']:.0f} lines and "
-              f"{result['cards']:.0f} rows rendered per update")
+        print(
+            f"{name:>30}: first paint {result['first_ms']:6.1f} ms CPU, "
+            f"update {result['update_ms']:5.1f} ms CPU (layout {result['layout_ms']:4.1f} ms), "
+            f"{result['lines']:.0f} lines and "
+            f"{result['cards']:.0f} rows rendered per update"
+        )
     base = results["20 tasks, 37 groups"]
     for name, result in list(results.items())[1:]:
-        print(f"update cost, {name} vs 20 tasks: {result['update_ms'] / base['update_ms']:.2f}x (target <= 3x); "
-              f"lines per update {result['lines']:.0f} vs {base['lines']:.0f}")
+        print(
+            f"update cost, {name} vs 20 tasks: {result['update_ms'] / base['update_ms']:.2f}x (target <= 3x); "
+            f"lines per update {result['lines']:.0f} vs {base['lines']:.0f}"
+        )
 
 
 if __name__ == "__main__":

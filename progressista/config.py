@@ -21,15 +21,18 @@ break the job it reports on.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import re
 import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from .protocol.task import finite
 
 __all__ = [
+    "CLIENT_OPTIONS",
     "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_PUSH_INTERVAL",
     "DEFAULT_REQUEST_TIMEOUT",
@@ -42,7 +45,9 @@ __all__ = [
     "ENV_SERVER_URL",
     "MAX_RUN_ID",
     "ClientConfig",
+    "ClientOptions",
     "auth_headers",
+    "check_options",
     "clean_run_id",
     "new_run_id",
 ]
@@ -98,15 +103,51 @@ class ClientConfig:
         )
 
 
+class ClientOptions(TypedDict, total=False):
+    """The options every bar takes, as keyword arguments; unset ones default to :class:`ClientConfig`.
+
+    :class:`~progressista.client.RemoteTqdm` takes them (and ``task_id``),
+    :func:`progressista.patch.install` sets them for every patched bar, and
+    :class:`~progressista.reporter.PhaseReporter` and :mod:`progressista.run` pass them on.
+    """
+
+    server_url: str | None
+    """Base, ``/progress`` or ``ws(s)://`` URL of the server (``PROGRESSISTA_SERVER_URL``)."""
+    push_every: float | None
+    """Minimum seconds between posts of plain updates (``PROGRESSISTA_PUSH_INTERVAL``)."""
+    request_timeout: float | None
+    """HTTP timeout in seconds, also the bound on the exit flush (``PROGRESSISTA_REQUEST_TIMEOUT``)."""
+    meta: Mapping[str, Any] | None
+    """A JSON-able dict shown by the dashboards."""
+    headers: Mapping[str, str] | None
+    """Extra HTTP headers (``PROGRESSISTA_API_TOKEN`` adds ``Authorization`` unless one is given)."""
+
+
+#: The names of the :class:`ClientOptions`.
+CLIENT_OPTIONS = frozenset(ClientOptions.__annotations__)
+
+
+def check_options(caller: str, options: Mapping[str, Any]) -> None:
+    """Raise ``TypeError`` naming what ``caller`` was given that is no client option.
+
+    >>> check_options("install", {"task_id": "one id for every bar"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    TypeError: install() got unknown options ['task_id']; accepted: ['headers', 'meta', ...]
+    """
+    unknown = set(options) - CLIENT_OPTIONS
+    if unknown:
+        raise TypeError(f"{caller}() got unknown options {sorted(unknown)}; accepted: {sorted(CLIENT_OPTIONS)}")
+
+
 def _seconds(env: Mapping[str, str], name: str, default: float, allow_zero: bool) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = finite(float(raw))
     except ValueError:
-        value = math.nan
-    if math.isfinite(value) and (value > 0 or (allow_zero and value == 0)):
+        value = None
+    if value is not None and (value > 0 or (allow_zero and value == 0)):
         return value
     log.debug("ignoring %s=%r: not a valid number of seconds; using %s", name, raw, default)
     return default

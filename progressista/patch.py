@@ -33,7 +33,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tqdm as tqdm_package
 import tqdm.auto
@@ -43,6 +43,10 @@ import tqdm.contrib.concurrent
 import tqdm.std
 
 from .client import RemoteTqdm
+from .config import CLIENT_OPTIONS, ClientOptions, check_options
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "OPTIONS",
@@ -56,7 +60,7 @@ __all__ = [
 ]
 
 #: The keyword arguments :func:`install` accepts: defaults for every patched bar.
-OPTIONS = frozenset({"server_url", "push_every", "request_timeout", "meta", "headers"})
+OPTIONS = CLIENT_OPTIONS
 
 _ORIGINAL_STD = tqdm.std.tqdm
 _ORIGINAL_AUTO = tqdm.auto.tqdm
@@ -125,16 +129,14 @@ _lock = threading.Lock()
 _restore: list[Callable[[], None]] | None = None
 
 
-def install(**client_options: Any) -> None:
+def install(**client_options: Unpack[ClientOptions]) -> None:
     """Make tqdm's classes report, with ``client_options`` as defaults for every bar.
 
     Options: ``server_url``, ``push_every``, ``request_timeout``, ``meta``,
     ``headers`` (see :class:`~progressista.client.RemoteTqdm`); unset ones come
     from ``PROGRESSISTA_*``. Calling it again only replaces the options.
     """
-    unknown = set(client_options) - OPTIONS
-    if unknown:
-        raise TypeError(f"install() got unknown options {sorted(unknown)}; accepted: {sorted(OPTIONS)}")
+    check_options("install", client_options)
     global _restore
     with _lock:
         PatchedTqdm._remote_defaults = dict(client_options)

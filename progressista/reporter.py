@@ -37,55 +37,37 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .client import RemoteTqdm
-from .config import ENV_RUN_ID, clean_run_id, new_run_id
+from .client.bar import NULL_FILE
+from .config import ENV_RUN_ID, ClientOptions, check_options, clean_run_id, new_run_id
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["PhaseReporter"]
 
 log = logging.getLogger("progressista")
-
-class _Discard:
-    """Where phase bars draw when no console bar is wanted."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 class PhaseReporter:
     """Streams ``start_phase`` / ``update`` / ``end_phase`` to a Progressista server.
 
     ``run_id`` names the run (default: ``$PROGRESSISTA_RUN_ID``, else a fresh
-    ``run-<date>-<time>-<random>``; a ``:`` becomes ``-``); the client options (``server_url``, ``push_every``,
-    ``request_timeout``, ``headers``) and their environment defaults are
-    :class:`~progressista.client.RemoteTqdm`'s. ``meta`` is added to every phase.
+    ``run-<date>-<time>-<random>``; a ``:`` becomes ``-``); ``console=True`` draws
+    each phase's console bar too. The client options
+    (:class:`~progressista.config.ClientOptions`: ``server_url``, ``push_every``,
+    ``request_timeout``, ``headers``, ``meta``) and their environment defaults are
+    :class:`~progressista.client.RemoteTqdm`'s; ``meta`` is added to every phase's.
     """
 
-    def __init__(
-        self,
-        run_id: str | None = None,
-        *,
-        server_url: str | None = None,
-        push_every: float | None = None,
-        request_timeout: float | None = None,
-        headers: Mapping[str, str] | None = None,
-        meta: Mapping[str, Any] | None = None,
-        console: bool = False,
-    ) -> None:
+    def __init__(self, run_id: str | None = None, *, console: bool = False, **options: Unpack[ClientOptions]) -> None:
+        check_options("PhaseReporter", options)
         self.run_id = clean_run_id(run_id) or clean_run_id(os.environ.get(ENV_RUN_ID)) or new_run_id()
-        self._options: dict[str, Any] = {
-            "server_url": server_url,
-            "push_every": push_every,
-            "request_timeout": request_timeout,
-            "headers": headers,
-        }
-        self._meta = dict(meta or {})
+        self._meta = dict(options.pop("meta", None) or {})
+        self._options = cast(dict[str, Any], options)  # the client options, meta apart
         self._console = console
         self._bar: RemoteTqdm[Any] | None = None
 
@@ -101,7 +83,7 @@ class PhaseReporter:
                 task_id=f"{self.run_id}:{name}",
                 meta={**self._meta, "phase": name, "run_id": self.run_id},
                 leave=False,
-                file=None if self._console else _Discard(),
+                file=None if self._console else NULL_FILE,
                 **self._options,
             )
         except Exception:  # a reporter must never break the run it reports on

@@ -64,14 +64,17 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import sender
 from .client import finish_open_bars
-from .config import ENV_RUN_ID, clean_run_id, new_run_id
+from .config import ENV_RUN_ID, ClientOptions, clean_run_id, new_run_id
 from .patch import install, installed, uninstall
 
-__all__ = ["CAUGHT_SIGNALS", "run_module", "run_path"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["CAUGHT_SIGNALS", "RunOptions", "run_module", "run_path"]
 
 #: Signals whose default action kills the process at once: reported when left at their default.
 CAUGHT_SIGNALS = tuple(
@@ -79,39 +82,25 @@ CAUGHT_SIGNALS = tuple(
 )
 
 
-def run_path(
-    path: str,
-    args: Sequence[str] = (),
-    *,
-    run_id: str | None = None,
-    reraise_signals: bool = False,
-    **client_options: Any,
-) -> int:
+class RunOptions(ClientOptions, total=False):
+    """What :func:`run_path` and :func:`run_module` take: the client options, and these."""
+
+    run_id: str | None
+    """The run's id (``PROGRESSISTA_RUN_ID`` for the target); default: the one set, else a fresh one."""
+    reraise_signals: bool
+    """After Ctrl-C, die of SIGINT as Python does (``progressista run``), instead of returning 130."""
+
+
+def run_path(path: str, args: Sequence[str] = (), **options: Unpack[RunOptions]) -> int:
     """Run the script at ``path`` (or a directory/zip with ``__main__.py``) with ``args``."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"can't open file {os.path.abspath(path)!r}: no such file or directory")
     path0 = os.path.dirname(os.path.abspath(path)) if os.path.isfile(path) else os.path.abspath(path)
     name = os.path.basename(os.path.abspath(path))
-    return _run(
-        lambda: runpy.run_path(path, run_name="__main__"),
-        path,
-        path0,
-        args,
-        client_options,
-        run_id or name,
-        run_id is not None,
-        reraise_signals,
-    )
+    return _run(lambda: runpy.run_path(path, run_name="__main__"), path, path0, args, name, options)
 
 
-def run_module(
-    name: str,
-    args: Sequence[str] = (),
-    *,
-    run_id: str | None = None,
-    reraise_signals: bool = False,
-    **client_options: Any,
-) -> int:
+def run_module(name: str, args: Sequence[str] = (), **options: Unpack[RunOptions]) -> int:
     """Run ``name`` as ``python -m name`` would, with ``args``; ``ModuleNotFoundError`` if there is none."""
     path0 = os.getcwd()
 
@@ -122,7 +111,7 @@ def run_module(
     with _target_sys(name, path0, args):
         if importlib.util.find_spec(name) is None:
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-    return _run(run, name, path0, args, client_options, run_id or name, run_id is not None, reraise_signals)
+    return _run(run, name, path0, args, name, options)
 
 
 class _target_sys:
@@ -147,22 +136,18 @@ class _target_sys:
 
 
 def _run(
-    target: Callable[[], object],
-    argv0: str,
-    path0: str,
-    args: Sequence[str],
-    client_options: dict[str, Any],
-    run_name: str,
-    run_id_given: bool,
-    reraise_signals: bool,
+    target: Callable[[], object], argv0: str, path0: str, args: Sequence[str], name: str, options: RunOptions
 ) -> int:
+    """Run ``target`` patched, as ``argv0 args`` from ``path0``; ``name`` names the run when no id is given."""
+    run_id = options.get("run_id")
+    client_options = cast(ClientOptions, {k: v for k, v in options.items() if k not in ("run_id", "reraise_signals")})
     was_installed = installed()
     install(**client_options)
     threads_before = set(threading.enumerate())
     interrupted = False
     try:
         # The signal handlers stay until the final flush: a SIGTERM during it still reports.
-        with _run_id(run_name, run_id_given), _reporting_signals():
+        with _run_id(run_id or name, run_id is not None), _reporting_signals():
             with _target_sys(argv0, path0, args):
                 try:
                     target()
@@ -185,7 +170,7 @@ def _run(
     finally:
         if not was_installed:
             uninstall()
-    if interrupted and reraise_signals:
+    if interrupted and options.get("reraise_signals", False):
         _die_of_sigint()
     return code
 

@@ -13,7 +13,6 @@ binary (Debian: ``apt-get install chromium``; never ``playwright install``).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,14 +27,8 @@ from playwright.sync_api import expect, sync_playwright
 from progressista.server import Settings, routes
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT / "tests"))
+from chromium import find_chromium, launch  # noqa: E402 - the tests' one place for Chromium's flags
 
 
 @contextmanager
@@ -59,216 +52,94 @@ def post(url: str, events: list[dict[str, Any]]) -> None:
     response.raise_for_status()
 
 
+def bar(task_id: str, desc: str, n: float, total: float | None, unit: str, **fields: Any) -> dict[str, Any]:
+    """One demo bar's state, as RemoteTqdm would post it (``status`` "update" unless given)."""
+    return {"task_id": task_id, "status": "update", "desc": desc, "n": n, "total": total, "unit": unit, **fields}
+
+
+# fmt: off
+# The demo's bars, one call each: a table reads better than one argument a line.
 def train_ranks() -> list[dict[str, Any]]:
-    events = []
-    for rank, (n, rate) in enumerate([(611, 5.42), (598, 5.31), (604, 5.37), (587, 5.18)]):
-        events.append({
-            "task_id": f"train-resnet50:rank-{rank}",
-            "status": "update",
-            "desc": f"Epoch 7/20 · rank {rank}",
-            "n": n,
-            "total": 782,
-            "unit": "batch",
-            "elapsed": n / rate,
-            "rate": rate,
-            "postfix": f"loss={0.412 + rank * 0.007:.3f}, acc={0.871 - rank * 0.004:.3f}",
-            "meta": {"model": "resnet50", "gpu": f"A100:{rank % 2}", "job_id": "slurm-88123"},
-            "host": f"gpu-node-0{rank // 2 + 1}",
-            "pid": 40211 + rank,
-        })
-    return events
+    """Four ranks of one training run, close to each other."""
+    return [
+        bar(f"train-resnet50:rank-{rank}", f"Epoch 7/20 · rank {rank}", n, 782, "batch", elapsed=n / rate, rate=rate,
+            postfix=f"loss={0.412 + rank * 0.007:.3f}, acc={0.871 - rank * 0.004:.3f}",
+            meta={"model": "resnet50", "gpu": f"A100:{rank % 2}", "job_id": "slurm-88123"},
+            host=f"gpu-node-0{rank // 2 + 1}", pid=40211 + rank)
+        for rank, (n, rate) in enumerate([(611, 5.42), (598, 5.31), (604, 5.37), (587, 5.18)])
+    ]
+
+
+ETL = {"job_id": "airflow-7731"}
+ROWS = 1_284_113
 
 
 def etl() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    done = [{
-        "task_id": "etl-nightly:extract",
-        "status": "close",
-        "desc": "Extract orders from Postgres",
-        "n": 1_284_113,
-        "total": 1_284_113,
-        "unit": "rows",
-        "elapsed": 412.0,
-        "rate": 3116.8,
-        "meta": {"source": "orders_2024", "job_id": "airflow-7731"},
-        "host": "etl-01",
-        "pid": 9182,
-    }]
+    """A nightly ETL: extract done, transform running, load just started."""
+    done = [bar("etl-nightly:extract", "Extract orders from Postgres", ROWS, ROWS, "rows", status="close",
+                elapsed=412.0, rate=3116.8, meta={"source": "orders_2024", **ETL}, host="etl-01", pid=9182)]
     running = [
-        {
-            "task_id": "etl-nightly:transform",
-            "status": "update",
-            "desc": "Transform & deduplicate",
-            "n": 803_442,
-            "total": 1_284_113,
-            "unit": "rows",
-            "elapsed": 188.3,
-            "rate": 4267.1,
-            "postfix": "dupes=1,204",
-            "meta": {"job_id": "airflow-7731"},
-            "host": "etl-01",
-            "pid": 9183,
-        },
-        {
-            "task_id": "etl-nightly:load",
-            "status": "start",
-            "desc": "Load into warehouse",
-            "n": 0,
-            "total": 1_284_113,
-            "unit": "rows",
-            "meta": {"target": "bigquery", "job_id": "airflow-7731"},
-            "host": "etl-01",
-            "pid": 9184,
-        },
+        bar("etl-nightly:transform", "Transform & deduplicate", 803_442, ROWS, "rows", elapsed=188.3, rate=4267.1,
+            postfix="dupes=1,204", meta=ETL, host="etl-01", pid=9183),
+        bar("etl-nightly:load", "Load into warehouse", 0, ROWS, "rows", status="start",
+            meta={"target": "bigquery", **ETL}, host="etl-01", pid=9184),
     ]
     return done, running
 
 
 def singles() -> list[dict[str, Any]]:
+    """Two bars of their own: a download in bytes, and one without a total."""
     return [
-        {
-            "task_id": "download-laion-shards",
-            "status": "update",
-            "desc": "Downloading dataset shards",
-            "n": 7.91e9,
-            "total": 12.4e9,
-            "unit": "B",
-            "elapsed": 81.0,
-            "rate": 97.6e6,
-            "meta": {"bucket": "s3://datasets/laion", "shards": "64"},
-            "host": "ingest-02",
-            "pid": 5120,
-        },
-        {
-            "task_id": "embed-docs",
-            "status": "update",
-            "desc": "Embedding support articles",
-            "n": 18_234,
-            "total": None,
-            "unit": "docs",
-            "elapsed": 44.2,
-            "rate": 412.5,
-            "meta": {"model": "all-MiniLM-L6-v2", "batch": 64},
-            "host": "cpu-box",
-            "pid": 777,
-        },
+        bar("download-laion-shards", "Downloading dataset shards", 7.91e9, 12.4e9, "B", elapsed=81.0, rate=97.6e6,
+            meta={"bucket": "s3://datasets/laion", "shards": "64"}, host="ingest-02", pid=5120),
+        bar("embed-docs", "Embedding support articles", 18_234, None, "docs", elapsed=44.2, rate=412.5,
+            meta={"model": "all-MiniLM-L6-v2", "batch": 64}, host="cpu-box", pid=777),
     ]
+
+
+CRAWL = {"region": "eu-west-1", "job_id": "crawl-2024-06"}
+
+
+def crawler(shard: int, n: int, elapsed: float, rate: float, **fields: Any) -> dict[str, Any]:
+    return bar(f"crawler:shard-{shard}", "Crawl product pages", n, 10_000, "pages", elapsed=elapsed, rate=rate,
+               meta=CRAWL, host=f"worker-{shard}", pid=2200 + shard, **fields)
 
 
 def idle_tasks() -> list[dict[str, Any]]:
-    return [
-        {
-            "task_id": "crawler:shard-17",
-            "status": "update",
-            "desc": "Crawl product pages",
-            "n": 3_412,
-            "total": 10_000,
-            "unit": "pages",
-            "elapsed": 1_840.0,
-            "rate": 1.85,
-            "postfix": "retries=37",
-            "meta": {"region": "eu-west-1", "job_id": "crawl-2024-06"},
-            "host": "worker-17",
-            "pid": 2231,
-        },
-        {
-            "task_id": "crawler:shard-18",
-            "status": "update",
-            "desc": "Crawl product pages",
-            "n": 2_988,
-            "total": 10_000,
-            "unit": "pages",
-            "elapsed": 1_812.0,
-            "rate": 1.65,
-            "meta": {"region": "eu-west-1", "job_id": "crawl-2024-06"},
-            "host": "worker-18",
-            "pid": 2240,
-        },
-    ]
+    """Two crawler shards still alive but making no progress: stale."""
+    return [crawler(17, 3_412, 1_840.0, 1.85, postfix="retries=37"), crawler(18, 2_988, 1_812.0, 1.65)]
 
 
 def lost_task() -> list[dict[str, Any]]:
     """A crawler shard whose worker died: no contact for minutes, so the server marks it lost."""
-    return [{
-        "task_id": "crawler:shard-19",
-        "status": "update",
-        "desc": "Crawl product pages",
-        "n": 6_120,
-        "total": 10_000,
-        "unit": "pages",
-        "elapsed": 1_702.0,
-        "rate": 3.6,
-        "meta": {"region": "eu-west-1", "job_id": "crawl-2024-06"},
-        "host": "worker-19",
-        "pid": 2252,
-    }]
+    return [crawler(19, 6_120, 1_702.0, 3.6)]
 
 
 def sweep() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A learning-rate sweep: two trials running, one failed, so the group row shows the error colour."""
-    def trial(number: int, lr: str, n: int, rate: float) -> dict[str, Any]:
-        return {
-            "task_id": f"sweep-lr:trial-{number}",
-            "status": "update",
-            "desc": f"Fine-tune · lr={lr}",
-            "n": n,
-            "total": 5_000,
-            "unit": "step",
-            "elapsed": n / rate,
-            "rate": rate,
-            "meta": {"job_id": "sweep-311"},
-            "host": f"gpu-node-0{number + 3}",
-            "pid": 51000 + number,
-        }
+
+    def trial(number: int, lr: str, n: int, rate: float, **fields: Any) -> dict[str, Any]:
+        return bar(f"sweep-lr:trial-{number}", f"Fine-tune · lr={lr}", n, 5_000, "step", elapsed=n / rate,
+                   rate=rate, meta={"job_id": "sweep-311"}, host=f"gpu-node-0{number + 3}", pid=51000 + number,
+                   **fields)
 
     running = [trial(1, "1e-4", 3_412, 41.2), trial(2, "3e-4", 2_958, 38.7)]
-    failed = [{**trial(3, "1e-3", 1_210, 40.3), "status": "error", "postfix": "ValueError: loss is NaN"}]
+    failed = [trial(3, "1e-3", 1_210, 40.3, status="error", postfix="ValueError: loss is NaN")]
     return running, failed
 
 
 def finished() -> list[dict[str, Any]]:
+    """Evaluations (one failed) and a tokenizer run, done a while ago."""
+    checkpoint = {"checkpoint": "epoch-6.pt", "job_id": "slurm-88120"}
     return [
-        {
-            "task_id": "eval:cifar10-c",
-            "status": "error",
-            "desc": "Robustness eval on CIFAR-10-C",
-            "n": 31_500,
-            "total": 50_000,
-            "unit": "img",
-            "elapsed": 96.4,
-            "rate": 326.8,
-            "postfix": "RuntimeError: CUDA out of memory",
-            "meta": {"checkpoint": "epoch-6.pt", "job_id": "slurm-88120"},
-            "host": "gpu-node-03",
-            "pid": 31337,
-        },
-        {
-            "task_id": "eval:imagenet-val",
-            "status": "close",
-            "desc": "Validate on ImageNet",
-            "n": 50_000,
-            "total": 50_000,
-            "unit": "img",
-            "elapsed": 141.9,
-            "rate": 352.4,
-            "postfix": "top1=76.4%, top5=93.1%",
-            "meta": {"checkpoint": "epoch-6.pt", "job_id": "slurm-88120"},
-            "host": "gpu-node-03",
-            "pid": 31338,
-        },
-        {
-            "task_id": "tokenize-corpus",
-            "status": "close",
-            "desc": "Tokenize corpus",
-            "n": 2_000_000,
-            "total": 2_000_000,
-            "unit": "docs",
-            "elapsed": 655.0,
-            "rate": 3053.4,
-            "meta": {"tokenizer": "sentencepiece"},
-            "host": "cpu-box",
-            "pid": 612,
-        },
+        bar("eval:cifar10-c", "Robustness eval on CIFAR-10-C", 31_500, 50_000, "img", status="error", elapsed=96.4,
+            rate=326.8, postfix="RuntimeError: CUDA out of memory", meta=checkpoint, host="gpu-node-03", pid=31337),
+        bar("eval:imagenet-val", "Validate on ImageNet", 50_000, 50_000, "img", status="close", elapsed=141.9,
+            rate=352.4, postfix="top1=76.4%, top5=93.1%", meta=checkpoint, host="gpu-node-03", pid=31338),
+        bar("tokenize-corpus", "Tokenize corpus", 2_000_000, 2_000_000, "docs", status="close", elapsed=655.0,
+            rate=3053.4, meta={"tokenizer": "sentencepiece"}, host="cpu-box", pid=612),
     ]
+# fmt: on
 
 
 def populate(url: str) -> None:
@@ -298,14 +169,6 @@ def populate(url: str) -> None:
     post(url, running_trials)
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    raise SystemExit("no Chromium found (Debian: apt-get install chromium)")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "dashboard.png")
@@ -319,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(stale_seconds=300, lost_seconds=120, cleanup_interval=0.1)
     with serve(settings) as url, sync_playwright() as playwright:
         populate(url)
-        browser = playwright.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
+        executable = find_chromium()
+        if executable is None:
+            raise SystemExit("no Chromium found (Debian: apt-get install chromium)")
+        browser = launch(playwright, executable)
         try:
             page = browser.new_page(
                 viewport={"width": args.width, "height": args.height},

@@ -17,10 +17,10 @@ import pytest
 from support import LiveServer, free_port, wait_until
 from typer.testing import CliRunner
 
+from progressista.board import newest_first
 from progressista.cli import app
 from progressista.cli import tasks as tasks_cli
 from progressista.cli.task_table import HEADERS, STATUS_STYLES, task_table
-from progressista.tui.view import newest_first
 
 WIDE = {"COLUMNS": "160"}
 
@@ -86,8 +86,14 @@ def test_ls_status_filters(server):
 def heartbeats(start_server):
     """A server where ``gone`` goes lost, ``idle`` stale (its heartbeat resends the same state) and ``alive`` runs."""
     server = start_server(stale_seconds=0.3, lost_seconds=0.6, cleanup_interval=0.05)
-    server.post([event("gone", desc="Vanished worker"), event("idle", desc="Waiting on a lock"),
-                 event("alive", desc="Busy", n=0, rate=5.0), event("fin", "close", desc="Finished")])
+    server.post(
+        [
+            event("gone", desc="Vanished worker"),
+            event("idle", desc="Waiting on a lock"),
+            event("alive", desc="Busy", n=0, rate=5.0),
+            event("fin", "close", desc="Finished"),
+        ]
+    )
     stop = threading.Event()
 
     def beat() -> None:
@@ -98,8 +104,14 @@ def heartbeats(start_server):
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
-    wait_until(lambda: {t: task["status"] for t, task in server.tasks().items()}
-               == {"gone": "lost", "idle": "stale", "alive": "update", "fin": "close"}, 10, what="lost and stale")
+    wait_until(
+        lambda: (
+            {t: task["status"] for t, task in server.tasks().items()}
+            == {"gone": "lost", "idle": "stale", "alive": "update", "fin": "close"}
+        ),
+        10,
+        what="lost and stale",
+    )
     yield server
     stop.set()
     thread.join(5)
@@ -158,11 +170,19 @@ def test_ls_prints_task_text_as_text(server):
 
 
 def test_ls_keeps_ids_whole_on_80_columns(server):
-    server.post([
-        event("etl:extract", desc="A description that is long enough to be cut short",
-              n=803_442, total=1_280_000, unit="B", rate=1.5e6),
-        event("etl:load", "start", total=None),
-    ])
+    server.post(
+        [
+            event(
+                "etl:extract",
+                desc="A description that is long enough to be cut short",
+                n=803_442,
+                total=1_280_000,
+                unit="B",
+                rate=1.5e6,
+            ),
+            event("etl:load", "start", total=None),
+        ]
+    )
     fits = invoke("tasks", "ls", "--url", server.url, env={"COLUMNS": "80"})
     assert all(len(line) <= 80 for line in fits.stdout.splitlines()), fits.stdout
     assert "A description t…" in fits.stdout  # cut short, not wrapped
@@ -174,12 +194,20 @@ def test_ls_keeps_ids_whole_on_80_columns(server):
     assert "Description" not in crowded.stdout
 
 
-def test_ls_watch_refreshes_until_ctrl_c(server):
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from progressista.cli import main; main()",
-         "tasks", "ls", "--watch", "--interval", "0.1", "--url", server.url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+def watch_ls(server: LiveServer, *options: str) -> subprocess.Popen[str]:
+    """``progressista tasks ls --watch`` refreshing every 0.1 s, in a subprocess (Ctrl-C is a real SIGINT)."""
+    command = ["tasks", "ls", "--watch", *options, "--interval", "0.1", "--url", server.url]
+    return subprocess.Popen(
+        [sys.executable, "-c", "from progressista.cli import main; main()", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+
+
+def test_ls_watch_refreshes_until_ctrl_c(server):
+    proc = watch_ls(server)
     lines = _reader(proc)
     try:
         seen: list[str] = []
@@ -195,11 +223,7 @@ def test_ls_watch_refreshes_until_ctrl_c(server):
 
 def test_ls_watch_json_prints_one_document_per_refresh(server):
     server.post(event("job"))
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from progressista.cli import main; main()",
-         "tasks", "ls", "--watch", "--json", "--interval", "0.1", "--url", server.url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc = watch_ls(server, "--json")
     lines = _reader(proc)
     try:
         seen: list[str] = []
@@ -365,8 +389,11 @@ def test_a_url_naming_no_server():
 
 def test_bad_status_is_a_usage_error_before_any_request():
     port = free_port()  # nothing listens: a request would be exit code 3
-    one_line_error(invoke("tasks", "ls", "--status", "closed", "--url", f"http://127.0.0.1:{port}"), 2,
-                   "--status: unknown status 'closed'; choose from start, update, stale,")
+    one_line_error(
+        invoke("tasks", "ls", "--status", "closed", "--url", f"http://127.0.0.1:{port}"),
+        2,
+        "--status: unknown status 'closed'; choose from start, update, stale,",
+    )
 
 
 def test_tasks_help_documents_the_exit_codes():
@@ -387,7 +414,10 @@ class Terminal:
         self.master = master
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from progressista.cli import main; main()", *args],
-            stdin=slave, stdout=slave, stderr=slave, close_fds=True,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            close_fds=True,
             env={**os.environ, "COLUMNS": "150", "LINES": "40", "TERM": "xterm"},
         )
         os.close(slave)

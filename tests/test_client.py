@@ -20,6 +20,9 @@ import progressista
 from progressista import client
 from progressista.api import ProgressistaApi
 from progressista.client import RemoteTqdm, remote_trange
+from progressista.client.event import number, same_progress
+from progressista.client.meta import meta_with
+from progressista.protocol import task as contract
 
 
 @pytest.fixture(autouse=True)
@@ -118,17 +121,39 @@ def test_awkward_values_are_made_acceptable(server: LiveServer) -> None:
     assert metric(server, "progressista_events_rejected_total") == 0
 
 
-def test_limits_agree_with_the_server() -> None:
-    from progressista.server import models
+def test_over_long_values_are_cut_to_the_limits_the_server_accepts(server: LiveServer) -> None:
+    limits = {
+        "task_id": contract.MAX_TASK_ID,
+        "desc": contract.MAX_DESC,
+        "unit": contract.MAX_UNIT,
+        "postfix": contract.MAX_POSTFIX,
+        "host": contract.MAX_HOST,
+    }
 
-    assert (client.MAX_TASK_ID, client.MAX_DESC, client.MAX_UNIT, client.MAX_POSTFIX, client.MAX_HOST) == (
-        models.MAX_TASK_ID,
-        models.MAX_DESC,
-        models.MAX_UNIT,
-        models.MAX_POSTFIX,
-        models.MAX_HOST,
-    )
-    assert client.MAX_META_BYTES == models.MAX_META_BYTES
+    # The limits are the server's own: it takes a value at each limit and refuses one more.
+    def answer(**fields: Any) -> int:
+        return server.post([{"task_id": "probe", **fields}]).status_code
+
+    for name, limit in limits.items():
+        assert (answer(**{name: "x" * limit}), answer(**{name: "x" * (limit + 1)})) == (200, 422), name
+    full = {"blob": "x" * (contract.MAX_META_BYTES - len('{"blob":""}'))}  # exactly the limit, as compact JSON
+    over = {"blob": full["blob"] + "x"}
+    assert (answer(meta=full), answer(meta=over)) == (200, 422)
+    rejected = metric(server, "progressista_events_rejected_total")
+
+    # A bar with every value too long posts what the server accepts, cut to those limits.
+    long_id, long_text = "t" * (limits["task_id"] + 50), {name: name[0] * (limit + 1) for name, limit in limits.items()}
+    with bar(server, task_id=long_id, desc=long_text["desc"], unit=long_text["unit"], meta=full) as cut:
+        cut.set_postfix_str(long_text["postfix"])
+    with bar(server, total=1, meta=over) as dropped:  # one byte over: the meta is dropped, the event not refused
+        dropped.update()
+    assert cut.task_id == long_id[: limits["task_id"]]
+    task = final_task(server, cut.task_id)
+    for name in ("desc", "unit", "postfix"):
+        assert task[name] == long_text[name][: limits[name]], name
+    assert task["meta"] == full
+    assert final_task(server, dropped.task_id or "")["meta"] == {}
+    assert metric(server, "progressista_events_rejected_total") == rejected
 
 
 def test_description_and_postfix_reach_the_server(server: LiveServer) -> None:
@@ -212,9 +237,26 @@ def test_an_interrupted_with_block_names_sigint_in_process(server: LiveServer) -
 
 
 def test_an_extra_meta_that_would_pass_the_limit_is_left_out() -> None:
-    assert client._meta_with({"a": 1}, {"signal": "SIGTERM"}) == {"a": 1, "signal": "SIGTERM"}
-    full = {"blob": "x" * (client.MAX_META_BYTES - 20)}
-    assert client._meta_with(full, {"signal": "SIGTERM"}) == full  # the final event must not be refused
+    assert meta_with({"a": 1}, {"signal": "SIGTERM"}) == {"a": 1, "signal": "SIGTERM"}
+    full = {"blob": "x" * (contract.MAX_META_BYTES - 20)}
+    assert meta_with(full, {"signal": "SIGTERM"}) == full  # the final event must not be refused
+
+
+@pytest.mark.parametrize("name", contract.PROGRESS_FIELDS)
+def test_a_heartbeat_tells_progress_by_the_protocols_fields(name: str) -> None:
+    # What the server counts as progress (protocol.task.PROGRESS_FIELDS), the heartbeat compares.
+    last = {field: f"old-{field}" for field in (*contract.PROGRESS_FIELDS, *contract.BOOKKEEPING)}
+    assert same_progress(
+        {**last, **{field: "new" for field in contract.BOOKKEEPING}}, last
+    )  # timing alone: no progress
+    assert not same_progress({**last, name: "new"}, last)
+
+
+def test_numbers_the_server_refuses_are_left_out_or_converted() -> None:
+    fraction = __import__("fractions").Fraction(1, 4)
+    assert [number(value) for value in (3, 2.5, fraction, True, "7", None)] == [3, 2.5, 0.25, 1, 7.0, None]
+    decimal = __import__("decimal").Decimal
+    assert [number(value) for value in (float("nan"), float("inf"), decimal("NaN"), "many", object())] == [None] * 5
 
 
 def test_made_up_ids_are_prefixed_with_the_run_id(server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:

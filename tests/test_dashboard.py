@@ -2,174 +2,37 @@
 
 Playwright's Python package drives Debian's ``chromium`` through ``executable_path``
 (never ``playwright install``). Events go in through the real HTTP API; every
-assertion on the page auto-waits with ``expect``.
+assertion on the page auto-waits with ``expect``. Group rows are in
+``test_dashboard_groups.py``, the figures' text in ``test_dashboard_figures.py``.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-import requests
-from support import LiveServer, free_socket, require_binary, run_server, wait_until
+from dashboard_support import (  # noqa: F401 - the fixtures browser and page
+    browser_fixture,
+    card,
+    column,
+    count,
+    css_colour,
+    event,
+    expect_rows_match,
+    group_rows,
+    heartbeat,
+    open_dashboard,
+    page_fixture,
+)
+from playwright.sync_api import Browser, Page, expect
+from support import LiveServer, free_socket, run_server, wait_until
 
-pytest.importorskip("playwright.sync_api", reason="the dashboard tests need the playwright package")
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
+from progressista.protocol.feed import Backoff, closing
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = require_binary("chromium", "chromium-browser")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    """A fresh context (own storage) and page per test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        yield page
-    finally:
-        context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def event(task_id: str, status: str = "update", **fields: Any) -> dict[str, Any]:
-    return {"task_id": task_id, "status": status, **fields}
-
-
-def open_dashboard(page: Page, server: LiveServer, query: str = "") -> None:
-    page.goto(server.url + "/" + query)
-    expect(page.get_by_test_id("connection")).to_have_text("Connected")
-
-
-def card(page: Page, task_id: str) -> Locator:
-    quoted = task_id.replace("\\", "\\\\").replace('"', '\\"')
-    return page.locator(f'[data-testid="task-card"][data-task-id="{quoted}"]')
-
-
-def column(page: Page, name: str) -> Locator:
-    return page.get_by_test_id(f"column-{name}")
-
-
-def count(page: Page, name: str) -> Locator:
-    return page.get_by_test_id(f"count-{name}")
-
-
-def group_rows(page: Page, prefix: str) -> Locator:
-    """A group's rows: one in each column holding members."""
-    return page.locator(f'[data-testid="group"][data-group="{prefix}"]')
-
-
-def css_colour(page: Page, value: str) -> str:
-    """A CSS colour (``var(--err)``) as the page computes it, ``rgb(…)``, to compare with computed styles."""
-    return page.evaluate("""(value) => {
-        const probe = document.createElement("span");
-        probe.style.color = value;
-        document.body.append(probe);
-        const colour = getComputedStyle(probe).color;
-        probe.remove();
-        return colour;
-    }""", value)
-
-
-@contextmanager
-def heartbeat(server: LiveServer, body: dict[str, Any], every: float = 0.05) -> Iterator[None]:
-    """Re-post the same state until the block ends, as RemoteTqdm's heartbeat does for an open bar."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while True:
-            requests.post(server.url + "/progress", json=body, timeout=5).raise_for_status()
-            if stop.wait(every):
-                return
-
-    thread = threading.Thread(target=beat, daemon=True, name="heartbeat")
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(5)
-
-
-# What a group row shows for one GET /groups aggregate, written out independently of
-# dashboard.js (only the formats the tests' figures need): "" means the part is hidden.
-STATUS_LABEL = {"start": "starting", "update": "", "stale": "stale", "lost": "lost", "close": "done", "error": "error"}
-
-
-def amount(x: float) -> str:
-    assert x == int(x) and abs(x) < 1e6, "keep the tests' figures to whole numbers under a million"
-    return f"{int(x):,}"
-
-
-def three_digits(x: float) -> str:
-    assert 0 < x < 999.5
-    return f"{x:.{0 if x >= 99.95 else 1 if x >= 9.995 else 2}f}"
-
-
-def expected_row(group: dict[str, Any]) -> dict[str, str]:
-    unit, rate, eta, progress = group["unit"], group["rate"], group["eta"], group["progress"]
-    if unit is None:
-        counted = "mixed units"
-    else:
-        counted = "" if group["n"] is None else f"{amount(group['n'])}/{amount(group['total'])} {unit}"
-    speed = ""
-    if unit is not None and rate:
-        speed = f"{three_digits(rate)} {unit}/s" if rate >= 1 else f"{three_digits(1 / rate)} s/{unit}"
-    left = "" if eta is None else "ETA {:02d}:{:02d}".format(*divmod(int(eta + 0.5), 60))
-    unknown = group["unknown_totals"]
-    return {
-        "group-status": STATUS_LABEL[group["status"]],
-        "group-percent": "" if progress is None else f"{math.floor(progress * 100)}%",
-        "group-amount": counted,
-        "group-rate": speed,
-        "group-eta": left,
-        "group-unknown": f"{unknown} without total" if unknown else "",
-        **{f"group-{bucket}": f"{k} {bucket}" if k else "" for bucket, k in group["counts"].items()},
-    }
-
-
-def expect_rows_match_the_api(page: Page, server: LiveServer, prefix: str) -> dict[str, Any]:
-    """Every row of the group (one per column holding members) shows GET /groups' figures for it."""
-    response = server.http.get(server.url + "/groups", timeout=5)
-    response.raise_for_status()
-    group: dict[str, Any] = response.json()["groups"][prefix]
-    rows = group_rows(page, prefix)
-    for i in range(rows.count()):
-        for testid, text in expected_row(group).items():
-            part = rows.nth(i).get_by_test_id(testid)
-            if text:
-                expect(part, f"{prefix} {testid}").to_have_text(text)
-            else:
-                expect(part, f"{prefix} {testid}").to_be_hidden()
-    return group
 
 
 # ---------------------------------------------------------------- columns and values
@@ -179,8 +42,8 @@ def test_cards_sit_in_their_column_and_move_when_status_changes(
     page: Page, start_server: Callable[..., LiveServer]
 ) -> None:
     server = start_server(stale_seconds=1.0, cleanup_interval=0.05)
+    open_dashboard(page, server)  # first, so the second it has before job-a goes stale is not spent loading the page
     server.post(event("job-a", "start", total=10))
-    open_dashboard(page, server)
     expect(column(page, "active").locator(card(page, "job-a"))).to_be_visible()
     expect(count(page, "active")).to_have_text("1")
 
@@ -219,10 +82,22 @@ def test_most_recently_updated_first(page: Page, server: LiveServer) -> None:
 
 
 def test_progress_values_update_in_place(page: Page, server: LiveServer) -> None:
-    server.post(event(
-        "train", "start", desc="Training", n=10, total=100, unit="batch", rate=5.0, elapsed=2.0,
-        postfix="loss=0.91", meta={"model": "resnet", "gpu": 0, "job_id": "slurm-7"}, host="node-3", pid=4242,
-    ))
+    server.post(
+        event(
+            "train",
+            "start",
+            desc="Training",
+            n=10,
+            total=100,
+            unit="batch",
+            rate=5.0,
+            elapsed=2.0,
+            postfix="loss=0.91",
+            meta={"model": "resnet", "gpu": 0, "job_id": "slurm-7"},
+            host="node-3",
+            pid=4242,
+        )
+    )
     open_dashboard(page, server)
     bar = card(page, "train")
     expect(bar.get_by_test_id("task-title")).to_have_text("Training")
@@ -265,9 +140,7 @@ def test_unknown_total_is_indeterminate(page: Page, server: LiveServer) -> None:
     expect(bar.get_by_test_id("task-eta")).to_be_hidden()
 
 
-def test_lost_task_looks_apart_and_revives_when_heard_from(
-    page: Page, start_server: Callable[..., LiveServer]
-) -> None:
+def test_lost_task_looks_apart_and_revives_when_heard_from(page: Page, start_server: Callable[..., LiveServer]) -> None:
     server = start_server(lost_seconds=0.3, cleanup_interval=0.05)
     state = event("run-9:worker-7", desc="Crunch numbers", n=3, total=10, rate=1.5)
     server.post([state, event("run-9:merge", "close", n=4, total=4)])
@@ -295,8 +168,9 @@ def test_lost_task_looks_apart_and_revives_when_heard_from(
     for row in (column(page, "stale").locator(rows), column(page, "completed").locator(rows)):
         expect(row).to_have_attribute("data-status", "lost")
         expect(row.locator(".group-bar-fill")).to_have_css("background-color", violet)
-        expect(row.get_by_test_id("group-count")).to_have_text("1 of 2 tasks")
-    expect_rows_match_the_api(page, server, "run-9")
+        expect(row.get_by_test_id("group-here")).to_have_text("1 of 2 here")
+        expect(row.get_by_test_id("group-count")).to_have_text("2 tasks: 1 lost · 1 done")
+    expect_rows_match(page, server, "run-9")
 
     # Heard from again (the same state, no progress): running again, back in Active.
     with heartbeat(server, state):
@@ -306,7 +180,7 @@ def test_lost_task_looks_apart_and_revives_when_heard_from(
         expect(lost.get_by_test_id("task-age")).not_to_contain_text("no contact")
         expect(count(page, "stale")).to_have_text("0")
         expect(rows.first).to_have_attribute("data-status", "update")
-        group = expect_rows_match_the_api(page, server, "run-9")
+        group = expect_rows_match(page, server, "run-9")
         assert group["counts"]["active"] == 1 and group["status"] == "update"
     # Silent again: lost again.
     expect(column(page, "stale").locator(lost)).to_be_visible()
@@ -360,8 +234,12 @@ def test_rest_failures_are_shown(page: Page, server: LiveServer) -> None:
     messages = page.get_by_test_id("messages")
 
     # A 401 from the API (say the token was rotated while the page was open).
-    page.route("**/tasks?status=*", lambda route: route.fulfill(
-        status=401, content_type="application/json", body='{"detail":"missing or wrong token"}'))
+    page.route(
+        "**/tasks?status=*",
+        lambda route: route.fulfill(
+            status=401, content_type="application/json", body='{"detail":"missing or wrong token"}'
+        ),
+    )
     page.get_by_test_id("clear-completed").click()
     expect(messages).to_contain_text("Could not clear completed tasks: Unauthorized — token rejected (401)")
 
@@ -376,15 +254,17 @@ def test_rest_failures_are_shown(page: Page, server: LiveServer) -> None:
     expect(messages.get_by_test_id("message")).to_have_count(1)
 
 
-# ---------------------------------------------------------------- filter and groups
+# ---------------------------------------------------------------- filter
 
 
 def test_filter_matches_desc_task_id_and_meta(page: Page, server: LiveServer) -> None:
-    server.post([
-        event("alpha", desc="Download images"),
-        event("beta", desc="Train model", meta={"owner": "zoe"}),
-        event("gamma", "close", desc="Evaluate"),
-    ])
+    server.post(
+        [
+            event("alpha", desc="Download images"),
+            event("beta", desc="Train model", meta={"owner": "zoe"}),
+            event("gamma", "close", desc="Evaluate"),
+        ]
+    )
     open_dashboard(page, server)
     cards = page.get_by_test_id("task-card")
     expect(cards).to_have_count(3)
@@ -408,89 +288,6 @@ def test_filter_matches_desc_task_id_and_meta(page: Page, server: LiveServer) ->
     box.press("Escape")
     expect(cards).to_have_count(3)
     expect(count(page, "active")).to_have_text("2")
-
-
-def test_tasks_sharing_a_prefix_are_grouped_and_collapsible(page: Page, server: LiveServer) -> None:
-    server.post([event(f"run-42:rank-{rank}", n=rank, total=10) for rank in range(4)] + [event("solo:only")])
-    open_dashboard(page, server)
-    group = group_rows(page, "run-42")
-    expect(group.get_by_test_id("task-card")).to_have_count(4)
-    expect(group.get_by_test_id("group-count")).to_have_text("4 tasks")
-    expect(group.get_by_test_id("group-percent")).to_have_text("15%")  # 6/40
-    expect(group_rows(page, "solo")).to_have_count(0)  # a prefix nobody shares
-
-    toggle = group.get_by_test_id("group-toggle")
-    expect(toggle).to_have_attribute("aria-expanded", "true")
-    toggle.click()
-    expect(toggle).to_have_attribute("aria-expanded", "false")
-    expect(group.get_by_test_id("task-card")).to_have_count(0)
-    server.post(event("run-42:rank-0", n=9, total=10))  # updates still land while collapsed
-    expect(count(page, "active")).to_have_text("5")
-    expect(group.get_by_test_id("group-percent")).to_have_text("37%")  # 15/40, the row keeps its figures
-    expect_rows_match_the_api(page, server, "run-42")
-
-    page.reload()  # the choice is remembered
-    expect(page.get_by_test_id("connection")).to_have_text("Connected")
-    expect(toggle).to_have_attribute("aria-expanded", "false")
-    expect(group.get_by_test_id("group-amount")).to_have_text("15/40 it")
-    toggle.click()
-    expect(group.get_by_test_id("task-card")).to_have_count(4)
-    expect(card(page, "run-42:rank-0").get_by_test_id("task-percent")).to_have_text("90%")
-
-
-def test_group_rows_show_the_same_aggregates_as_get_groups(page: Page, server: LiveServer) -> None:
-    server.post([
-        event("run-7:a", n=30, total=100, rate=3.0),
-        event("run-7:b", "close", n=100, total=100, rate=4.0),
-        event("run-7:c", n=5, total=None, rate=0.5),  # an unknown total: summed without it, and no ETA
-        event("run-7:d", "error", n=10, total=50),
-        event("mixed:rows", n=50, total=200, unit="rows", rate=10.0),
-        event("mixed:bytes", n=3000, total=4000, unit="B", rate=100.0),  # mixed units: mean of fractions
-        event("etl:x", n=20, total=100, rate=2.0),
-        event("etl:y", n=40, total=100, rate=0.5),
-    ])
-    open_dashboard(page, server)
-    expect(page.get_by_test_id("task-card")).to_have_count(8)
-
-    run = expect_rows_match_the_api(page, server, "run-7")
-    assert (run["n"], run["total"], run["rate"], run["eta"], run["unknown_totals"]) == (140, 250, 3.5, None, 1)
-    mixed = expect_rows_match_the_api(page, server, "mixed")
-    assert (mixed["unit"], mixed["progress"]) == (None, 0.5)
-    etl = expect_rows_match_the_api(page, server, "etl")
-    assert etl["eta"] == 56  # 140 left at 2.5 it/s
-    expect(group_rows(page, "etl").get_by_test_id("group-rate")).to_have_text("2.50 it/s")
-
-    # A group spread over two columns: a row in each, the whole group's figures in both,
-    # each with only its own column's cards under it.
-    rows = group_rows(page, "run-7")
-    expect(rows).to_have_count(2)
-    active, completed = column(page, "active").locator(rows), column(page, "completed").locator(rows)
-    expect(active.get_by_test_id("task-card")).to_have_count(2)
-    expect(completed.get_by_test_id("task-card")).to_have_count(2)
-    expect(active.get_by_test_id("group-count")).to_have_text("2 of 4 tasks")
-    expect(group_rows(page, "etl").get_by_test_id("group-count")).to_have_text("2 tasks")
-
-    # Worst member status as the colour: an error member makes both rows error-red, like the error card.
-    red = css_colour(page, "var(--err)")
-    expect(card(page, "run-7:d").locator(".bar-fill")).to_have_css("background-color", red)
-    for row in (active, completed):
-        expect(row).to_have_attribute("data-status", "error")
-        expect(row.locator(".group-bar-fill")).to_have_css("background-color", red)
-        expect(row.get_by_test_id("group-status")).to_have_css("background-color", red)
-    blue = css_colour(page, "var(--accent)")
-    expect(group_rows(page, "etl")).to_have_attribute("data-status", "update")
-    expect(group_rows(page, "etl").locator(".group-bar-fill")).to_have_css("background-color", blue)
-
-    # Live: progress and a finished member move the figures; the filter hides cards, not figures.
-    server.post([event("etl:x", n=80, total=100, rate=2.0), event("run-7:c", "close", n=8)])
-    expect(group_rows(page, "etl").get_by_test_id("group-amount")).to_have_text("120/200 it")
-    expect_rows_match_the_api(page, server, "etl")
-    expect(active.get_by_test_id("group-count")).to_have_text("1 of 4 tasks")
-    run = expect_rows_match_the_api(page, server, "run-7")
-    assert run["eta"] == 110 / 3  # the member without a total is closed, so an ETA: 110 left at 3 it/s
-    page.get_by_test_id("filter").fill("etl:y")
-    expect(page.get_by_test_id("task-card")).to_have_count(1)
-    expect(group_rows(page, "etl").get_by_test_id("group-amount")).to_have_text("120/200 it")
 
 
 # ---------------------------------------------------------------- token
@@ -520,9 +317,7 @@ def test_token_from_the_query_is_used_and_hidden(page: Page, start_server: Calla
     expect(page.get_by_test_id("connection")).to_have_text("Connected")
 
 
-def test_rejected_token_shows_a_message_and_stops_retrying(
-    page: Page, start_server: Callable[..., LiveServer]
-) -> None:
+def test_rejected_token_shows_a_message_and_stops_retrying(page: Page, start_server: Callable[..., LiveServer]) -> None:
     server = start_server(api_token="right")
     server.post(event("hidden"), headers={"Authorization": "Bearer right"})
     sockets: list[str] = []
@@ -567,11 +362,13 @@ def test_refused_origin_is_explained(page: Page, start_server: Callable[..., Liv
 
 def test_html_in_task_fields_renders_as_text(page: Page, server: LiveServer) -> None:
     short = "<img src=x onerror=window.__pwned=3>"  # units are capped at 64 characters
-    assert server.post([
-        event(f"x{XSS}", desc=XSS, unit=short, postfix=XSS, host=XSS, meta={XSS: XSS, "job_id": XSS}, n=1, total=2),
-        event(f"{XSS}:a"),
-        event(f"{XSS}:b"),
-    ]).ok
+    assert server.post(
+        [
+            event(f"x{XSS}", desc=XSS, unit=short, postfix=XSS, host=XSS, meta={XSS: XSS, "job_id": XSS}, n=1, total=2),
+            event(f"{XSS}:a"),
+            event(f"{XSS}:b"),
+        ]
+    ).ok
     open_dashboard(page, server)
     payload = card(page, f"x{XSS}")
     expect(payload.get_by_test_id("task-title")).to_have_text(XSS)
@@ -589,6 +386,26 @@ def test_html_in_task_fields_renders_as_text(page: Page, server: LiveServer) -> 
 
 
 # ---------------------------------------------------------------- connection
+
+
+def test_reconnect_backoff_is_protocol_feeds(page: Page, server: LiveServer) -> None:
+    """feed.js waits as ``protocol.feed.Backoff`` does: 0.5 s, doubling, capped at 10 s, within ±10 %."""
+    page.goto(server.url + "/static/index.html")
+    delays = page.evaluate("""async () => {
+        const { Backoff, closing } = await import(new URL("js/feed.js", location.href));
+        const exact = new Backoff({ jitter: 0 });
+        const jittered = new Backoff();
+        return {
+            exact: Array.from({ length: 12 }, (_, i) => exact.delay(i + 1)),
+            jittered: Array.from({ length: 400 }, (_, i) => jittered.delay((i % 12) + 1) / exact.delay((i % 12) + 1)),
+            closing: [1000, 1006, 1008, 1012, 1013].map((code) => closing(code)),
+        };
+    }""")
+    assert delays["exact"] == [Backoff(jitter=0).delay(attempt) for attempt in range(1, 13)]
+    assert delays["exact"][:3] == [0.5, 1, 2] and delays["exact"][-1] == 10
+    assert 0.9 <= min(delays["jittered"]) < 0.97 and 1.03 < max(delays["jittered"]) <= 1.1
+    expected = [closing(code, "") for code in (1000, 1006, 1008, 1012, 1013)]
+    assert delays["closing"] == [{"refused": c.refused, "atOnce": c.at_once} for c in expected]
 
 
 def rebind(port: int) -> socket.socket:
@@ -662,8 +479,16 @@ def luminance(css_rgb: str) -> float:
 def test_two_thousand_tasks(page: Page, server: LiveServer) -> None:
     def batch(n: int) -> list[dict[str, Any]]:
         return [
-            event(f"job-{i // 50}:shard-{i}", n=n + i % 7, total=1000, rate=12.5, elapsed=3.0,
-                  desc=f"Shard {i}", postfix=f"loss={i / 5000:.3f}", meta={"worker": i % 16})
+            event(
+                f"job-{i // 50}:shard-{i}",
+                n=n + i % 7,
+                total=1000,
+                rate=12.5,
+                elapsed=3.0,
+                desc=f"Shard {i}",
+                postfix=f"loss={i / 5000:.3f}",
+                meta={"worker": i % 16},
+            )
             for i in range(2000)
         ]
 
@@ -674,8 +499,10 @@ def test_two_thousand_tasks(page: Page, server: LiveServer) -> None:
     expect(page.get_by_test_id("task-card")).to_have_count(2000, timeout=30_000)
     wall = time.perf_counter() - started
     stats = page.evaluate("window.progressistaDashboard.stats")
-    print(f"\n2,000 tasks: first full render {wall * 1000:.0f} ms after navigation "
-          f"({stats['firstRenderMs']:.0f} ms from snapshot to rendered board)")
+    print(
+        f"\n2,000 tasks: first full render {wall * 1000:.0f} ms after navigation "
+        f"({stats['firstRenderMs']:.0f} ms from snapshot to rendered board)"
+    )
     assert wall < 20, "the dashboard took far too long to render 2,000 tasks"
 
     # Every task updates, ten times over: the page keeps up, updating cards in place.
@@ -696,6 +523,8 @@ def test_two_thousand_tasks(page: Page, server: LiveServer) -> None:
     assert page.evaluate("el => el.isConnected", first), "cards must be updated in place"
     stats = page.evaluate("window.progressistaDashboard.stats")
     frames = page.evaluate("window.slowFrames")
-    print(f"2,000 live tasks, 10 full updates: {stats['renders']} renders, slowest render "
-          f"{stats['maxRenderMs']:.0f} ms, {len(frames)} frames over 50 ms (slowest {max(frames, default=0):.0f} ms)")
+    print(
+        f"2,000 live tasks, 10 full updates: {stats['renders']} renders, slowest render "
+        f"{stats['maxRenderMs']:.0f} ms, {len(frames)} frames over 50 ms (slowest {max(frames, default=0):.0f} ms)"
+    )
     assert stats["maxRenderMs"] < 2000, "an update render of 2,000 cards took far too long"

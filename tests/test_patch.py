@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 import sys
 import warnings
 from collections.abc import Iterator
@@ -99,6 +100,24 @@ def test_unknown_options_are_refused(originals: dict[str, Any]) -> None:
     with pytest.raises(TypeError, match="task_id"):
         patch.install(task_id="one id for every bar")
     assert not patch.installed()
+
+
+def test_the_patched_classes_pickle_by_name(originals: dict[str, Any]) -> None:
+    # process_map's workers get the class through pickle (its initializer is tqdm_class.set_lock):
+    # each must be found again by its module and qualified name.
+    patch.install()
+    classes = [patch.PatchedTqdm, patch.PatchedAutoTqdm, patch.PatchedNotebookTqdm, RemoteTqdm]
+    for cls in classes:
+        assert pickle.loads(pickle.dumps(cls)) is cls
+        assert pickle.loads(pickle.dumps(cls.set_lock)) == cls.set_lock
+    assert [f"{cls.__module__}.{cls.__qualname__}" for cls in classes[:3]] == [
+        "progressista.patch.PatchedTqdm",
+        "progressista.patch.PatchedAutoTqdm",
+        "progressista.patch.PatchedNotebookTqdm",
+    ]
+    # Names pickled before the client became a package still load.
+    for module, name in (("progressista.client", "RemoteTqdm"), ("progressista.patch", "PatchedTqdm")):
+        assert pickle.loads(f"c{module}\n{name}\n.".encode()) is getattr(sys.modules[module], name)
 
 
 def test_patched_tqdm_reports_with_the_install_options(server: LiveServer, originals: dict[str, Any]) -> None:

@@ -60,12 +60,16 @@ def test_a_phase_without_total_is_a_counter_and_messages_show(server):
         for iteration in range(1, 501):  # hundreds of calls: throttled, never a request each
             reporter.update(iteration, message=f"welfare {iteration / 1000:.3f}" if iteration % 100 == 0 else None)
         # tqdm shows (and so reports) at most every 0.1 s; the phase's end carries the final state.
-    task = wait_until(lambda: (t := phases_of(server, "conv").get("nash_optimization")) and t["status"] == "close"
-                      and t, timeout=5, what="closed phase")
+    task = wait_until(
+        lambda: (t := phases_of(server, "conv").get("nash_optimization")) and t["status"] == "close" and t,
+        timeout=5,
+        what="closed phase",
+    )
     assert (task["n"], task["total"], task["desc"]) == (500, None, "welfare 0.500")
     events = server.http.get(server.url + "/metrics", timeout=5).text
-    accepted = float(next(line.split()[1] for line in events.splitlines()
-                          if line.startswith("progressista_events_accepted_total")))
+    accepted = float(
+        next(line.split()[1] for line in events.splitlines() if line.startswith("progressista_events_accepted_total"))
+    )
     assert accepted < 50  # 500 updates, a handful of events
 
 
@@ -74,8 +78,11 @@ def test_an_exception_ends_the_open_phase_as_error(server):
         reporter.start_phase("leximin_outer", 40, message="Fixing probabilities")
         reporter.update(7)
         raise RuntimeError("solver failed")
-    task = wait_until(lambda: (t := phases_of(server, "boom").get("leximin_outer")) and t["status"] == "error" and t,
-                      timeout=5, what="error status")
+    task = wait_until(
+        lambda: (t := phases_of(server, "boom").get("leximin_outer")) and t["status"] == "error" and t,
+        timeout=5,
+        what="error status",
+    )
     assert task["n"] == 7
 
 
@@ -117,8 +124,9 @@ def make_pool(size=40, seed=1):
     ]
     features = sa.read_in_features(head, rows, 6)[0]
     settings = sa.Settings(id_column="id", columns_to_keep=[], selection_algorithm="maximin", max_attempts=5)
-    people_rows = [{"id": f"p{i}", "gender": rng.choice("fm"), "age": rng.choice(["young", "old"])}
-                   for i in range(size)]
+    people_rows = [
+        {"id": f"p{i}", "gender": rng.choice("fm"), "age": rng.choice(["young", "old"])} for i in range(size)
+    ]
     people, _ = sa.read_in_people(["id", "gender", "age"], people_rows, features, settings)
     return features, people, settings
 
@@ -129,11 +137,25 @@ def test_a_real_stratification_run_streams_its_phases(server):
     with PhaseReporter(run_id="assembly", server_url=server.url) as reporter:
         success, panels, _ = core.run_stratification(features, people, 6, settings, progress_reporter=reporter)
     assert success and panels
-    phases = wait_until(lambda: (p := phases_of(server, "assembly")) and all(
-        t["status"] == "close" for t in p.values()) and len(p) >= 2 and p, timeout=10, what="closed phases")
+    phases = wait_until(
+        lambda: (
+            (p := phases_of(server, "assembly"))
+            and all(t["status"] == "close" for t in p.values())
+            and len(p) >= 2
+            and p
+        ),
+        timeout=10,
+        what="closed phases",
+    )
     assert {"multiplicative_weights", "maximin_optimization"} <= set(phases)
     weights = phases["multiplicative_weights"]
     assert weights["meta"]["phase"] == "multiplicative_weights"
     assert weights["total"] and weights["n"] == weights["total"]
     assert weights["desc"].startswith("Round ")  # the library's latest update message
     assert phases["maximin_optimization"]["total"] is None
+
+
+def test_an_unknown_option_is_refused_at_once() -> None:
+    # A typo must not pass silently into every phase bar (where the reporter swallows errors).
+    with pytest.raises(TypeError, match="push_evry"):
+        PhaseReporter(run_id="typo", push_evry=1)  # type: ignore[call-arg]

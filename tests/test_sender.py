@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from support import LiveServer, free_socket, run_server, wait_until
 from progressista import sender
 from progressista.api import post_events
 from progressista.sender import Sender, route
+from progressista.sender.rules import Entry
 
 
 class Recorder:
@@ -25,16 +27,21 @@ class Recorder:
     def __init__(self) -> None:
         self.batches: list[list[dict[str, Any]]] = []
 
-    def __call__(
-        self,
-        session: requests.Session,
-        url: str,
-        payload: list[dict[str, Any]],
-        headers: dict[str, str],
-        timeout: float,
-    ) -> requests.Response:
+    def __call__(self, session: requests.Session, url: str, payload: list[dict[str, Any]], *rest: Any) -> Any:
         self.batches.append([dict(event) for event in payload])
-        return post_events(session, url, payload, headers, timeout)
+        return post_events(session, url, payload, *rest)
+
+
+class Scripted:
+    """A post function answering with the given HTTP statuses in turn (then 200); records the task ids posted."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = list(statuses)
+        self.batches: list[list[str]] = []
+
+    def __call__(self, session: Any, url: str, payload: list[dict[str, Any]], *rest: Any) -> Any:
+        self.batches.append([event["task_id"] for event in payload])
+        return SimpleNamespace(status_code=self.statuses.pop(0) if self.statuses else 200, headers={}, text="")
 
 
 @pytest.fixture
@@ -277,15 +284,32 @@ def test_an_unreachable_server_does_not_hold_the_job(tmp_path: Path) -> None:
 
 
 def test_flush_without_a_sender_is_a_no_op() -> None:
-    if sender.current() is None:
-        assert sender.flush(0.1)
-
-
-def test_route_interning() -> None:
-    a = route("http://h/progress", {"b": "2", "a": "1"}, 2.0, 0.25, post_events)
-    assert route("http://h/progress", {"a": "1", "b": "2"}, 2.0, 0.25, post_events) is a
-    assert route("http://h/progress", {"a": "1"}, 2.0, 0.25, post_events) is not a
-    assert threading.current_thread().name != sender.THREAD_NAME
+    # A fresh process: nothing was ever sent there, so flush waits for nothing and creates no sender.
+    fresh = python(
+        """
+        import time
+        from progressista import sender
+        before = sender.current() is None
+        started = time.monotonic()
+        done = sender.flush(5)
+        print(before, done, sender.current() is None, time.monotonic() - started < 1)
+        """,
+        env=client_env(None),
+    )
+    assert fresh.stdout.split() == ["True", "True", "True", "True"], fresh.stderr
+    # The negative control: with an event pending for a server that refuses connections, flush says so.
+    with free_socket() as sock:
+        pending = python(
+            f"""
+            from progressista import sender
+            from progressista.api import post_events
+            route = sender.route("http://127.0.0.1:{sock.getsockname()[1]}/progress", {{}}, 0.5, 60.0, post_events)
+            sender.get_sender().submit(route, "t", {{"task_id": "t", "status": "update"}})
+            print(sender.current() is None, sender.flush(2))
+            """,
+            env=client_env(None),
+        )
+    assert pending.stdout.split() == ["False", "False"], pending.stderr
 
 
 def test_proxy_settings_from_the_environment_are_honoured(server: LiveServer) -> None:
@@ -320,19 +344,50 @@ def test_an_older_update_does_not_replace_a_newer_one(server: LiveServer, own_se
     assert recorder.batches == [[update("raced", 7, seq=5)]]
 
 
-def test_periodic_hooks_run_on_the_sender_thread(server: LiveServer, own_sender: Sender) -> None:
+def test_periodic_hooks_run_on_the_sender_thread(server: LiveServer) -> None:
     seen: list[str] = []
-
-    def hook() -> None:
-        seen.append(threading.current_thread().name)
-
-    sender.periodically(hook, lambda: 0.05)
+    hooks: list[tuple[Callable[[], None], Callable[[], float]]] = []
+    own = Sender(hooks)  # the list is read live: a hook added after the sender was made runs too
+    hooks.append((lambda: seen.append(threading.current_thread().name), lambda: 0.05))
     try:
-        own_sender.submit(route(server.url + "/progress", {}, 5.0, 0.2, Recorder()), "tick", update("tick", 1))
+        own.submit(route(server.url + "/progress", {}, 5.0, 0.2, Recorder()), "tick", update("tick", 1))
         wait_until(lambda: len(seen) >= 3, what="three runs of the hook")
         assert set(seen) == {sender.THREAD_NAME}
+        assert threading.current_thread().name != sender.THREAD_NAME
     finally:
-        sender._periodic[:] = [(h, i) for h, i in sender._periodic if h is not hook]
+        own.close()
+
+
+def test_the_process_sender_runs_the_registered_hooks() -> None:
+    done = python(
+        """
+        import threading
+        from progressista import sender
+        from progressista.api import post_events
+        ran = threading.Event()
+        sender.periodically(lambda: ran.set(), lambda: 0.05)
+        route = sender.route("http://127.0.0.1:1/progress", {}, 0.5, 60.0, post_events)
+        sender.get_sender().submit(route, "t", {"task_id": "t", "status": "update"})  # starts the thread
+        print(ran.wait(10))
+        """,
+        env=client_env(None),
+    )
+    assert done.stdout.split() == ["True"], done.stderr
+
+
+def test_a_server_failing_midway_through_a_split_batch_keeps_the_rest(own_sender: Sender) -> None:
+    # 422 refuses the batch of three, so its events go one by one; the server fails at the second.
+    post = Scripted(422, 200, 503)
+    target = route("http://127.0.0.1:1/progress", {}, 1.0, 0.05, post)
+    items = [(task_id, Entry(update(task_id, 1, "close"), urgent=True)) for task_id in ("a", "b", "c")]
+    with requests.Session() as session:
+        own_sender._send(session, target, items)
+    assert post.batches == [["a", "b", "c"], ["a"], ["b"]]
+    assert own_sender.pending_count() == 2  # b and c wait for the retry; neither is lost
+    assert (own_sender.stats["events"], own_sender.stats["failures"], own_sender.stats["dropped"]) == (1, 1, 0)
+    own_sender.submit(target, "d", update("d", 1, "close"), urgent=True)  # starts the thread: the retry comes
+    wait_until(lambda: own_sender.pending_count() == 0, what="the retry")
+    assert sorted(post.batches[-1]) == ["b", "c", "d"]
 
 
 def test_what_requests_imports_lazily_is_imported_before_the_thread_starts(server: LiveServer) -> None:

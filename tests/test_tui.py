@@ -1,56 +1,25 @@
-"""`progressista watch` through Textual's pilot, against a real server on loopback.
-
-Textual's pilot is async; pytest-asyncio is not needed: each test drives the
-app with ``asyncio.run`` and waits on conditions (never bare sleeps).
-"""
+"""`progressista watch` through Textual's pilot, against a real server on loopback (helpers: tui_support)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from support import LiveServer, free_socket, run_server
 from textual.pilot import Pilot
+from tui_support import FAST, drive, event, offline, until, watch
 
+from progressista.protocol.feed import Backoff
 from progressista.protocol.groups import groups
 from progressista.tui.app import WatchApp, create_app
-from progressista.tui.feed import Backoff
 from progressista.tui.messages import Snapshot
-from progressista.tui.widgets import CARD_HEIGHT, ConfirmScreen, ConnectionBar, TaskList
-
-FAST = Backoff(first=0.05, factor=2.0, limit=0.4, jitter=0.0)
-SIZE = (150, 40)
-
-Scenario = Callable[[Pilot[None]], Awaitable[None]]
-
-
-def drive(app: WatchApp, scenario: Scenario, size: tuple[int, int] = SIZE) -> None:
-    async def main() -> None:
-        async with app.run_test(size=size, notifications=True) as pilot:
-            await scenario(pilot)
-
-    asyncio.run(main())
-
-
-async def until(pilot: Pilot[None], predicate: Callable[[], Any], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await pilot.pause(0.02)
-
-
-def event(task_id: str, status: str = "update", **fields: Any) -> dict[str, Any]:
-    return {"task_id": task_id, "status": status, "n": 3, "total": 10, **fields}
-
-
-def watch(server: LiveServer, **options: Any) -> WatchApp:
-    return create_app(server.url, **{"refresh_interval": 0.05, "backoff": FAST, **options})
+from progressista.tui.rows import CARD_HEIGHT
+from progressista.tui.task_list import TaskList
+from progressista.tui.widgets import ConfirmScreen, ConnectionBar
 
 
 def ids(app: WatchApp, column: str) -> list[str]:
@@ -104,19 +73,31 @@ def test_tasks_land_in_their_columns_and_move_when_the_status_changes(start_serv
         assert "✗ Crashed job" in text and "✓ Alpha" in text
         error_colour = completed.get_component_rich_style("task-list--error").color
         title_line = completed.render_line(0)
-        assert any(seg.style is not None and seg.style.color == error_colour and "Crashed" in seg.text
-                   for seg in title_line), "an error's title is drawn in the error colour"
+        assert any(
+            seg.style is not None and seg.style.color == error_colour and "Crashed" in seg.text for seg in title_line
+        ), "an error's title is drawn in the error colour"
 
     drive(app, scenario)
 
 
 def test_cards_show_bar_numbers_rate_eta_postfix_and_age(server):
-    server.post([
-        event("etl:extract", desc="Extracting rows", n=420, total=1000, rate=35.0, unit="rows",
-              postfix="shard=3", host="node-1", pid=12),
-        event("etl:load", "start", desc="Loading", n=12, total=None),
-        event("solo:job", desc="Alone"),
-    ])
+    server.post(
+        [
+            event(
+                "etl:extract",
+                desc="Extracting rows",
+                n=420,
+                total=1000,
+                rate=35.0,
+                unit="rows",
+                postfix="shard=3",
+                host="node-1",
+                pid=12,
+            ),
+            event("etl:load", "start", desc="Loading", n=12, total=None),
+            event("solo:job", desc="Alone"),
+        ]
+    )
     app = watch(server)
 
     async def scenario(pilot: Pilot[None]) -> None:
@@ -384,22 +365,33 @@ def test_the_factory_refuses_a_url_that_names_no_server(url):
         create_app(url)
 
 
-def offline() -> WatchApp:
-    """An app whose feed never connects: the tests post Snapshots the way the feed would."""
-    return create_app("http://127.0.0.1:9", refresh_interval=0.05, backoff=Backoff(first=60, jitter=0))
-
-
 def test_lost_and_stale_read_apart():
-    app = offline()
     now = time.time()
+    app = offline(clock=lambda: now)  # "idle 30s" stays 30s however slow the machine
 
     async def scenario(pilot: Pilot[None]) -> None:
-        app.post_message(Snapshot({
-            "gone": {"status": "lost", "desc": "Vanished worker", "n": 5, "total": 10, "updated_at": now - 120,
-                     "seen_at": now - 180},
-            "slow": {"status": "stale", "desc": "Idle worker", "n": 1, "total": 10, "updated_at": now - 30,
-                     "seen_at": now - 1},
-        }))
+        app.post_message(
+            Snapshot(
+                {
+                    "gone": {
+                        "status": "lost",
+                        "desc": "Vanished worker",
+                        "n": 5,
+                        "total": 10,
+                        "updated_at": now - 120,
+                        "seen_at": now - 180,
+                    },
+                    "slow": {
+                        "status": "stale",
+                        "desc": "Idle worker",
+                        "n": 1,
+                        "total": 10,
+                        "updated_at": now - 30,
+                        "seen_at": now - 1,
+                    },
+                }
+            )
+        )
         await until(pilot, lambda: ids(app, "stale") == ["slow", "gone"], "both in Needs attention")
         stale = app.column("stale")
         text = screen_text(stale)
@@ -478,19 +470,21 @@ def group_rows(app: WatchApp, column: str) -> list[str]:
 
 
 def test_group_rows_show_the_aggregate_of_groups_in_every_column_that_holds_members(server):
-    server.post([
-        # known totals, one unknown, members in Active and Completed
-        event("run:a", n=30, total=100, rate=2.5, unit="img"),
-        event("run:b", n=7, total=None, rate=1.25, unit="img"),
-        event("run:c", "close", n=100, total=100, unit="img"),
-        event("run:d", "error", n=5, total=50, unit="img"),
-        # mixed units: no sum, progress is the mean of the fractions
-        event("mix:rows", n=5, total=10, unit="rows", rate=0.5),
-        event("mix:bytes", n=1.5, total=6.0, unit="B"),
-        # every member has a total: an ETA
-        event("etl:x", n=40, total=100, rate=4.0),
-        event("etl:y", n=10, total=50, rate=1.0),
-    ])
+    server.post(
+        [
+            # known totals, one unknown, members in Active and Completed
+            event("run:a", n=30, total=100, rate=2.5, unit="img"),
+            event("run:b", n=7, total=None, rate=1.25, unit="img"),
+            event("run:c", "close", n=100, total=100, unit="img"),
+            event("run:d", "error", n=5, total=50, unit="img"),
+            # mixed units: no sum, progress is the mean of the fractions
+            event("mix:rows", n=5, total=10, unit="rows", rate=0.5),
+            event("mix:bytes", n=1.5, total=6.0, unit="B"),
+            # every member has a total: an ETA
+            event("etl:x", n=40, total=100, rate=4.0),
+            event("etl:y", n=10, total=50, rate=1.0),
+        ]
+    )
     app = watch(server)
 
     async def scenario(pilot: Pilot[None]) -> None:
@@ -534,17 +528,32 @@ def test_a_group_takes_the_colour_of_its_worst_member():
         return {"status": status, "n": 1, "total": 2, "updated_at": now}
 
     async def scenario(pilot: Pilot[None]) -> None:
-        app.post_message(Snapshot({
-            "ok:a": member("update"), "ok:b": member("start"), "ok:c": member("close"),
-            "idle:a": member("update"), "idle:b": member("stale"),
-            "gone:a": member("stale"), "gone:b": member("lost"), "gone:c": member("update"),
-            "bad:a": member("lost"), "bad:b": member("error"),
-            "done:a": member("close"), "done:b": member("close"),
-        }))
+        app.post_message(
+            Snapshot(
+                {
+                    "ok:a": member("update"),
+                    "ok:b": member("start"),
+                    "ok:c": member("close"),
+                    "idle:a": member("update"),
+                    "idle:b": member("stale"),
+                    "gone:a": member("stale"),
+                    "gone:b": member("lost"),
+                    "gone:c": member("update"),
+                    "bad:a": member("lost"),
+                    "bad:b": member("error"),
+                    "done:a": member("close"),
+                    "done:b": member("close"),
+                }
+            )
+        )
         await until(pilot, lambda: group_rows(app, "completed") == ["bad", "done", "ok"], "the group rows")
-        expected = {"ok": ("active", "gutter-active", None), "idle": ("active", "gutter-stale", " STALE "),
-                    "gone": ("stale", "gutter-lost", " LOST "), "bad": ("stale", "gutter-error", " ERROR "),
-                    "done": ("completed", "gutter-done", None)}
+        expected = {
+            "ok": ("active", "gutter-active", None),
+            "idle": ("active", "gutter-stale", " STALE "),
+            "gone": ("stale", "gutter-lost", " LOST "),
+            "bad": ("stale", "gutter-error", " ERROR "),
+            "done": ("completed", "gutter-done", None),
+        }
         for prefix, (column, tone, badge) in expected.items():
             task_list = app.column(column)
             line = row_line(task_list, prefix)

@@ -18,7 +18,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from progressista.tui.feed import Backoff, Feed
+from progressista.protocol.feed import Backoff
+from progressista.tui.feed import Feed
 from progressista.tui.messages import Connected, Connecting, Delta, Disconnected, Snapshot, Unauthorized
 
 FAST = Backoff(first=0.05, factor=2.0, limit=0.2, jitter=0.0)
@@ -81,6 +82,45 @@ def test_a_1013_close_reconnects_at_once_for_a_fresh_snapshot():
     assert seen_paths == ["/ws?mode=delta", "/ws?mode=delta"]
 
 
+def test_the_servers_group_rows_are_relayed_and_a_1012_resyncs_at_once():
+    connections = 0
+
+    async def handler(ws: ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        await ws.send(json.dumps({"type": "snapshot", "tasks": {"g:a": {}}, "groups": {"g": {"members": 1}}}))
+        if connections == 1:
+            await ws.close(1012, "resync; reconnect")  # the server lost its store's change feed
+            return
+        delta = {"type": "delta", "tasks": {}, "removed": ["g:a"], "groups": {}, "groups_removed": ["g", 3]}
+        await ws.send(json.dumps(delta))
+        await ws.wait_closed()
+
+    async def check(feed: Feed, posted: list[Any]) -> None:
+        await until(lambda: of(Delta, posted), "the delta")
+        assert [m.groups for m in of(Snapshot, posted)] == [{"g": {"members": 1}}] * 2
+        retry = of(Disconnected, posted)[0]
+        assert retry.retry_in == 0 and "resync" in retry.reason
+        delta = of(Delta, posted)[0]
+        assert (delta.removed, delta.groups, delta.groups_removed) == (["g:a"], {}, ["g"])
+
+    asyncio.run(with_feed(handler, check))
+
+
+def test_an_older_server_sends_no_group_rows():
+    async def handler(ws: ServerConnection) -> None:
+        await ws.send(json.dumps({"type": "snapshot", "tasks": {"g:a": {}}}))
+        await ws.send(json.dumps({"type": "delta", "tasks": {"g:b": {}}, "removed": []}))
+        await ws.wait_closed()
+
+    async def check(feed: Feed, posted: list[Any]) -> None:
+        await until(lambda: of(Delta, posted), "the delta")
+        assert of(Snapshot, posted)[0].groups is None
+        assert (of(Delta, posted)[0].groups, of(Delta, posted)[0].groups_removed) == (None, [])
+
+    asyncio.run(with_feed(handler, check))
+
+
 def test_junk_messages_are_ignored():
     async def handler(ws: ServerConnection) -> None:
         for junk in ("not json", "[1, 2]", '{"tasks": 3}', '{"type": "delta"}'):
@@ -139,7 +179,8 @@ def test_a_dead_port_backs_off_exponentially():
     assert isinstance(posted[0], Connecting) and posted[0].attempt == 0
 
 
-def test_backoff_jitter_stays_within_its_band():
+def test_the_feeds_backoff_jitter_stays_within_its_band():
+    """The feed's backoff is protocol.feed's, shared with ``progressista wait``."""
     backoff = Backoff(first=1, factor=2, limit=8, jitter=0.1)
     for attempt, base in [(1, 1), (2, 2), (3, 4), (4, 8), (9, 8)]:
         for _ in range(20):

@@ -1,4 +1,4 @@
-"""The CLI and the shared view logic load without Textual or websockets; only `watch` needs them."""
+"""The CLI and the shared board and cards load without Textual or websockets; only `watch` needs them."""
 
 from __future__ import annotations
 
@@ -35,7 +35,11 @@ def loaded(*args: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "modules",
-    [("progressista.cli",), ("progressista.tui",), ("progressista.tui.view", "progressista.cli.task_table")],
+    [
+        ("progressista.cli",),
+        ("progressista.tui",),
+        ("progressista.board", "progressista.cards", "progressista.cli.task_table"),
+    ],
 )
 def test_importing_does_not_load_the_tui(modules):
     assert loaded("import", *modules) == []
@@ -52,3 +56,24 @@ def test_tasks_ls_does_not_load_the_tui(server):
 
 def test_the_probe_would_notice():
     assert loaded("import", "progressista.tui.app") == sorted(TUI_ONLY)
+
+
+PURE = """
+import json, sys
+before = set(sys.modules)
+import progressista.board, progressista.cards
+names = {m.split(".")[0] for m in set(sys.modules) - before} - set(sys.stdlib_module_names)
+print(json.dumps(sorted(names | {m for m in set(sys.modules) - before if m.startswith("progressista.")})))
+"""
+
+
+def test_the_board_and_the_cards_load_only_the_standard_library_and_the_protocol():
+    """What both `watch` and `tasks ls` show is computed without Textual, Rich or anything else."""
+    result = subprocess.run([sys.executable, "-c", PURE], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    names = set(json.loads(result.stdout))
+    assert {"progressista.board", "progressista.cards"} <= names  # the probe sees what it imports
+    ours = {name for name in names if name.startswith("progressista.")}
+    assert names - ours == {"progressista"}, names - ours
+    root = {"progressista.board", "progressista.cards", "progressista.version"}  # the package root loads its version
+    assert all(name.startswith("progressista.protocol.") for name in ours - root - {"progressista.protocol"}), ours

@@ -4,7 +4,9 @@ Task text (ids, descriptions) comes from the network, so cells are built as
 :class:`rich.text.Text`, never parsed as markup. A ``lost`` task (no contact:
 its process died or hung hard) reads apart from a ``stale`` one (alive, no
 progress): its own colour, ``⚠ lost``, and how long it has been silent where a
-running task shows its ETA.
+running task shows its ETA. The figures are those of the dashboards
+(:func:`progressista.protocol.format.task_figures`), the order and bars
+:mod:`progressista.board`'s and :mod:`progressista.cards`'.
 """
 
 from __future__ import annotations
@@ -16,22 +18,10 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from progressista.tui.view import (
-    STATUS_LABELS,
-    bar_parts,
-    eta_seconds,
-    format_age,
-    format_amount,
-    format_duration,
-    format_percent,
-    format_rate,
-    format_since,
-    fraction,
-    newest_first,
-    rate_of,
-    seen_at,
-    updated_at,
-)
+from progressista.board import newest_first, seen_at, updated_at
+from progressista.cards import bar_parts
+from progressista.protocol.format import eta_seconds, format_age, format_duration, format_since, fraction, task_figures
+from progressista.protocol.statuses import STATUS_LABELS
 
 __all__ = ["BAR_WIDTH", "STATUS_STYLES", "task_table"]
 
@@ -39,7 +29,12 @@ __all__ = ["BAR_WIDTH", "STATUS_STYLES", "task_table"]
 BAR_WIDTH = 16
 HEADERS = ("Status", "Description", "Progress", "Done", "Rate", "ETA", "Updated", "Task ID")
 STATUS_STYLES = {
-    "start": "cyan", "update": "green", "stale": "yellow", "lost": "bold magenta", "close": "dim", "error": "bold red",
+    "start": "cyan",
+    "update": "green",
+    "stale": "yellow",
+    "lost": "bold magenta",
+    "close": "dim",
+    "error": "bold red",
 }
 #: The bar's colour per status; running ones are green.
 BAR_STYLES = {"stale": "yellow", "lost": "magenta", "close": "dim", "error": "red"}
@@ -47,9 +42,7 @@ BAR_STYLES = {"stale": "yellow", "lost": "magenta", "close": "dim", "error": "re
 STATUS_TEXT = {"lost": "⚠ lost"}
 
 
-def task_table(
-    tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | None = None, width: int = 160
-) -> Table:
+def task_table(tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | None = None, width: int = 160) -> Table:
     """A table of ``tasks`` with ages measured at ``now``, fit for a terminal ``width`` columns wide.
 
     The task id is what ``tasks rm`` takes, so it is kept whole: below 110
@@ -68,8 +61,13 @@ def task_table(
     if room() < 8:
         shown.remove("Description")
     table = Table(
-        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, show_edge=False,
-        pad_edge=False, collapse_padding=True,
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
     )
     for header in shown:
         if header == "Description":
@@ -87,7 +85,7 @@ def task_table(
 def _cells(task_id: str, task: Mapping[str, Any], now: float, bar_width: int) -> dict[str, Text]:
     status = str(task.get("status", ""))
     desc = task.get("desc")
-    unit = task.get("unit")
+    figures = task_figures(task)
     label = STATUS_TEXT.get(status) or STATUS_LABELS.get(status, status)
     if status == "lost":  # no ETA: how long nothing was heard
         eta = Text(f"no contact {format_since(now - seen_at(task))}", STATUS_STYLES["lost"])
@@ -98,21 +96,20 @@ def _cells(task_id: str, task: Mapping[str, Any], now: float, bar_width: int) ->
     return {
         "Status": Text(label, STATUS_STYLES.get(status, "")),
         "Description": Text(desc if isinstance(desc, str) else ""),
-        "Progress": _bar(task, status, bar_width),
-        "Done": Text(format_amount(task.get("n"), task.get("total"), unit)),
-        "Rate": Text(format_rate(rate_of(task), unit)),
+        "Progress": _bar(fraction(task), figures["percent"], status, bar_width),
+        "Done": Text(figures["amount"]),
+        "Rate": Text(figures["rate"]),
         "ETA": eta,
         "Updated": Text(format_age(now - updated_at(task)), "dim"),
         "Task ID": Text(task_id),
     }
 
 
-def _bar(task: Mapping[str, Any], status: str, width: int) -> Text:
-    share = fraction(task)
+def _bar(share: float | None, percent: str, status: str, width: int) -> Text:
     if not width:
-        return Text(format_percent(share) or "?", "" if share is not None else "magenta")
+        return Text(percent or "?", "" if share is not None else "magenta")
     done, rest = bar_parts(share, width)
     text = Text(done, BAR_STYLES.get(status, "green"))
     text.append(rest, "grey30" if share is not None else "magenta")
-    text.append(f" {format_percent(share):>4}")
+    text.append(f" {percent:>4}")
     return text

@@ -1,7 +1,9 @@
 """``progressista tasks ls`` and ``progressista tasks rm``: list and remove a server's tasks.
 
 Thin commands: parse, call :class:`~progressista.api.ProgressistaApi`, render.
-``requests`` and Rich load inside the commands, so ``progressista --help`` stays fast.
+The API client (and with it ``requests``) and the table load inside the commands,
+so ``progressista --help`` and the other commands do not pay for them (Typer
+loads Rich itself, to print help).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def _api(url: str, token: str | None) -> ProgressistaApi:
 @tasks_app.command("ls")
 def ls(
     status: StatusOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {\"tasks\": {...}} as JSON, no colours.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"tasks": {...}} as JSON, no colours.')] = False,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until Ctrl-C.")] = False,
     interval: Annotated[float, typer.Option(min=0.1, help="Seconds between refreshes with --watch.")] = 2.0,
     url: UrlOption = None,

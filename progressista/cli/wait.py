@@ -1,21 +1,22 @@
 """``progressista wait``: block until tasks end, for shell scripts and CI pipelines.
 
 Follows ``/ws?mode=delta`` with the ``websockets`` sync client (the ``tui``
-extra); the decisions are :mod:`progressista.wait`'s, unit-tested apart.
-Connection problems are retried with backoff until the deadline; a refused
-token is not.
+extra); the decisions are :mod:`progressista.wait`'s, unit-tested apart, and what
+a message, a close code or a failed connection means, and the reconnect backoff,
+are :mod:`progressista.protocol.feed`'s (the terminal dashboard reads the feed
+the same way). Connection problems are retried with backoff until the deadline;
+a refused token is not.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Annotated
 
 import typer
 
 from progressista.config import ENV_API_TOKEN, auth_headers
-from progressista.protocol.feed import parse_feed_message
+from progressista.protocol.feed import REASON_BAD_TOKEN, Backoff, closing, describe_error, parse_feed_message
 from progressista.protocol.urls import server_urls
 from progressista.wait import DONE, FAILED, PENDING, Target, Tracker, Verdict, summary, timeout_summary
 
@@ -28,12 +29,8 @@ __all__ = ["EXIT_FAILED", "EXIT_TIMEOUT", "wait"]
 EXIT_FAILED = 1
 EXIT_TIMEOUT = 2
 
-#: The server's WebSocket close codes: refused (token, origin), and "too slow, reconnect".
-POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013
-#: Reconnection backoff: FIRST_RETRY seconds, doubling up to MAX_RETRY, ±10 % jitter.
-FIRST_RETRY = 0.5
-MAX_RETRY = 10.0
+#: Reconnection backoff: 0.5 s, doubling up to 10 s, ±10 % jitter (many scripts retrying after a restart spread out).
+BACKOFF = Backoff()
 #: How long past the deadline the first message (the snapshot) of a connection is still awaited.
 SNAPSHOT_GRACE = 2.0
 
@@ -140,7 +137,7 @@ class _Waiter:
             except _Dropped as exc:
                 reached = reached or exc.connected
                 failures = 1 if exc.received else failures + 1  # a connection that worked restarts the backoff
-                delay = 0.0 if exc.at_once else _backoff(failures)
+                delay = 0.0 if exc.at_once else BACKOFF.delay(failures)
                 left = self._left()
                 if left is None or left > delay:
                     typer.echo(f"progressista wait: {exc.reason}; retrying in {delay:.1f} s", err=True)
@@ -175,7 +172,7 @@ class _Waiter:
                 raise _Refused(self._refusal(f"HTTP {status}")) from None
             raise _Dropped(f"HTTP {status} at the WebSocket handshake; is this a Progressista server?") from None
         except (OSError, WebSocketException) as exc:  # TimeoutError is an OSError
-            raise _Dropped(_describe(exc)) from None
+            raise _Dropped(describe_error(exc)) from None
         received = False
         with ws:
             try:
@@ -198,15 +195,14 @@ class _Waiter:
             except ConnectionClosed as exc:
                 code = exc.rcvd.code if exc.rcvd is not None else None
                 reason = exc.rcvd.reason if exc.rcvd is not None else ""
-                if code == POLICY_VIOLATION:
-                    if "token" in reason:
-                        raise _Refused(self._refusal("the WebSocket was closed with 1008")) from None
-                    raise _Refused(f"the server refused the connection: {reason or 'policy violation'}") from None
-                if code == TRY_AGAIN_LATER:
-                    raise _Dropped("the server dropped this client for falling behind", True, received, True) from None
-                raise _Dropped(f"connection closed ({code or 'no close frame'})", True, received) from None
+                closed = closing(code, reason)
+                if closed.refused and reason == REASON_BAD_TOKEN:
+                    raise _Refused(self._refusal(f"the WebSocket was closed with {code}")) from None
+                if closed.refused:
+                    raise _Refused(closed.reason) from None
+                raise _Dropped(closed.reason, True, received, closed.at_once) from None
             except (OSError, WebSocketException) as exc:
-                raise _Dropped(_describe(exc), True, received) from None
+                raise _Dropped(describe_error(exc), True, received) from None
 
     def _refusal(self, how: str) -> str:
         if self.token:
@@ -231,18 +227,3 @@ def _apply(tracker: Tracker, raw: str | bytes) -> None:
         tracker.snapshot(update.tasks)
     else:
         tracker.delta(update.tasks, update.removed)
-
-
-def _backoff(attempt: int) -> float:
-    base = min(MAX_RETRY, FIRST_RETRY * 2.0 ** max(0, attempt - 1))
-    return base * random.uniform(0.9, 1.1)  # many scripts retrying after a server restart spread out
-
-
-def _describe(exc: BaseException) -> str:
-    """One line a person can act on."""
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the server running?)"
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]

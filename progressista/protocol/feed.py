@@ -141,8 +141,8 @@ def describe_error(exc: BaseException) -> str:
 class Backoff:
     """Delay before retry number ``attempt`` (1, 2, …): ``first * factor**(attempt-1)``, capped, ±jitter.
 
-    >>> Backoff(jitter=0).delay(1), Backoff(jitter=0).delay(3), Backoff(jitter=0).delay(10)
-    (0.5, 2.0, 10.0)
+    >>> Backoff(jitter=0).delay(1), Backoff(jitter=0).delay(3), Backoff(jitter=0).delay(10), Backoff(jitter=0).delay(5000)
+    (0.5, 2.0, 10.0, 10.0)
     """
 
     first: float = 0.5
@@ -151,6 +151,7 @@ class Backoff:
     jitter: float = 0.1
 
     def delay(self, attempt: int) -> float:
-        base = min(self.limit, self.first * self.factor ** max(0, attempt - 1))
+        # The exponent is capped: a server down for hours must not overflow the float.
+        base = min(self.limit, self.first * self.factor ** min(max(0, attempt - 1), 64))
         # Jitter spreads the reconnects of many clients after a server restart.
         return base * (1 + random.uniform(-self.jitter, self.jitter))

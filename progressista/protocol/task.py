@@ -7,13 +7,14 @@ script (``server/lua/merge.lua``, rendered from :data:`BOOKKEEPING`) all use it.
 
 >>> "n" in PROGRESS_FIELDS, "elapsed" in PROGRESS_FIELDS
 (True, False)
->>> finite(2.5), finite(float("nan")), finite(True), finite("3")
-(2.5, None, None, None)
+>>> finite(2.5), finite(float("nan")), finite(True), finite("3"), finite(10**400)
+(2.5, None, None, None, None)
 """
 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -42,6 +43,8 @@ MAX_HOST = 256
 MAX_META_BYTES = 16 * 1024
 #: ``meta.error`` (``"Type: message"``) is cut to this many characters.
 MAX_ERROR = 500
+
+_FLOAT_MAX = sys.float_info.max
 
 #: Every field an event may carry, in the order the docs list them.
 EVENT_FIELDS = (
@@ -89,12 +92,13 @@ PROGRESS_FIELDS = tuple(name for name in EVENT_FIELDS if name not in BOOKKEEPING
 
 
 def finite(value: object) -> float | None:
-    """``value`` if it is a finite JSON number (not a bool), else ``None``.
+    """``value`` if it is a finite JSON number (not a bool) that a float can hold, else ``None``.
 
     Task fields come from the network; this is the one check every side makes.
+    An integer past the float range (``10**400``) is refused too: a browser would read it as Infinity.
     """
-    if type(value) is int:
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return value if math.isfinite(value) else None
+    if type(value) is int or (isinstance(value, int) and not isinstance(value, bool)):
+        return value if -_FLOAT_MAX <= value <= _FLOAT_MAX else None
+    if type(value) is float or isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return None

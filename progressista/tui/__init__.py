@@ -1,8 +1,10 @@
 """The terminal dashboard behind ``progressista watch``.
 
-This package imports nothing on its own: :mod:`progressista.tui.view` is pure
-standard library (``progressista tasks ls`` uses it too), while
-:mod:`progressista.tui.app` needs the ``tui`` extra (Textual, websockets)::
+This package imports nothing on its own, and needs the ``tui`` extra (Textual,
+websockets) for :mod:`progressista.tui.app`. What the dashboard shows is computed
+by pure modules outside it, shared with ``progressista tasks ls``:
+:mod:`progressista.board` (columns, groups, order, filter) and
+:mod:`progressista.cards` (what each row says)::
 
     from progressista.tui.app import create_app
 

@@ -1,15 +1,17 @@
-"""``progressista watch``: the Textual dashboard. :func:`create_app` builds it for the CLI and the tests.
+"""``progressista watch``: the Textual dashboard. :data:`create_app` (:class:`WatchApp` itself) builds it everywhere.
 
 Data flow: the :class:`~.feed.Feed` worker posts Messages; handlers only update
-the :class:`~.view.Board` and note which tasks changed; a timer lays the board
-out at most every ``refresh_interval`` seconds and hands each column its
-entries, so a burst of messages costs one layout and repaints only what changed
-(the changed tasks and the rows of their groups). Discards run ``requests``
-calls in thread workers that post Messages back.
+the :class:`~progressista.board.Board` and note which rows changed; a timer lays
+the board out at most every ``refresh_interval`` seconds and hands each column
+(a :class:`~.task_list.TaskList`) its entries, so a burst of messages costs one
+layout and repaints only what changed (the changed tasks and the rows of their
+groups). Discards run ``requests`` calls in thread workers that post Messages back.
 
 Groups (ids sharing a ``prefix:``) have a row in every column that holds some of
-their tasks, each showing the whole group's aggregate; ``enter``/``space`` folds
-the row under the cursor, ``g`` folds or unfolds every group.
+their tasks, each showing the whole group's aggregate (the server's, when its
+feed carries group rows); ``enter``/``space`` folds the row under the cursor,
+``g`` folds or unfolds every group. A test reads a row's text with
+:meth:`TaskList.row_text <.task_list.TaskList.row_text>`.
 
 >>> app = create_app("http://localhost:8000", token="s3cret")  # doctest: +SKIP
 >>> app.run()  # doctest: +SKIP
@@ -29,11 +31,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input
 
 from progressista.api import ApiError, ProgressistaApi
+from progressista.board import Board, Column, RowKey, parse_terms
 from progressista.config import DEFAULT_REQUEST_TIMEOUT
+from progressista.protocol.feed import Backoff
 from progressista.protocol.groups import group_of
+from progressista.protocol.statuses import COLUMN_TITLES, COLUMNS, column_of
 from progressista.protocol.urls import server_urls
 
-from .feed import Backoff, Feed
+from .feed import Feed
 from .messages import (
     Connected,
     Connecting,
@@ -44,8 +49,8 @@ from .messages import (
     Snapshot,
     Unauthorized,
 )
-from .view import COLUMN_TITLES, COLUMNS, Board, Column, column_of, parse_terms
-from .widgets import ColumnHeader, ConfirmScreen, ConnectionBar, RowKey, TaskList
+from .task_list import TaskList
+from .widgets import ColumnHeader, ConfirmScreen, ConnectionBar
 
 __all__ = ["RedrawStats", "WatchApp", "create_app"]
 
@@ -62,7 +67,12 @@ class RedrawStats:
 
 
 class WatchApp(App[None]):
-    """Three columns of live tasks: active, needs attention (stale), completed."""
+    """Three columns of live tasks: active, needs attention (stale or lost), completed.
+
+    ``url`` is any form :func:`~progressista.protocol.urls.server_urls` takes;
+    ``token`` defaults to a ``?token=`` in it. Raises ``ValueError`` for a URL
+    that names no server. Built through :data:`create_app`.
+    """
 
     CSS_PATH = "watch.tcss"
     TITLE = "Progressista"
@@ -101,7 +111,7 @@ class WatchApp(App[None]):
         self.feed = Feed(url, self.token, self.post_message, backoff=backoff)
         self.stats = RedrawStats()
         self.terms: tuple[str, ...] = ()
-        self._changed: set[str] = set()
+        self._changed: set[RowKey] = set()
         self._dirty = False
         self._last_list = "active"
         self.fold_all = False
@@ -110,16 +120,20 @@ class WatchApp(App[None]):
         """``(column, prefix)`` of the group rows folded (or, under ``fold_all``, unfolded) by hand."""
         self.layout: dict[str, Column] = {}
         """What the last layout showed, per column."""
+        # Held, not queried: a message handled as run_test tears the screen down still finds them.
+        self.connection = ConnectionBar(self.server.base, id="connection")
+        self.headers = {name: ColumnHeader(name, id=f"{name}-header") for name in COLUMNS}
+        self.lists = {name: TaskList(name, clock=clock, id=name) for name in COLUMNS}
 
     # -- layout ----------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield ConnectionBar(self.server.base, id="connection")
+        yield self.connection
         with Horizontal(id="board"):
             for name in COLUMNS:
                 with Vertical(classes=f"column column-{name}"):
-                    yield ColumnHeader(name, id=f"{name}-header")
-                    yield TaskList(name, clock=self.clock, id=name)
+                    yield self.headers[name]
+                    yield self.lists[name]
         yield Input(placeholder="Filter: words of the id, description, postfix, host or meta", id="filter")
         yield Footer()
 
@@ -130,19 +144,18 @@ class WatchApp(App[None]):
         self.column("active").focus()
 
     def column(self, name: str) -> TaskList:
-        return self.query_one(f"#{name}", TaskList)
+        """The column ``name`` (``active``, ``stale`` or ``completed``); tests read its rows."""
+        return self.lists[name]
 
     def flush(self) -> None:
         """Lay out the board if anything changed since the last time (the repaint throttle)."""
         if not self._dirty:
             return
         started = time.perf_counter()
-        changed, self._changed, self._dirty = self._changed, set(), False
-        rows: set[RowKey] = {("task", task_id) for task_id in changed}
-        rows |= {("group", prefix) for task_id in changed if (prefix := group_of(task_id)) is not None}
+        rows, self._changed, self._dirty = self._changed, set(), False
         self.layout = self.board.columns(self.terms, self.folded)
         for name, column in self.layout.items():
-            self.query_one(f"#{name}-header", ColumnHeader).show(column)
+            self.headers[name].show(column)
             self.column(name).show(column, self.board, rows)
         elapsed = (time.perf_counter() - started) * 1000
         self.stats.layouts += 1
@@ -156,39 +169,38 @@ class WatchApp(App[None]):
 
     def _tick(self) -> None:
         # Ages and the "last message" time move with the clock: repaint what is on screen.
-        self.query_one(ConnectionBar).refresh()
+        self.connection.refresh()
         for name in COLUMNS:
             self.column(name).refresh()
 
     # -- feed messages ---------------------------------------------------
 
     def on_connecting(self, message: Connecting) -> None:
-        bar = self.query_one(ConnectionBar)
-        if bar.state != "reconnecting":
-            bar.set_state("connecting")
+        if self.connection.state != "reconnecting":
+            self.connection.set_state("connecting")
 
     def on_connected(self, message: Connected) -> None:
-        self.query_one(ConnectionBar).set_state("connected")
+        self.connection.set_state("connected")
 
     def on_snapshot(self, message: Snapshot) -> None:
-        self._received(self.board.replace(message.tasks))
+        self._received(self.board.replace(message.tasks, message.groups))
 
     def on_delta(self, message: Delta) -> None:
-        self._received(self.board.apply(message.tasks, message.removed))
+        self._received(self.board.apply(message.tasks, message.removed, message.groups, message.groups_removed))
 
-    def _received(self, changed: set[str]) -> None:
+    def _received(self, changed: set[RowKey]) -> None:
         self.stats.messages += 1
         self._changed |= changed
         self._dirty = True
-        self.query_one(ConnectionBar).last_message = time.time()
+        self.connection.last_message = time.time()
 
     def on_disconnected(self, message: Disconnected) -> None:
         detail = f"{message.reason} (attempt {message.attempt})"
-        self.query_one(ConnectionBar).set_state("reconnecting", detail, retry_in=message.retry_in)
+        self.connection.set_state("reconnecting", detail, retry_in=message.retry_in)
 
     def on_unauthorized(self, message: Unauthorized) -> None:
         hint = "pass --token or set PROGRESSISTA_API_TOKEN; r retries"
-        self.query_one(ConnectionBar).set_state("unauthorized", f"{message.reason}; {hint}")
+        self.connection.set_state("unauthorized", f"{message.reason}; {hint}")
 
     # -- actions ---------------------------------------------------------
 
@@ -261,8 +273,9 @@ class WatchApp(App[None]):
 
     def action_clear(self, column: str) -> None:
         # The statuses this column holds right now ("stale", maybe "lost"): names the server sent, so it knows them.
-        held = Counter(str(task.get("status")) for task in self.board.tasks.values()
-                       if column_of(task.get("status")) == column)
+        held = Counter(
+            str(task.get("status")) for task in self.board.tasks.values() if column_of(task.get("status")) == column
+        )
         count = sum(held.values())
         if not count:
             self.notify("No completed tasks to clear" if column == "completed" else "Nothing needs attention")
@@ -310,7 +323,7 @@ class WatchApp(App[None]):
 
     def action_reconnect(self) -> None:
         self.feed.reconnect_now()
-        self.query_one(ConnectionBar).set_state("connecting")
+        self.connection.set_state("connecting")
 
     # -- REST ------------------------------------------------------------
 
@@ -345,20 +358,6 @@ def _explain(exc: ApiError) -> str:
     return str(exc)
 
 
-def create_app(
-    url: str,
-    token: str | None = None,
-    *,
-    backoff: Backoff | None = None,
-    refresh_interval: float = 0.2,
-    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
-    clock: Callable[[], float] = time.time,
-) -> WatchApp:
-    """The dashboard for the server at ``url`` (any form :func:`~progressista.protocol.urls.server_urls` takes).
-
-    ``token`` defaults to a ``?token=`` in the URL. Raises ``ValueError`` for a
-    URL that names no server.
-    """
-    return WatchApp(
-        url, token, backoff=backoff, refresh_interval=refresh_interval, request_timeout=request_timeout, clock=clock
-    )
+create_app = WatchApp
+"""The dashboard's one factory, for the CLI, the tests, the benchmark and the scripts:
+``create_app(url, token=None, *, backoff=None, refresh_interval=0.2, request_timeout=…, clock=time.time)``."""

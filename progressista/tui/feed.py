@@ -8,9 +8,11 @@ with exponential backoff and jitter, except that:
 - a 1008 close, or HTTP 401/403 at the handshake, means the token was refused:
   it posts :class:`~.messages.Unauthorized` and waits for :meth:`Feed.reconnect_now`
   instead of spinning;
-- a 1013 close (the server dropped us for falling behind) reconnects at once,
-  and the fresh snapshot resyncs.
+- a 1013 close (the server dropped us for falling behind) or a 1012 (it lost
+  its store's change feed) reconnects at once, and the fresh snapshot resyncs.
 
+What a message, a close code or a failure means, and the backoff, are
+:mod:`progressista.protocol.feed`'s, the one reader ``progressista wait`` uses too.
 Every (re)connection starts with a snapshot, so a restarted server is resynced.
 """
 
@@ -18,8 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -28,33 +28,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from progressista.config import auth_headers
-from progressista.protocol.feed import parse_feed_message
+from progressista.protocol.feed import Backoff, closing, describe_error, parse_feed_message
 from progressista.protocol.urls import server_urls
 
 from .messages import Connected, Connecting, Delta, Disconnected, Snapshot, Unauthorized
 
-__all__ = ["Backoff", "Feed"]
+__all__ = ["Feed"]
 
 log = logging.getLogger("progressista.tui")
-
-#: Close codes the server uses: refused (token, origin) and "too slow, reconnect".
-POLICY_VIOLATION = 1008
-TRY_AGAIN_LATER = 1013
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Delay before retry number ``attempt`` (1, 2, …): ``first * factor**(attempt-1)``, capped, ±jitter."""
-
-    first: float = 0.5
-    factor: float = 2.0
-    limit: float = 15.0
-    jitter: float = 0.1
-
-    def delay(self, attempt: int) -> float:
-        base = min(self.limit, self.first * self.factor ** max(0, attempt - 1))
-        # Jitter spreads the reconnects of many dashboards after a server restart.
-        return base * (1 + random.uniform(-self.jitter, self.jitter))
 
 
 @dataclass(frozen=True)
@@ -167,34 +148,19 @@ class Feed:
                 return _Ending(f"the server refused the token (HTTP {status})", unauthorized=True)
             return _Ending(f"HTTP {status} at the WebSocket handshake; is this a Progressista server?")
         except (OSError, asyncio.TimeoutError, WebSocketException) as exc:
-            return _Ending(_describe(exc))
+            return _Ending(describe_error(exc))
         finally:
             self._ws = None
-        if code == POLICY_VIOLATION:
-            return _Ending(f"the server refused the connection: {why or 'policy violation'}", received, True)
-        if code == TRY_AGAIN_LATER:
-            return _Ending("the server dropped this dashboard for falling behind; resyncing", received, at_once=True)
-        if self._requested:
+        closed = closing(code, why)
+        if self._requested and not closed.refused:
             return _Ending("reconnecting on request", received)
-        return _Ending(f"connection closed ({code}{' ' + why if why else ''})", received)
+        return _Ending(closed.reason, received, closed.refused, closed.at_once)
 
     def _relay(self, raw: str | bytes) -> None:
         update = parse_feed_message(raw)
         if update is None:
             log.warning("ignoring a WebSocket message that is not a task update")
         elif update.removed is None:
-            self.post(Snapshot(update.tasks))
+            self.post(Snapshot(update.tasks, update.groups))
         else:
-            self.post(Delta(update.tasks, update.removed))
-
-
-def _describe(exc: BaseException) -> str:
-    """One line a person can act on."""
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the server running?)"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve the host ({exc.strerror})"
-    if isinstance(exc, asyncio.TimeoutError):
-        return "no answer in time"
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text[:200]
+            self.post(Delta(update.tasks, update.removed, update.groups, update.groups_removed))

@@ -38,17 +38,27 @@ class Connected(Message):
 
 @dataclass(eq=False)
 class Snapshot(Message):
-    """Every task the server has: replaces what the app knew (a reconnect resyncs)."""
+    """Every task the server has: replaces what the app knew (a reconnect resyncs).
+
+    ``groups``: every group row, as the server computed them (``None``: it sent none, an older server).
+    """
 
     tasks: dict[str, Any]
+    groups: dict[str, Any] | None = None
 
 
 @dataclass(eq=False)
 class Delta(Message):
-    """Tasks that changed since the last message, and ids that went away."""
+    """Tasks that changed since the last message, and ids that went away.
+
+    ``groups``: the group rows that changed (``None``: the server sends none); ``groups_removed``: the
+    prefixes left without a member.
+    """
 
     tasks: dict[str, Any]
     removed: list[str] = field(default_factory=list)
+    groups: dict[str, Any] | None = None
+    groups_removed: list[str] = field(default_factory=list)
 
 
 @dataclass(eq=False)

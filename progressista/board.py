@@ -1,9 +1,8 @@
-"""What the terminal dashboards show, computed from task dicts. Pure, standard library.
+"""What the terminal dashboards hold: tasks in columns, grouped, ordered and filtered. Pure.
 
-Shared by ``progressista watch`` (Textual) and ``progressista tasks ls`` (Rich):
-which column a status belongs to, groups (ids sharing a ``prefix:``, as
-:mod:`progressista.protocol.groups` defines them, with its aggregates), newest-first
-order, filtering, and the text of amounts, rates, ETAs and ages.
+The standard library and :mod:`progressista.protocol` only (never Textual or
+Rich), so ``progressista watch`` and ``progressista tasks ls`` share it and it is
+tested without a terminal. What each row says is :mod:`progressista.cards`'.
 
 >>> board = Board()
 >>> _ = board.replace({
@@ -13,120 +12,52 @@ order, filtering, and the text of amounts, rates, ETAs and ages.
 ... })
 >>> [(item.kind, item.key) for item in board.columns()["active"].items]
 [('group', 'etl'), ('task', 'etl:extract')]
->>> format_duration(eta_seconds(board.tasks["etl:extract"]))
-'00:15'
->>> " · ".join(group_numbers(board.aggregate("etl")))
-'140/200 it · 4.00 it/s · ETA 00:15'
+>>> board.aggregate("etl")["n"], board.served  # computed: the snapshot carried no group rows
+(140, False)
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from progressista.protocol.format import (
-    eta_seconds,
-    format_age,
-    format_amount,
-    format_count,
-    format_duration,
-    format_percent,
-    format_rate,
-    format_since,
-    fraction,
-    group_counts,
-    group_figures,
-    rate_of,
-)
 from progressista.protocol.groups import aggregate, group_of
 from progressista.protocol.statuses import COLUMN_TITLES, COLUMNS, STATUS_LABELS, column_of
 from progressista.protocol.task import finite
 
 __all__ = [
-    "COLUMNS",
-    "COLUMN_TITLES",
-    "STATUS_LABELS",
     "Board",
     "Column",
     "Item",
-    "bar_parts",
-    "column_of",
-    "eta_seconds",
-    "format_age",
-    "format_amount",
-    "format_count",
-    "format_duration",
-    "format_percent",
-    "format_rate",
-    "format_since",
-    "fraction",
-    "group_counts",
-    "group_numbers",
+    "RowKey",
     "matches",
     "newest_first",
-    "number",
     "parse_terms",
-    "rate_of",
     "search_text",
     "seen_at",
     "updated_at",
 ]
 
 Task = Mapping[str, Any]
-
-
-
-def number(value: object) -> float | None:
-    """``value`` as a finite float, or ``None`` (task fields come from the network)."""
-    found = finite(value)
-    return None if found is None else float(found)
+#: A row of a column: ``("task", task_id)`` or ``("group", prefix)``.
+RowKey = tuple[str, str]
 
 
 def updated_at(task: Task) -> float:
-    return number(task.get("updated_at")) or 0.0
+    """When the task last made progress, on the server's clock (0 when unknown)."""
+    return finite(task.get("updated_at")) or 0.0
 
 
 def seen_at(task: Task) -> float:
     """When the server last heard from the task (``seen_at``; ``updated_at`` from servers that predate it)."""
-    return number(task.get("seen_at")) or updated_at(task)
+    return finite(task.get("seen_at")) or updated_at(task)
 
 
 def newest_first(tasks: Mapping[str, Task]) -> list[str]:
     """Task ids, most recently updated first; ties by id so the order is stable."""
     return sorted(tasks, key=lambda task_id: (-updated_at(tasks[task_id]), task_id))
-
-
-def bar_parts(share: float | None, width: int) -> tuple[str, str]:
-    """A bar ``width`` cells wide as (done, remaining) text, to style apart.
-
-    Half-cell resolution with ``━``/``╸``; an unknown total gives ``("", "╍╍╍…")``.
-
-    >>> bar_parts(0.55, 10)
-    ('━━━━━╸', '━━━━')
-    """
-    width = max(0, width)
-    if share is None:
-        return "", "╍" * width
-    halves = math.floor(min(1.0, max(0.0, share)) * width * 2)
-    full, half = divmod(halves, 2)
-    done = "━" * full + ("╸" if half else "")
-    return done, "━" * (width - len(done))
-
-
-# ---------------------------------------------------------------- groups
-
-
-def group_numbers(group: Mapping[str, Any]) -> list[str]:
-    """The figures of a :func:`progressista.protocol.groups.aggregate`, as text, empty ones left out.
-
-    >>> group_numbers({"n": 30, "total": 200, "unit": "it", "rate": 3.0, "eta": 56.7, "unknown_totals": 1})
-    ['30/200 it', '1 without total', '3.00 it/s', 'ETA 00:57']
-    """
-    figures = group_figures(group)
-    return [text for key in ("amount", "unknown", "rate", "eta") if (text := figures[key])]
 
 
 # ---------------------------------------------------------------- filter
@@ -181,10 +112,10 @@ class Column:
     """What one column shows, in order."""
 
     name: str
-    items: tuple[Item, ...]
-    total: int
+    items: tuple[Item, ...] = ()
+    total: int = 0
     """Tasks in this column."""
-    shown: int
+    shown: int = 0
     """Of which the filter keeps."""
     members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Per group in this column, the ids of its tasks here (that the filter keeps), newest first."""
@@ -200,11 +131,12 @@ class Column:
 
     @property
     def task_ids(self) -> list[str]:
-        """The tasks on show (members of a collapsed group are not)."""
+        """The task cards on show, top to bottom (members of a folded group are not)."""
         return [item.key for item in self.items if item.kind == "task"]
 
     @property
     def groups(self) -> list[str]:
+        """The group rows, top to bottom."""
         return [item.key for item in self.items if item.kind == "group"]
 
 
@@ -213,71 +145,95 @@ def _unfolded(column: str, prefix: str) -> bool:
 
 
 class Board:
-    """The tasks a dashboard knows, kept in step with ``snapshot`` and ``delta`` messages.
+    """The tasks a dashboard knows, and their group rows, kept in step with ``snapshot`` and ``delta`` messages.
 
-    :meth:`columns` lays them out; it is O(n log n) in the number of tasks and
-    meant to run at most a few times a second, not once per message. Group
-    aggregates are computed when first asked for and kept until a member changes,
-    so a repaint pays only for the groups on screen whose members moved.
+    Group rows are the server's when the feed carries them (``groups`` in its
+    messages); otherwise, or for a group the server left out, the board computes
+    them with :func:`progressista.protocol.groups.aggregate`. Either way every
+    prefix with at least one member has a row. Computed rows are kept until a
+    member changes, so a repaint pays only for the groups whose members moved.
+
+    :meth:`columns` lays the tasks out; it is O(n log n) in the number of tasks and
+    meant to run at most a few times a second, not once per message.
     """
 
     def __init__(self) -> None:
         self.tasks: dict[str, dict[str, Any]] = {}
         self._search: dict[str, str] = {}
         self._members: dict[str, set[str]] = {}
-        self._aggregates: dict[str, dict[str, Any]] = {}
+        self._computed: dict[str, dict[str, Any]] = {}
+        self._served: dict[str, dict[str, Any]] | None = None
 
-    def replace(self, tasks: Mapping[str, Any]) -> set[str]:
-        """Take a full snapshot (a reconnect resyncs); returns every id that changed or went away."""
-        before = self.tasks
+    @property
+    def served(self) -> bool:
+        """Whether the group rows are the server's (the last message carried them)."""
+        return self._served is not None
+
+    def replace(self, tasks: Mapping[str, Any], groups: Mapping[str, Any] | None = None) -> set[RowKey]:
+        """Take a full snapshot (a reconnect resyncs), with the server's group rows if it sent them.
+
+        Returns the rows that changed or went away: tasks, and every group.
+        """
+        before, prefixes = self.tasks, set(self._members)
         self.tasks = {task_id: dict(task) for task_id, task in tasks.items() if isinstance(task, Mapping)}
-        self._search = {}
-        self._members = {}
-        self._aggregates = {}
+        self._search, self._members, self._computed = {}, {}, {}
+        self._served = None if groups is None else {key: dict(row) for key, row in groups.items()}
         for task_id in self.tasks:
             self._join(task_id)
-        gone = before.keys() - self.tasks.keys()
-        return gone | {task_id for task_id, task in self.tasks.items() if before.get(task_id) != task}
+        changed = {("task", task_id) for task_id in before.keys() - self.tasks.keys()}
+        changed |= {("task", task_id) for task_id, task in self.tasks.items() if before.get(task_id) != task}
+        return changed | {("group", prefix) for prefix in prefixes | set(self._members)}
 
-    def apply(self, tasks: Mapping[str, Any], removed: Iterable[str] = ()) -> set[str]:
-        """Apply a delta: changed tasks replace the old ones, removed ids go; returns the touched ids."""
-        touched: set[str] = set()
+    def apply(
+        self,
+        tasks: Mapping[str, Any],
+        removed: Iterable[str] = (),
+        groups: Mapping[str, Any] | None = None,
+        groups_removed: Iterable[str] = (),
+    ) -> set[RowKey]:
+        """Apply a delta: changed tasks replace the old ones, removed ids go, and so do the group rows.
+
+        Returns the rows touched: the tasks, their groups, and the groups the server sent or removed.
+        """
+        touched: set[RowKey] = set()
         for task_id in removed:
             if self.tasks.pop(task_id, None) is not None:
                 self._search.pop(task_id, None)
-                self._leave(task_id)
-                touched.add(task_id)
+                touched |= self._leave(task_id)
         for task_id, task in tasks.items():
             if isinstance(task, Mapping):
-                if task_id in self.tasks:
-                    self._touch(task_id)
-                else:
-                    self._join(task_id)
+                touched |= self._join(task_id)
                 self.tasks[task_id] = dict(task)
                 self._search.pop(task_id, None)
-                touched.add(task_id)
+        if (groups is None) != (self._served is None):  # rows served, or no longer: every group row changes
+            touched |= {("group", prefix) for prefix in self._members}
+            self._served = None if groups is None else {}
+        if self._served is not None and groups is not None:
+            for prefix in groups_removed:
+                self._served.pop(prefix, None)
+            self._served.update((key, dict(row)) for key, row in groups.items())
+            touched |= {("group", prefix) for prefix in (*groups, *groups_removed)}
         return touched
 
-    def _touch(self, task_id: str) -> None:
-        """A task changed: its group's aggregate is out of date."""
+    def _join(self, task_id: str) -> set[RowKey]:
+        """A task arrived or changed: its group's computed row is out of date."""
         prefix = group_of(task_id)
-        if prefix is not None:
-            self._aggregates.pop(prefix, None)
+        if prefix is None:
+            return {("task", task_id)}
+        self._members.setdefault(prefix, set()).add(task_id)
+        self._computed.pop(prefix, None)
+        return {("task", task_id), ("group", prefix)}
 
-    def _join(self, task_id: str) -> None:
+    def _leave(self, task_id: str) -> set[RowKey]:
         prefix = group_of(task_id)
-        if prefix is not None:
-            self._members.setdefault(prefix, set()).add(task_id)
-            self._aggregates.pop(prefix, None)
-
-    def _leave(self, task_id: str) -> None:
-        prefix = group_of(task_id)
-        if prefix is not None:
-            self._aggregates.pop(prefix, None)
-            members = self._members[prefix]
-            members.discard(task_id)
-            if not members:
-                del self._members[prefix]
+        if prefix is None:
+            return {("task", task_id)}
+        self._computed.pop(prefix, None)
+        members = self._members[prefix]
+        members.discard(task_id)
+        if not members:
+            del self._members[prefix]
+        return {("task", task_id), ("group", prefix)}
 
     def search(self, task_id: str) -> str:
         text = self._search.get(task_id)
@@ -290,15 +246,19 @@ class Board:
         return sorted(self._members.get(prefix, ()))
 
     def aggregate(self, prefix: str) -> dict[str, Any] | None:
-        """The group's :func:`progressista.protocol.groups.aggregate` (what ``GET /groups`` serves), or ``None``."""
-        found = self._aggregates.get(prefix)
-        if found is None and prefix in self._members:
-            # Members in id order, so float sums do not depend on arrival order.
-            found = self._aggregates[prefix] = aggregate(self.tasks[task_id] for task_id in self.members(prefix))
+        """The group's row: the server's, else :func:`~progressista.protocol.groups.aggregate`; ``None``: no member."""
+        if prefix not in self._members:
+            return None
+        found = self._served.get(prefix) if self._served is not None else None
+        if found is None:
+            found = self._computed.get(prefix)
+        if found is None:
+            # Members in id order, so float sums do not depend on arrival order (as the server's).
+            found = self._computed[prefix] = aggregate(self.tasks[task_id] for task_id in self.members(prefix))
         return found
 
     def groups(self) -> dict[str, dict[str, Any]]:
-        """``{prefix: aggregate}`` for every group, like :func:`progressista.protocol.groups.groups`."""
+        """``{prefix: row}`` for every group, like :func:`progressista.protocol.groups.groups` and ``GET /groups``."""
         return {prefix: found for prefix in sorted(self._members) if (found := self.aggregate(prefix)) is not None}
 
     def counts(self) -> dict[str, int]:

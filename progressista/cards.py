@@ -1,0 +1,206 @@
+"""What a task card and a group row say: their text as styled spans, written by :mod:`progressista.protocol.format`.
+
+Pure: the standard library and :mod:`progressista.protocol` only. Every number on
+a row is a figure of ``task_figures`` or ``group_figures``, the same text the
+browser's cards show. ``progressista watch`` fits a :class:`RowText` to its
+column (:mod:`progressista.tui.rows`); ``progressista tasks ls`` draws its bars
+with :func:`bar_parts`.
+
+>>> card = task_row("etl:extract", {"status": "update", "n": 40, "total": 100, "rate": 4.0, "updated_at": 20.0},
+...                 now=35.0, indent=1)
+>>> card.plain
+['  ▍ etl:extract 15s ago', '  ▍ 40%', '  ▍ 40/100 it · 4.00 it/s · ETA 00:15', '  ▍ ']
+>>> group_row("etl", {"status": "error", "members": 2, "counts": {"active": 1, "error": 1}}, now=0).details
+(('2 tasks: ', 'details'), ('1 active', 'gutter-active'), (' · ', 'details'), ('1 error', 'gutter-error'))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from progressista.protocol.format import format_age, format_since, fraction, group_figures, task_figures
+from progressista.protocol.task import finite
+
+from .board import seen_at, updated_at
+
+__all__ = [
+    "TONES",
+    "RowText",
+    "Span",
+    "bar_parts",
+    "group_clock",
+    "group_numbers",
+    "group_row",
+    "task_clock",
+    "task_row",
+]
+
+Task = Mapping[str, Any]
+
+
+def bar_parts(share: float | None, width: int) -> tuple[str, str]:
+    """A bar ``width`` cells wide as (done, remaining) text, to style apart.
+
+    Half-cell resolution with ``━``/``╸``; an unknown total gives ``("", "╍╍╍…")``.
+
+    >>> bar_parts(0.55, 10)
+    ('━━━━━╸', '━━━━')
+    """
+    width = max(0, width)
+    if share is None:
+        return "", "╍" * width
+    halves = math.floor(min(1.0, max(0.0, share)) * width * 2)
+    full, half = divmod(halves, 2)
+    done = "━" * full + ("╸" if half else "")
+    return done, "━" * (width - len(done))
+
+
+Span = tuple[str, str]
+"""Some text and the names of its styles, space separated (``""``: none); the TUI draws
+``"gutter-error"`` with its ``task-list--gutter-error`` component class."""
+
+#: Which colour a status (a task's, or a group's worst) is drawn in; also the names of the count buckets.
+TONES = {"start": "active", "update": "active", "stale": "stale", "lost": "lost", "close": "done", "error": "error"}
+_MARKS = {"start": "◌ ", "close": "✓ ", "error": "✗ "}
+#: What a group row says after its name when its worst member needs a look.
+_BADGES = {"stale": "STALE", "lost": "LOST", "error": "ERROR"}
+_DOT = " · "
+
+
+@dataclass(frozen=True)
+class RowText:
+    """What one row says, a task card or a group row, before it is fit to a width.
+
+    Four lines behind a coloured ``lead`` (the gutter): the ``title`` with the
+    ``age`` flush right; a bar of ``share`` (``None``: unknown total) drawn in
+    ``bar`` style, with ``percent``; the ``numbers``; the ``details``.
+    """
+
+    lead: Span
+    title: tuple[Span, ...]
+    age: str
+    share: float | None
+    bar: str
+    percent: str
+    numbers: tuple[Span, ...]
+    details: tuple[Span, ...]
+
+    @property
+    def plain(self) -> list[str]:
+        """The four lines as plain text, nothing cut, the bar left out (the percentage stays)."""
+        lead = self.lead[0]
+        title = "".join(text for text, _ in self.title)
+        return [
+            f"{lead}{title} {self.age}".rstrip(),
+            f"{lead}{self.percent}".rstrip(),
+            lead + "".join(text for text, _ in self.numbers),
+            lead + "".join(text for text, _ in self.details),
+        ]
+
+
+def task_clock(task: Task, now: float) -> tuple[str, str]:
+    """A card's text that moves with the clock: its age, and how long a lost task is silent or a stale one idle."""
+    age = format_age(now - updated_at(task)) if task else ""
+    status = task.get("status")
+    if status == "lost":
+        return age, format_since(now - seen_at(task))
+    return age, format_since(now - updated_at(task)) if status == "stale" else ""
+
+
+def group_clock(group: Mapping[str, Any], now: float) -> str:
+    """A group row's age: since its newest member moved."""
+    stamp = finite(group.get("updated_at"))
+    return format_age(now - stamp) if stamp is not None else ""
+
+
+def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
+    """A task card: status mark and description (else the id); bar; amount, rate, elapsed, then ETA
+    (running), ``idle …`` (stale) or ``no contact for …`` (lost); postfix, id and host:pid.
+
+    The figures are the browser card's, to the letter (:func:`~progressista.protocol.format.task_figures`).
+
+    >>> task_row("a", {"status": "update", "desc": "Alpha", "n": 40, "total": 100, "rate": 4.0}, 0).plain
+    ['▍ Alpha just now', '▍ 40%', '▍ 40/100 it · 4.00 it/s · ETA 00:15', '▍ a']
+    """
+    status = str(task.get("status", ""))
+    figures = task_figures(task)
+    age, since = task_clock(task, now)
+    tone = TONES.get(status, "active")
+    desc = task.get("desc")
+    name = desc if isinstance(desc, str) and desc else task_id
+    style = "error" if status == "error" else "title"
+    title = [(_MARKS.get(status, ""), style)]
+    if status == "lost":
+        title += [(" ⚠ LOST ", "badge-lost"), (" ", "")]
+    title.append((name, style))
+    numbers = [figures["amount"], figures["rate"], figures["elapsed"]]
+    if status == "stale":
+        numbers.append(f"idle {since}")
+    elif status != "lost":
+        numbers.append(figures["eta"])  # "" unless it runs
+    line: list[Span] = [(_DOT.join(text for text in numbers if text), "numbers")]
+    if status == "lost":
+        line += [(_DOT, "numbers"), (f"no contact for {since}", "lost")]
+    details = []
+    postfix = task.get("postfix")
+    if isinstance(postfix, str) and postfix:
+        details.append(postfix)
+    if name != task_id:
+        details.append(task_id)
+    host, pid = task.get("host"), task.get("pid")
+    if isinstance(host, str) and host:
+        details.append(f"{host}:{pid}" if isinstance(pid, int) else host)
+    return RowText(
+        lead=("  " * indent + "▍ ", f"gutter-{tone}"),
+        title=tuple(title),
+        age=age,
+        share=fraction(task),
+        bar="gutter-lost" if status == "lost" else "bar-done",
+        percent=figures["percent"],
+        numbers=tuple(line),
+        details=((_DOT.join(details), "details"),),
+    )
+
+
+def group_numbers(group: Mapping[str, Any]) -> list[str]:
+    """The figures of a :func:`progressista.protocol.groups.aggregate` on a group row, empty ones left out.
+
+    >>> group_numbers({"n": 30, "total": 200, "unit": "it", "rate": 3.0, "eta": 56.7, "unknown_totals": 1})
+    ['30/200 it', '1 without total', '3.00 it/s', 'ETA 00:57']
+    """
+    figures = group_figures(group)
+    return [text for key in ("amount", "unknown", "rate", "eta") if (text := figures[key])]
+
+
+def group_row(prefix: str, group: Mapping[str, Any], now: float, collapsed: bool = False) -> RowText:
+    """A group row: fold mark, prefix and a badge for a worst member that needs a look; the aggregate's
+    bar; summed amount, rate and ETA; member counts, each bucket in its colour.
+
+    Drawn in its worst member's colour; a running group's bar takes the column's, as a card's does.
+    """
+    figures = group_figures(group)
+    worst = str(group.get("status", "update"))
+    tone = TONES.get(worst, "active")
+    title: list[Span] = [(("▸ " if collapsed else "▾ ") + prefix, f"group gutter-{tone}")]
+    badge = _BADGES.get(worst)
+    if badge:
+        title += [("  ", ""), (f" {badge} ", f"badge-{worst}")]
+    # "5 tasks: 2 active · 1 lost · 2 done", split back into its buckets to colour each.
+    head, colon, buckets = figures["counts"].partition(": ")
+    counts: list[Span] = [(head + colon, "details")]
+    for index, part in enumerate(buckets.split(_DOT) if buckets else ()):
+        counts += [(_DOT, "details")] if index else []
+        counts.append((part, f"gutter-{part.partition(' ')[2]}"))
+    return RowText(
+        lead=("▌ ", f"gutter-{tone}"),
+        title=tuple(title),
+        age=group_clock(group, now),
+        share=finite(group.get("progress")),
+        bar="bar-done" if tone == "active" else f"gutter-{tone}",
+        percent=figures["percent"],
+        numbers=((_DOT.join(group_numbers(group)), "numbers"),),
+        details=tuple(counts),
+    )

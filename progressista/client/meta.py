@@ -1,0 +1,99 @@
+"""A bar's ``meta``: free JSON shown by the dashboards, made acceptable to the server.
+
+The server refuses meta that is not JSON, holds NaN or infinities, or passes
+:data:`~progressista.protocol.task.MAX_META_BYTES` (and with it the whole
+event), so a bar cleans its meta once, when it is set:
+
+>>> safe_meta({"run": 7, "tags": ("a", "b"), "loss": float("nan"), 1: None})
+({'run': 7, 'tags': ['a', 'b'], 'loss': 'nan', '1': None}, 48)
+>>> safe_meta({"blob": "x" * 20_000})  # too big: dropped, the bar still reports
+({}, 2)
+>>> meta_with({"rank": 1}, {"signal": "SIGTERM"})
+{'rank': 1, 'signal': 'SIGTERM'}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import numbers
+from collections.abc import Mapping
+from typing import Any, cast
+
+from ..protocol.task import MAX_META_BYTES, finite
+from .event import number
+
+__all__ = ["bar_meta", "json_size", "json_safe", "meta_with", "safe_meta", "signal_meta"]
+
+log = logging.getLogger("progressista")
+
+
+def json_size(value: Any) -> int:
+    """Bytes of ``value`` as compact JSON, measured as the server measures; raises if it is not JSON."""
+    return len(json.dumps(value, allow_nan=False, separators=(",", ":")))
+
+
+def bar_meta(defaults: Mapping[str, Any] | None, given: Any) -> tuple[dict[str, Any], int]:
+    """A new bar's meta (its class's default meta updated with the ``meta=`` given), made safe; and its size."""
+    if given is None and not defaults:
+        return {}, 2
+    merged = dict(defaults or {})
+    if isinstance(given, Mapping):
+        merged.update(given)
+    elif given is not None:
+        log.debug("progressista: meta must be a dict, got %s; ignored", type(given).__name__)
+    return safe_meta(merged)
+
+
+def safe_meta(meta: Any) -> tuple[dict[str, Any], int]:
+    """``meta`` as JSON the server accepts, and its size; ``({}, 2)`` when that is impossible."""
+    if not isinstance(meta, Mapping):
+        log.debug("progressista: meta must be a dict, got %s; dropped", type(meta).__name__)
+        return {}, 2
+    safe = cast(dict[str, Any], json_safe(meta))
+    try:
+        size = json_size(safe)
+    except (TypeError, ValueError):  # cannot happen after json_safe, but never raise into the user
+        log.debug("progressista: meta is not JSON; dropped", exc_info=True)
+        return {}, 2
+    if size > MAX_META_BYTES:
+        log.debug("progressista: meta is %d bytes of JSON, over the %d limit; dropped", size, MAX_META_BYTES)
+        return {}, 2
+    return safe, size
+
+
+def json_safe(value: Any, depth: int = 0) -> Any:
+    """``value`` with everything JSON cannot hold made a string: keys, NaN, objects, nesting past 32 levels."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if finite(value) is not None else str(value)
+    if depth > 32:
+        return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): json_safe(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(item, depth + 1) for item in value]
+    if isinstance(value, numbers.Number):
+        converted = number(value)
+        return converted if converted is not None else str(value)
+    return str(value)
+
+
+def meta_with(meta: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``meta`` updated with ``extra``; just ``meta`` if that would pass the server's size limit.
+
+    For a final event's additions (the signal that ended the job): the final
+    event must not be refused for them.
+    """
+    merged = {**meta, **extra}
+    try:
+        size = json_size(merged)
+    except (TypeError, ValueError):
+        return dict(meta)
+    return merged if size <= MAX_META_BYTES else dict(meta)
+
+
+def signal_meta(exc: BaseException | None) -> dict[str, Any] | None:
+    """``{"signal": "SIGINT"}`` for a ``KeyboardInterrupt`` (what Python makes of SIGINT), else ``None``."""
+    return {"signal": "SIGINT"} if isinstance(exc, KeyboardInterrupt) else None

@@ -1,0 +1,104 @@
+/**
+ * The server's REST API and addresses, relative to the page (so the dashboard
+ * also works behind a path prefix), and the server's clock.
+ *
+ * @module api
+ */
+
+import { currentToken } from "./auth.js";
+
+const apiBase = new URL("..", location.href);
+
+/** A failed request: `status` 0 means no answer at all. */
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} detail
+   */
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/**
+ * Call the API with the page's token; the parsed JSON body, or throws an `ApiError`.
+ * @param {string} method
+ * @param {string} path  relative to the server root, e.g. "tasks?status=completed"
+ * @returns {Promise<any>}
+ */
+export async function request(method, path) {
+  const url = new URL(path, apiBase);
+  const headers = { Accept: "application/json" };
+  const token = currentToken();
+  if (token) {
+    // fetch() refuses header values outside Latin-1; fall back to the query.
+    if (/^[\x20-\x7e]*$/.test(token)) headers.Authorization = "Bearer " + token;
+    else url.searchParams.set("token", token);
+  }
+  let response;
+  try {
+    response = await fetch(url, { method, headers, cache: "no-store", referrerPolicy: "no-referrer" });
+  } catch (_) {
+    throw new ApiError(0, "network error, the server did not answer");
+  }
+  let body = null;
+  try { body = await response.json(); } catch (_) { /* not JSON */ }
+  if (!response.ok) {
+    const detail = body && typeof body.detail === "string" ? body.detail : response.statusText;
+    throw new ApiError(response.status, detail || "request failed");
+  }
+  return body;
+}
+
+/**
+ * A failed request as one line a person can act on.
+ * @param {unknown} err
+ * @returns {string}
+ */
+export function describeFailure(err) {
+  if (!(err instanceof ApiError)) return String(err && err.message ? err.message : err);
+  if (err.status === 401 || err.status === 403) {
+    return `Unauthorized — token rejected (${err.status}). Open the dashboard with ?token=<token>.`;
+  }
+  if (err.status === 0) return "network error: the server is unreachable.";
+  return `${err.status}: ${err.detail}`;
+}
+
+/**
+ * The live feed's address: `/ws?mode=delta`, with the token in the query.
+ * @returns {string}
+ */
+export function feedUrl() {
+  const url = new URL("ws", apiBase);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  url.searchParams.set("mode", "delta");
+  const token = currentToken();
+  if (token) url.searchParams.set("token", token);
+  return url.href;
+}
+
+// Ages are measured on the server clock (updated_at); the offset is estimated
+// from the HTTP Date header and only applied when the clocks clearly disagree.
+let clockSkew = 0;
+
+/** Re-estimate the server clock's offset from `GET /health`'s Date header. */
+export async function syncClock() {
+  try {
+    const before = Date.now();
+    const response = await fetch(new URL("health", apiBase), { cache: "no-store", referrerPolicy: "no-referrer" });
+    const after = Date.now();
+    const date = Date.parse(response.headers.get("date") || "");
+    if (!Number.isNaN(date)) {
+      const skew = date + 500 - (before + after) / 2; // Date has one-second resolution
+      clockSkew = Math.abs(skew) > 2000 ? skew / 1000 : 0;
+    }
+  } catch (_) { /* keep the previous estimate */ }
+}
+
+/**
+ * Now on the server's clock, in unix seconds.
+ * @returns {number}
+ */
+export const serverNow = () => Date.now() / 1000 + clockSkew;

@@ -1,0 +1,228 @@
+/**
+ * The board: three columns built from one template, and where each card and
+ * group row goes in them.
+ *
+ * A task sits in the column of its own status, newest first. A task whose
+ * prefix the server reports as a group sits under that group's row; a group
+ * with members in several columns gets a row in each of them, every row
+ * showing the whole group's aggregate (so the same figures as `GET /groups`
+ * wherever you look, and a failure elsewhere colours the row beside the
+ * running members). The filter hides cards, never a row's figures.
+ *
+ * @module board
+ */
+
+import { createCard, tickAge, updateCard } from "./cards.js";
+import { reconcile } from "./dom.js";
+import { finite } from "./format.js";
+import { createGroupRow, updateGroupRow } from "./groups.js";
+import { COLUMN_TITLES, COLUMNS, columnOf } from "./protocol.js";
+import { groups, tasks } from "./store.js";
+
+const COLLAPSED_KEY = "progressista.collapsed";
+const EMPTY = {
+  active: ["No active tasks", "No active task matches the filter"],
+  stale: ["All clear. Bars that stop moving (stale) or stop reporting (lost) show up here.",
+    "No stale or lost task matches the filter"],
+  completed: ["No completed tasks", "No completed task matches the filter"],
+};
+
+/** task_id → card view. */
+export const views = new Map();
+const rows = new Map(); // column + "\n" + prefix → group row
+const collapsed = loadCollapsed(); // row keys folded by the user, remembered across reloads
+const columns = buildColumns();
+let filterTerms = [];
+
+/** Tasks per column, and lost ones, as of the last layout. */
+export let counts = { active: 0, stale: 0, completed: 0, lost: 0 };
+
+function buildColumns() {
+  const template = document.getElementById("column-template");
+  const board = document.getElementById("board");
+  const built = {};
+  for (const name of COLUMNS) {
+    const section = template.content.firstElementChild.cloneNode(true);
+    section.id = "column-" + name;
+    section.dataset.column = name;
+    section.dataset.testid = "column-" + name;
+    section.setAttribute("aria-labelledby", "h-" + name);
+    const heading = section.querySelector("h2");
+    heading.id = "h-" + name;
+    heading.textContent = COLUMN_TITLES[name];
+    const count = section.querySelector(".count");
+    count.dataset.testid = "count-" + name;
+    count.dataset.count = name;
+    const body = section.querySelector(".column-body");
+    body.dataset.testid = "list-" + name;
+    const empty = section.querySelector(".empty");
+    empty.textContent = EMPTY[name][0];
+    board.append(section);
+    built[name] = { section, body, empty, counts: document.querySelectorAll(`[data-count="${name}"]`) };
+  }
+  return built;
+}
+
+/**
+ * Show what changed: cards of `dirty` task ids made, patched or dropped.
+ * @param {Iterable<string>} dirty
+ * @param {number} now  server clock
+ * @returns {boolean} whether the layout must be redone (a card came, went, changed column or moved)
+ */
+export function updateCards(dirty, now) {
+  let moved = false;
+  for (const id of dirty) {
+    const task = tasks.get(id);
+    let view = views.get(id);
+    if (!task) {
+      if (view) {
+        view.el.remove();
+        views.delete(id);
+        moved = true;
+      }
+      continue;
+    }
+    if (!view) {
+      view = createCard(id);
+      views.set(id, view);
+      moved = true;
+    }
+    const before = view.task;
+    if (before === task) continue;
+    updateCard(view, task, now);
+    if (!before || before.updated_at !== task.updated_at || before.status !== task.status) moved = true;
+  }
+  return moved;
+}
+
+/**
+ * Redraw the rows of groups whose aggregate changed, in place.
+ * @param {Iterable<string>} prefixes
+ * @returns {boolean} whether the layout must be redone instead (a group came or went)
+ */
+export function updateRows(prefixes) {
+  const changed = new Set(prefixes);
+  const drawn = new Set();
+  for (const row of rows.values()) {
+    if (!changed.has(row.prefix)) continue;
+    const aggregate = groups.get(row.prefix);
+    if (!aggregate) return true;
+    updateGroupRow(row, aggregate, row.count, collapsed.has(row.key));
+    drawn.add(row.prefix);
+  }
+  for (const prefix of changed) if (!drawn.has(prefix)) return true;
+  return false;
+}
+
+const newestFirst = (a, b) => b.updated - a.updated || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/** Place every card and group row in its column, in order, and update the counts. */
+export function layout() {
+  const items = {};
+  const placed = {}; // column → prefix → its row's entry
+  const totals = {};
+  const shown = {};
+  for (const name of COLUMNS) {
+    items[name] = [];
+    placed[name] = new Map();
+    totals[name] = shown[name] = 0;
+  }
+  let lost = 0;
+  for (const view of views.values()) {
+    const name = columnOf(view.task.status);
+    totals[name] += 1;
+    if (view.task.status === "lost") lost += 1;
+    const prefix = view.prefix !== null && groups.has(view.prefix) ? view.prefix : null;
+    let entry = prefix === null ? null : placed[name].get(prefix);
+    if (prefix !== null && !entry) {
+      entry = { id: prefix, updated: -Infinity, members: [], count: 0 };
+      placed[name].set(prefix, entry);
+    }
+    if (entry) entry.count += 1; // members here, whatever the filter
+    if (!matches(view)) continue;
+    shown[name] += 1;
+    const item = { id: view.id, updated: finite(view.task.updated_at) ?? 0, view };
+    if (!entry) {
+      items[name].push(item);
+      continue;
+    }
+    if (!entry.members.length) items[name].push(entry);
+    entry.members.push(item);
+    entry.updated = Math.max(entry.updated, item.updated);
+  }
+  const live = new Set();
+  for (const name of COLUMNS) {
+    items[name].sort(newestFirst);
+    const nodes = items[name].map((item) => (item.members ? placeRow(name, item, live) : item.view.el));
+    const target = columns[name];
+    reconcile(target.body, nodes);
+    const label = filterTerms.length && shown[name] !== totals[name] ? `${shown[name]} of ${totals[name]}` : String(shown[name]);
+    for (const node of target.counts) {
+      if (node.textContent !== label) node.textContent = label;
+    }
+    target.section.dataset.total = String(totals[name]);
+    target.empty.hidden = shown[name] > 0;
+    target.empty.textContent = EMPTY[name][filterTerms.length && totals[name] ? 1 : 0];
+  }
+  for (const key of rows.keys()) if (!live.has(key)) rows.delete(key);
+  counts = { ...totals, lost };
+}
+
+function placeRow(name, entry, live) {
+  const key = name + "\n" + entry.id;
+  live.add(key);
+  let row = rows.get(key);
+  if (!row) {
+    row = createGroupRow(key, entry.id);
+    row.prefix = entry.id;
+    rows.set(key, row);
+  }
+  row.count = entry.count;
+  const folded = collapsed.has(key);
+  updateGroupRow(row, groups.get(entry.id), entry.count, folded);
+  entry.members.sort(newestFirst);
+  // Collapsed rows keep their cards detached: nothing to lay out.
+  reconcile(row.body, folded ? [] : entry.members.map((member) => member.view.el));
+  return row.el;
+}
+
+function matches(view) {
+  return filterTerms.every((term) => view.search.includes(term));
+}
+
+/**
+ * Filter cards by words (all must appear in the id, desc, host or meta; any case).
+ * @param {string} value
+ */
+export function setFilter(value) {
+  filterTerms = value.toLowerCase().split(/\s+/).filter(Boolean);
+}
+
+/**
+ * Fold or unfold a row (by its key), and remember it.
+ * @param {string} key
+ */
+export function toggleRow(key) {
+  if (collapsed.has(key)) collapsed.delete(key);
+  else collapsed.add(key);
+  try {
+    localStorage.setItem(COLLAPSED_KEY, JSON.stringify([...collapsed].slice(-200)));
+  } catch (_) { /* storage may be disabled or full */ }
+}
+
+function loadCollapsed() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(COLLAPSED_KEY) || "[]");
+    return new Set(Array.isArray(saved) ? saved.filter((key) => typeof key === "string") : []);
+  } catch (_) {
+    return new Set();
+  }
+}
+
+/**
+ * Tick every card's age line.
+ * @param {number} now  server clock
+ */
+export function tickAges(now) {
+  for (const view of views.values()) tickAge(view, now);
+}

@@ -1,0 +1,186 @@
+/**
+ * Task cards: one per task, keyed by task_id, built once and patched in place.
+ *
+ * Every figure is `taskFigures(task)` (format.js), each in its own
+ * `data-testid` node (task-percent, task-count, task-rate, task-elapsed,
+ * task-eta) holding exactly that text, so a card reads as the terminal does.
+ *
+ * @module cards
+ */
+
+import { clip, el, isObject, part, progressBar, put, setBar, text } from "./dom.js";
+import { finite, formatAge, formatSince, fraction, taskFigures } from "./format.js";
+import { groupOf, knownStatus, STATUS_LABELS } from "./protocol.js";
+
+// Meta keys shown in the card footer rather than as chips.
+const HOST_KEYS = ["host", "hostname", "node"];
+const JOB_KEYS = ["job_id", "job", "run_id", "run"];
+const CHIP_LIMIT = 12;
+
+/**
+ * A card view: its element, its parts, and what it last showed.
+ * @typedef {{id: string, el: HTMLElement, prefix: string | null, task: object | null, search: string,
+ *            cache: object}} CardView
+ */
+
+/**
+ * Build the card of task `id` (empty until `updateCard`).
+ * @param {string} id
+ * @returns {CardView}
+ */
+export function createCard(id) {
+  const root = part("article", "card", "task-card");
+  root.dataset.taskId = id;
+  const head = el("div", "card-head");
+  const badge = part("span", "badge", "task-status");
+  const title = part("h3", "card-title", "task-title");
+  const discard = part("button", "icon-btn discard", "discard");
+  discard.textContent = "×";
+  discard.type = "button";
+  discard.dataset.action = "discard";
+  discard.title = "Discard this task";
+  discard.setAttribute("aria-label", "Discard task");
+  head.append(badge, title, discard);
+  const idLine = part("div", "card-id", "task-id");
+  const [bar, fill] = progressBar("div", "bar");
+  const pct = part("span", "stat-pct", "task-percent");
+  const barRow = el("div", "bar-row");
+  barRow.append(bar, pct);
+  const figures = {
+    percent: pct,
+    amount: part("span", "stat-count", "task-count"),
+    rate: part("span", "stat-rate", "task-rate"),
+    elapsed: part("span", "stat-elapsed", "task-elapsed"),
+    eta: part("span", "stat-eta", "task-eta"),
+  };
+  const statsRow = el("div", "card-stats");
+  statsRow.append(figures.amount, figures.rate, figures.elapsed, figures.eta);
+  const extras = el("div", "card-extras");
+  const postfix = part("div", "card-postfix", "task-postfix");
+  const chips = part("ul", "chips", "task-meta");
+  extras.append(postfix, chips);
+  const foot = el("div", "card-foot");
+  const origin = part("span", "origin", "task-origin");
+  const age = part("span", "age", "task-age");
+  foot.append(origin, age);
+  root.append(head, idLine, barRow, statsRow, extras, foot);
+  return {
+    id, el: root, badge, title, idLine, bar, fill, figures, extras, postfix, chips, origin, age,
+    prefix: groupOf(id), task: null, search: "", searchMeta: "", cache: Object.create(null),
+  };
+}
+
+/**
+ * Show `task` on its card, touching only what changed.
+ * @param {CardView} view
+ * @param {object} task
+ * @param {number} now  server clock, unix seconds
+ */
+export function updateCard(view, task, now) {
+  const status = knownStatus(task.status);
+  if (view.cache.status !== status) {
+    view.cache.status = status;
+    view.el.dataset.status = status;
+    view.badge.textContent = STATUS_LABELS[status];
+    // "Running" is what the Active column says already; Needs Attention holds two kinds, so they are named.
+    view.badge.hidden = status === "update";
+  }
+  const desc = text(task.desc);
+  put(view, "title", view.title, desc || view.id);
+  if (view.cache.tip !== (desc || view.id)) {
+    view.cache.tip = desc || view.id;
+    view.title.title = view.cache.tip;
+  }
+  put(view, "idLine", view.idLine, desc && desc !== view.id ? view.id : "");
+
+  const share = fraction(task);
+  if (view.cache.share !== share) {
+    view.cache.share = share;
+    view.bar.classList.toggle("bar-indeterminate", share === null);
+    setBar(view.bar, view.fill, share);
+  }
+  for (const [name, value] of Object.entries(taskFigures(task))) put(view, name, view.figures[name], value);
+  put(view, "postfix", view.postfix, text(task.postfix));
+
+  const meta = isObject(task.meta) ? task.meta : {};
+  const metaJson = metaValue(meta);
+  if (view.cache.meta !== metaJson || view.cache.host !== task.host || view.cache.pid !== task.pid) {
+    view.cache.meta = metaJson;
+    view.cache.host = task.host;
+    view.cache.pid = task.pid;
+    renderMeta(view, task, meta);
+  }
+  const noExtras = view.postfix.hidden && view.chips.hidden;
+  if (view.cache.noExtras !== noExtras) {
+    view.cache.noExtras = noExtras;
+    view.extras.hidden = noExtras;
+  }
+  view.search = `${view.id}\n${desc}\n${view.searchMeta}`.toLowerCase();
+  view.task = task;
+  tickAge(view, now);
+}
+
+function metaValue(value) {
+  if (typeof value === "string") return value;
+  try {
+    return JSON.stringify(value);
+  } catch (_) {
+    return String(value);
+  }
+}
+
+function firstMeta(meta, keys) {
+  return keys.find((key) => Object.hasOwn(meta, key) && meta[key] !== null && meta[key] !== "") ?? null;
+}
+
+function renderMeta(view, task, meta) {
+  const hostKey = text(task.host) ? null : firstMeta(meta, HOST_KEYS);
+  const jobKey = firstMeta(meta, JOB_KEYS);
+  const host = text(task.host) || (hostKey ? metaValue(meta[hostKey]) : "");
+  const parts = [];
+  if (host) parts.push(host);
+  if (finite(task.pid) !== null) parts.push(`pid ${task.pid}`);
+  if (jobKey) parts.push(`${jobKey.replace(/_id$/, "")} ${metaValue(meta[jobKey])}`);
+  const origin = clip(parts.join(" · "), 120);
+  put(view, "origin", view.origin, origin);
+  view.origin.title = origin;
+
+  const keys = Object.keys(meta);
+  const shown = keys.filter((key) => key !== hostKey && key !== jobKey);
+  const chips = shown.slice(0, CHIP_LIMIT).map((key) => {
+    const value = metaValue(meta[key]);
+    const chip = el("li", "chip");
+    chip.title = `${key}: ${clip(value, 2000)}`;
+    chip.append(el("span", "chip-key", clip(key, 40)), el("span", "chip-value", clip(value, 80)));
+    return chip;
+  });
+  if (shown.length > CHIP_LIMIT) chips.push(el("li", "chip chip-more", `+${shown.length - CHIP_LIMIT} more`));
+  view.chips.replaceChildren(...chips);
+  view.chips.hidden = chips.length === 0;
+  view.searchMeta = [host, ...keys.map((key) => `${key} ${metaValue(meta[key])}`)].join("\n");
+}
+
+/**
+ * Refresh the card's age line. Running and finished tasks say when they last
+ * changed; stale ones how long they made no progress (updated_at); lost ones
+ * how long nothing was heard (seen_at).
+ * @param {CardView} view
+ * @param {number} now  server clock, unix seconds
+ */
+export function tickAge(view, now) {
+  const task = view.task;
+  const updated = finite(task.updated_at);
+  let label;
+  if (task.status === "lost") {
+    const seen = finite(task.seen_at) ?? updated;
+    label = seen === null ? "no contact" : `no contact for ${formatSince(now - seen)}`;
+  } else if (task.status === "stale") {
+    label = updated === null ? "no progress" : `no progress for ${formatSince(now - updated)}`;
+  } else {
+    label = updated === null ? "" : formatAge(now - updated);
+  }
+  if (view.cache.age !== label) {
+    view.cache.age = label;
+    view.age.textContent = label;
+  }
+}

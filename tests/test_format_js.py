@@ -1,0 +1,158 @@
+"""``static/js/format.js`` against ``protocol/format_cases.json``, in headless Chromium.
+
+The same cases the Python tests check against ``protocol/format.py``: every case
+runs in the browser, through the module the page itself loads from the real
+server, so the dashboard and the terminal write the same text. Run under two
+locales, since nothing may depend on the browser's (``1,234`` in German too).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from importlib.resources import files
+from typing import Any
+
+import pytest
+from dashboard_support import browser_fixture  # noqa: F401 - the fixture browser
+from playwright.sync_api import Browser, Page
+from support import LiveServer
+
+from progressista.protocol import format as fmt
+
+CASES: dict[str, list[dict[str, Any]]] = json.loads(
+    (files("progressista.protocol") / "format_cases.json").read_text(encoding="utf-8")
+)["cases"]
+
+# Each case as a call of the module's function: Python's snake_case name in camelCase.
+RUN_CASES = """async (cases) => {
+    const format = await import(new URL("js/format.js", location.href));
+    const results = [];
+    for (const [name, list] of Object.entries(cases)) {
+        const camel = name.replace(/_([a-z])/g, (_, letter) => letter.toUpperCase());
+        for (const { args } of list) {
+            if (typeof format[camel] !== "function") {
+                results.push({ name, camel, missing: true });
+                continue;
+            }
+            try {
+                results.push({ name, camel, out: format[camel](...args) });
+            } catch (error) {
+                results.push({ name, camel, error: String(error) });
+            }
+        }
+    }
+    return results;
+}"""
+
+
+def wrong_cases(page: Page, cases: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """One line per case the page's ``format.js`` answers differently from its ``out``."""
+    results = iter(page.evaluate(RUN_CASES, cases))
+    wrong = []
+    for name, listed in cases.items():
+        for case in listed:
+            got = next(results)
+            call = f"{got['camel']}({', '.join(json.dumps(arg) for arg in case['args'])})"
+            if got.get("missing"):
+                wrong.append(f"format.js has no {got['camel']} (format.py's {name})")
+            elif "error" in got:
+                wrong.append(f"{call} raised {got['error']}")
+            elif got["out"] != case["out"]:
+                wrong.append(f"{call} gave {json.dumps(got['out'])}, format.py gives {json.dumps(case['out'])}")
+    return wrong
+
+
+@pytest.fixture(params=["en-US", "de-DE"])
+def page(browser: Browser, server: LiveServer, request: pytest.FixtureRequest) -> Page:
+    """The dashboard's page, served by the real server (its CSP and all), in ``request.param``'s locale."""
+    context = browser.new_context(locale=request.param)
+    request.addfinalizer(context.close)
+    page = context.new_page()
+    page.goto(server.url + "/static/index.html")
+    return page
+
+
+def test_every_case_of_format_py_holds_in_the_browser(page: Page) -> None:
+    assert sum(map(len, CASES.values())) > 50, "the cases file looks truncated"
+    assert set(CASES) >= {"format_count", "format_amount", "task_figures", "group_figures"}
+    assert wrong_cases(page, CASES) == []
+
+
+def test_a_wrong_case_is_reported(page: Page) -> None:
+    """Negative control: the check sees a case the module does not satisfy, and a function it lacks."""
+    altered = copy.deepcopy(CASES)
+    altered["format_count"][2]["out"] = "1.234"  # the German separator: exactly what must not happen
+    altered["task_figures"][1]["out"]["rate"] = ""  # as the browser did before: no n/elapsed fallback
+    altered["format_fortune"] = [{"args": [1], "out": "1"}]
+    task, right, wrong = (
+        CASES["task_figures"][1]["args"][0],
+        CASES["task_figures"][1]["out"],
+        altered["task_figures"][1]["out"],
+    )
+    assert wrong_cases(page, altered) == [
+        'formatCount(1234) gave "1,234", format.py gives "1.234"',
+        f"taskFigures({json.dumps(task)}) gave {json.dumps(right)}, format.py gives {json.dumps(wrong)}",
+        "format.js has no formatFortune (format.py's format_fortune)",
+    ]
+
+
+def sample_numbers(count: int = 1500) -> list[float]:
+    """Numbers of every size, ties (``x.125``, ``x.5``) and near-ties included, from a fixed seed."""
+    rng = random.Random(15)
+    numbers: list[float] = [0, -0.0, 0.5, 1.5, 2.5, 999.5, 9.995, 99.95, 999_999.5, 1e21, -1234.5]
+    while len(numbers) < count:
+        scale = 10 ** rng.randint(-4, 13)
+        kind = rng.random()
+        if kind < 0.3:
+            numbers.append(rng.randint(0, 10**7) / 8 * (1 if scale > 1 else scale))  # exact binary ties
+        elif kind < 0.5:
+            numbers.append(float(rng.randint(-(10**9), 10**9)))
+        else:
+            numbers.append(rng.random() * scale * rng.choice((1, 1, 1, -1)))
+    return numbers
+
+
+def test_random_numbers_read_the_same_in_both(page: Page) -> None:
+    """Beyond the listed cases: the same numbers through both implementations, compared as text."""
+    numbers = sample_numbers()
+    pairs = list(zip(numbers, numbers[1:] + numbers[:1], strict=True))
+    cases = {
+        "format_count": [{"args": [x], "out": fmt.format_count(x)} for x in numbers],
+        "format_amount": [{"args": [n, t, "it"], "out": fmt.format_amount(n, t, "it")} for n, t in pairs],
+        "format_rate": [{"args": [x, "B"], "out": fmt.format_rate(x, "B")} for x in numbers],
+        "format_duration": [{"args": [x], "out": fmt.format_duration(x)} for x in numbers if abs(x) < 1e12],
+        "format_since": [{"args": [x], "out": fmt.format_since(x)} for x in numbers],
+        "format_percent": [{"args": [x], "out": fmt.format_percent(x)} for x in numbers if abs(x) < 1e6],
+    }
+    assert wrong_cases(page, cases) == []
+
+
+READ_PROTOCOL = """async () => {
+    const protocol = await import(new URL("js/protocol.js", location.href));
+    const ids = ["run-1:rank-0", "solo:x", "plain", ":x", "x:", "a:b:c"];
+    return {
+        ACTIVE: [...protocol.ACTIVE].sort(), COLUMNS: protocol.COLUMNS, COLUMN_TITLES: protocol.COLUMN_TITLES,
+        COLUMN_OF: protocol.COLUMN_OF, STATUS_LABELS: protocol.STATUS_LABELS, BUCKETS: protocol.BUCKETS,
+        groups: ids.map((id) => protocol.groupOf(id)),
+    };
+}"""
+
+
+def test_the_pages_contract_names_are_the_protocols(page: Page) -> None:
+    """``js/protocol.js`` restates statuses, columns and buckets: they must be ``protocol``'s, to the letter."""
+    from progressista.protocol import groups, statuses
+
+    found = page.evaluate(READ_PROTOCOL)
+    expected = {
+        "ACTIVE": sorted(statuses.ACTIVE),
+        "COLUMNS": list(statuses.COLUMNS),
+        "COLUMN_TITLES": statuses.COLUMN_TITLES,
+        "COLUMN_OF": statuses.COLUMN_OF,
+        "STATUS_LABELS": statuses.STATUS_LABELS,
+        "BUCKETS": {bucket: list(members) for bucket, members in groups.BUCKETS.items()},
+        "groups": [groups.group_of(task_id) for task_id in ["run-1:rank-0", "solo:x", "plain", ":x", "x:", "a:b:c"]],
+    }
+    assert found == expected
+    assert list(found["BUCKETS"]) == list(groups.BUCKETS)  # the order the pills are drawn in

@@ -1,0 +1,151 @@
+"""What the dashboard's rows say, read with ``TaskList.row_text``: protocol.format's figures, the server's group rows.
+
+The figures are checked against the server's own state (``GET /tasks``, ``GET
+/groups``) run through :mod:`progressista.protocol.format`, the functions the
+browser's cards are checked against too.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from support import LiveServer
+from textual.pilot import Pilot
+from tui_support import drive, event, offline, until, watch
+
+from progressista.protocol.format import group_figures, task_figures
+from progressista.protocol.groups import aggregate
+from progressista.protocol.statuses import column_of
+from progressista.tui.app import WatchApp
+from progressista.tui.messages import Delta, Snapshot
+
+TASK_FIGURES = ("percent", "amount", "rate", "eta")
+GROUP_FIGURES = ("percent", "amount", "unknown", "rate", "eta", "counts")
+
+
+def card_text(app: WatchApp, task_id: str) -> str:
+    status = app.board.tasks[task_id].get("status")
+    lines = app.column(column_of(status)).row_text(("task", task_id))
+    assert lines is not None, f"no card for {task_id}"
+    return "\n".join(lines)
+
+
+def group_text(app: WatchApp, column: str, prefix: str) -> str | None:
+    lines = app.column(column).row_text(("group", prefix))
+    return None if lines is None else "\n".join(lines)
+
+
+def assert_rows_match_the_server(app: WatchApp, server: LiveServer) -> int:
+    """Every card and group row holds the figures protocol.format gives for the server's state; returns how many."""
+    tasks = server.tasks()
+    assert app.board.tasks == tasks
+    checked = 0
+    for task_id, task in tasks.items():
+        figures, text = task_figures(task), card_text(app, task_id)
+        for name in TASK_FIGURES:
+            assert figures[name] in text, (task_id, name, figures[name], text)
+            checked += bool(figures[name])
+    served = server.http.get(server.url + "/groups", timeout=5).json()["groups"]
+    for prefix, group in served.items():
+        figures = group_figures(group)
+        columns = {column_of(task["status"]) for task_id, task in tasks.items() if task_id.startswith(prefix + ":")}
+        for column in columns:  # a row in each column that holds members, each with the whole group's figures
+            text = group_text(app, column, prefix)
+            assert text is not None, (prefix, column)
+            for name in GROUP_FIGURES:
+                assert figures[name] in text, (prefix, name, figures[name], text)
+                checked += bool(figures[name])
+    return checked
+
+
+def test_cards_and_group_rows_hold_the_figures_of_protocol_format(server):
+    server.post(
+        [
+            event("etl:extract", desc="Extract", n=803_442, total=1_284_113, rate=2841.0, unit="rows", elapsed=283.0),
+            event("etl:load", "start", desc="Load", n=12, total=None, unit="rows"),
+            event("etl:report", "close", n=48, total=48, unit="rows", rate=0.51, elapsed=94.0),
+            event("run:a", n=30, total=100, rate=2.5, unit="img"),
+            event("run:b", "error", n=5, total=50, unit="img", elapsed=12.0),
+            event("mix:rows", n=5, total=10, unit="rows", rate=0.5),
+            event("mix:bytes", n=1.5, total=6.0, unit="B"),
+            event("solo:only", n=0.4, total=1.0, rate=0.01, unit="GB"),
+            event("plain", n=7, total=9, rate=0.25),
+        ]
+    )
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(app.board.tasks) == 9 and app.stats.layouts, "nine tasks laid out")
+        checked = assert_rows_match_the_server(app, server)
+        assert checked > 40  # the figures were there to check, not all empty
+        # Whole, even where the column is too narrow to show them uncut.
+        assert "803k/1.28M rows · 2.84k rows/s · ETA 02:49" in card_text(app, "etl:extract")
+        assert "ETA" not in card_text(app, "etl:report") and "01:34 elapsed" in card_text(app, "etl:report")
+        assert "mixed units" in (group_text(app, "active", "mix") or "")
+        # At the column's own width the line is cut, as on screen.
+        active = app.column("active")
+        narrow = active.row_text(("task", "etl:extract"), width=30)
+        assert narrow is not None and all(len(line) <= 30 for line in narrow) and narrow[2].endswith("…")
+        # A row this column does not show.
+        assert active.row_text(("task", "etl:report")) is None
+        assert app.column("completed").row_text(("group", "mix")) is None
+        # A member moves: the rows follow.
+        server.post(event("run:a", n=80, total=100, rate=2.5, unit="img"))
+        await until(pilot, lambda: "85/150 img" in (group_text(app, "completed", "run") or ""), "the new sum")
+        assert_rows_match_the_server(app, server)
+
+    drive(app, scenario)
+
+
+def test_lost_cards_hold_the_figures_too(start_server):
+    server = start_server(lost_seconds=0.3, cleanup_interval=0.05)
+    server.post([event("gone:a", n=40, total=100, rate=4.0), event("gone:b", n=3, total=None, rate=0.5)])
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(app.column("stale").task_ids) == 2, "both tasks lost")
+        await until(pilot, lambda: app.board.tasks == server.tasks(), "the app in step with the server")
+        assert_rows_match_the_server(app, server)
+        assert "4.00 it/s · no contact for" in card_text(app, "gone:a")
+        assert " LOST " in (group_text(app, "stale", "gone") or "")
+
+    drive(app, scenario)
+
+
+def rows(tasks: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Group rows as a server computes them, with a mark so the test tells them from the board's own."""
+    members: dict[str, list[dict[str, Any]]] = {}
+    for task_id, task in sorted(tasks.items()):
+        members.setdefault(task_id.partition(":")[0], []).append(task)
+    return {prefix: {**aggregate(found), "total": 999} for prefix, found in members.items()}
+
+
+def test_group_rows_are_the_servers_when_the_feed_carries_them():
+    app = offline()
+    now = time.time()
+
+    def task(n: float, status: str = "update") -> dict[str, Any]:
+        return {"status": status, "n": n, "total": 10, "rate": 1.0, "updated_at": now}
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        tasks = {"run:a": task(3), "run:b": task(4)}
+        app.post_message(Snapshot(tasks, rows(tasks)))
+        await until(pilot, lambda: "7/999 it" in (group_text(app, "active", "run") or ""), "the server's row")
+        assert app.board.served
+        tasks["run:a"] = task(5)
+        app.post_message(Delta({"run:a": tasks["run:a"]}, [], rows(tasks), []))
+        await until(pilot, lambda: "9/999 it" in (group_text(app, "active", "run") or ""), "the server's new row")
+        # A group the server left out still has a row: the board computes it.
+        app.post_message(Delta({"solo:x": task(1)}, [], {}, []))
+        await until(pilot, lambda: group_text(app, "active", "solo") is not None, "the solo row")
+        assert "1/10 it" in (group_text(app, "active", "solo") or "")
+        # The server removes a row with its last member.
+        app.post_message(Delta({}, ["solo:x"], {}, ["solo"]))
+        await until(pilot, lambda: app.column("active").groups == ["run"], "the solo row to go")
+        # An older server sends no rows: the board computes them all.
+        app.post_message(Delta({"run:b": task(6)}, []))
+        await until(pilot, lambda: "11/20 it" in (group_text(app, "active", "run") or ""), "the computed row")
+        assert not app.board.served
+
+    drive(app, scenario)
