@@ -1,5 +1,5 @@
-"""The house's rules, enforced: import contracts (import-linter), the protocol's standard-library-only
-promise, and the lazy package root.
+"""The house's rules, enforced: import contracts (import-linter) and the protocol's standard-library-only
+promise (the lazy package root: test_import_hygiene.py).
 
 The contracts live in ``.importlinter`` at the project's root; ``lint-imports`` checks them
 here, and a deliberately broken copy of the package shows that they catch what they forbid.
@@ -95,31 +95,3 @@ def test_the_protocol_loads_only_the_standard_library() -> None:
     assert not extra, f"the protocol loaded {sorted(extra)}"
     # The probe would notice: the client does load third-party modules.
     assert {"tqdm", "requests"} <= outside_the_standard_library(loaded("progressista.client"))
-
-
-@pytest.mark.parametrize("module", ["progressista", "progressista.server", "progressista.cli"])
-def test_the_package_root_is_lazy(module: str) -> None:
-    """``import progressista`` (the server, ``progressista --help``) loads neither tqdm nor requests."""
-    modules = loaded(module)
-    assert not {"tqdm", "requests"} & {name.split(".")[0] for name in modules}
-
-
-def test_the_client_resolves_on_first_access() -> None:
-    code = (
-        "import json, sys, progressista\n"
-        "before = 'tqdm' in sys.modules\n"
-        "from progressista import RemoteTqdm, trange\n"
-        "import progressista.client as client\n"
-        "print(json.dumps([before, 'tqdm' in sys.modules, RemoteTqdm is client.RemoteTqdm, trange is client.trange,"
-        " 'RemoteTqdm' in dir(progressista)]))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [False, True, True, True, True]
-
-
-def test_an_unknown_attribute_of_the_root_is_an_attribute_error() -> None:
-    import progressista
-
-    with pytest.raises(AttributeError, match="no attribute 'RemoteTqdmm'"):
-        progressista.RemoteTqdmm  # noqa: B018
