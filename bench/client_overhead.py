@@ -178,11 +178,27 @@ def run(repeat: int = 7) -> list[Row]:
         ratio = best[name] / best[base]
         label = name.replace("1,000 bars: RemoteTqdm", "RemoteTqdm, 1,000 bars of 1,000")
         iterations = "" if name.startswith("1,000") else f", {N:.0e} iterations".replace("+0", "")
-        rows.append(Row(f"client: {label}{iterations} (best of {repeat})", f"{best[name]:.3f} s",
-                        f"{base} {best[base]:.3f} s", ratio, f"<= {target:.2f}x", ratio <= target))
+        rows.append(
+            Row(
+                f"client: {label}{iterations} (best of {repeat})",
+                f"{best[name]:.3f} s",
+                f"{base} {best[base]:.3f} s",
+                ratio,
+                f"<= {target:.2f}x",
+                ratio <= target,
+            )
+        )
     threads = sorted(result["threads"])
-    rows.append(Row("client: sender threads while 1,000 bars run", ", ".join(map(str, threads)), "", None, "1",
-                    result["threads"] == {1}))
+    rows.append(
+        Row(
+            "client: sender threads while 1,000 bars run",
+            ", ".join(map(str, threads)),
+            "",
+            None,
+            "1",
+            result["threads"] == {1},
+        )
+    )
     return rows
 
 

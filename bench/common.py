@@ -45,8 +45,14 @@ def print_table(rows: Sequence[Row], file: object = None) -> None:
     """The rows as a Markdown table: measure / value / baseline / ratio / target / pass."""
     header = ("measure", "value", "baseline", "ratio", "target", "pass")
     cells = [
-        (r.measure, r.value, r.baseline, "" if r.ratio is None else f"{r.ratio:.2f}x", r.target,
-         "" if r.passed is None else ("yes" if r.passed else "**MISSED**"))
+        (
+            r.measure,
+            r.value,
+            r.baseline,
+            "" if r.ratio is None else f"{r.ratio:.2f}x",
+            r.target,
+            "" if r.passed is None else ("yes" if r.passed else "**MISSED**"),
+        )
         for r in rows
     ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
@@ -91,17 +97,31 @@ def server_env(**settings: str) -> dict[str, str]:
 
 
 @contextmanager
-def server(app: str = "progressista.server:create_app", pythonpath: str | None = None,
-           nice: int = 0, **settings: str) -> Iterator[Server]:
+def server(
+    app: str = "progressista.server:create_app", pythonpath: str | None = None, nice: int = 0, **settings: str
+) -> Iterator[Server]:
     """``uvicorn --factory app`` in a subprocess (one worker, access log off), up and answering /health."""
     port = free_port()
     env = server_env(**settings)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(port),
-         "--log-level", "warning", "--no-access-log"],
-        env=env, preexec_fn=(lambda: os.nice(nice)) if nice else None,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            app,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        preexec_fn=(lambda: os.nice(nice)) if nice else None,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -62,7 +62,9 @@ def wrk(url: str, lua: str, seconds: int, connections: int) -> float:
     try:
         out = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
     finally:
         os.unlink(script.name)
@@ -94,11 +96,22 @@ def run(seconds: int = 4, rounds: int = 3, connections: int = 16) -> list[Row]:
     results = measure(seconds, rounds, connections)
     noop, single, batch = (max(results[k]) for k in ("noop", "single", "batch"))
     return [
-        Row(f"ingest: POST /progress, 1 event/request (best of {rounds})", f"{single:,.0f} req/s",
-            f"no-op endpoint {noop:,.0f} req/s", single / noop, ">= 0.80x", single / noop >= 0.8),
-        Row(f"ingest: batch, 100 events/POST (best of {rounds})", f"{batch * 100:,.0f} events/s",
-            f"1 event/request {single:,.0f} events/s", batch * 100 / single, ">= 50,000 events/s",
-            batch * 100 >= 50_000),
+        Row(
+            f"ingest: POST /progress, 1 event/request (best of {rounds})",
+            f"{single:,.0f} req/s",
+            f"no-op endpoint {noop:,.0f} req/s",
+            single / noop,
+            ">= 0.80x",
+            single / noop >= 0.8,
+        ),
+        Row(
+            f"ingest: batch, 100 events/POST (best of {rounds})",
+            f"{batch * 100:,.0f} events/s",
+            f"1 event/request {single:,.0f} events/s",
+            batch * 100 / single,
+            ">= 50,000 events/s",
+            batch * 100 >= 50_000,
+        ),
     ]
 
 
@@ -115,8 +128,11 @@ def main() -> None:
     print(f"{'POST /progress (1 event), req/s':<34}{single:>14,.0f}{'':>12}")
     print(f"{'ratio /progress : no-op':<34}{single / noop:>14.2f}{'>= 0.80':>12}")
     print(f"{'batch ingest (100/POST), events/s':<34}{batch * 100:>14,.0f}{'>= 50,000':>12}")
-    print(f"(best of {args.rounds} rounds of {args.seconds:g} s; wrk -t1 -c{args.connections}; rounds: "
-          + "; ".join(f"{k} {[round(x) for x in v]}" for k, v in results.items()) + ")")
+    print(
+        f"(best of {args.rounds} rounds of {args.seconds:g} s; wrk -t1 -c{args.connections}; rounds: "
+        + "; ".join(f"{k} {[round(x) for x in v]}" for k, v in results.items())
+        + ")"
+    )
 
 
 if __name__ == "__main__":

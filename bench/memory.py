@@ -31,10 +31,22 @@ WARM_UP = 500
 
 
 def event(i: int, n: int, status: str = "update") -> dict[str, object]:
-    return {"task_id": f"job-{i // 100}:worker-{i}", "status": status, "desc": f"Processing shard {i}",
-            "n": n, "total": 100_000, "unit": "it", "elapsed": 12.5 + n, "rate": 80.25 + n,
-            "postfix": f"loss={(i % 97) / 100:.2f}", "seq": n, "timestamp": time.time(),
-            "host": f"node-{i % 16}", "pid": 1000 + i % 5000, "meta": {"job": f"run-{i // 1000}"}}
+    return {
+        "task_id": f"job-{i // 100}:worker-{i}",
+        "status": status,
+        "desc": f"Processing shard {i}",
+        "n": n,
+        "total": 100_000,
+        "unit": "it",
+        "elapsed": 12.5 + n,
+        "rate": 80.25 + n,
+        "postfix": f"loss={(i % 97) / 100:.2f}",
+        "seq": n,
+        "timestamp": time.time(),
+        "host": f"node-{i % 16}",
+        "pid": 1000 + i % 5000,
+        "meta": {"job": f"run-{i // 1000}"},
+    }
 
 
 def fill(http: requests.Session, url: str, first: int, count: int) -> None:
@@ -74,8 +86,16 @@ def one_round(tasks: int) -> tuple[float, float]:
 def run(tasks: int = 100_000, rounds: int = 3) -> list[Row]:
     results = [one_round(tasks) for _ in range(rounds)]
     per_task, json_size = min(results)
-    return [Row(f"memory: server RSS growth per task at {tasks:,} tasks", f"{per_task:,.0f} B",
-                f"{json_size:,.0f} B of JSON", per_task / json_size, f"<= {TARGET:,} B", per_task <= TARGET)]
+    return [
+        Row(
+            f"memory: server RSS growth per task at {tasks:,} tasks",
+            f"{per_task:,.0f} B",
+            f"{json_size:,.0f} B of JSON",
+            per_task / json_size,
+            f"<= {TARGET:,} B",
+            per_task <= TARGET,
+        )
+    ]
 
 
 def main() -> None:

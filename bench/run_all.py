@@ -38,8 +38,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     # name: (full run, quick run)
     "client": (lambda: client_overhead.run(repeat=7), lambda: client_overhead.run(repeat=1)),
     "ingest": (lambda: ingest.run(seconds=3, rounds=5), lambda: ingest.run(seconds=1, rounds=1)),
-    "fanout": (lambda: fanout.run(seconds=8, rounds=3),
-               lambda: fanout.run(seconds=2, rounds=1, dashboards=10, tasks=1_000, rate=500)),
+    "fanout": (
+        lambda: fanout.run(seconds=8, rounds=3),
+        lambda: fanout.run(seconds=2, rounds=1, dashboards=10, tasks=1_000, rate=500),
+    ),
     "memory": (lambda: memory.run(tasks=100_000, rounds=3), lambda: memory.run(tasks=10_000, rounds=1)),
     "startup": (lambda: startup.run(repeat=25), lambda: startup.run(repeat=3)),
     "scale_out": (lambda: scale_out.run(seconds=4), lambda: scale_out.run(seconds=1)),
@@ -75,9 +77,11 @@ def main() -> int:
     table = io.StringIO()
     print_table(rows, table)
     missed = [r.measure for r in rows if r.passed is False]
-    footer = (f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
-              f"{time.monotonic() - began:.0f} s in all{' (--quick: not figures)' if args.quick else ''}; "
-              f"{len(missed)} target(s) missed")
+    footer = (
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{time.monotonic() - began:.0f} s in all{' (--quick: not figures)' if args.quick else ''}; "
+        f"{len(missed)} target(s) missed"
+    )
     print(table.getvalue() + "\n" + footer)
     if args.out:
         args.out.write_text(table.getvalue() + "\n" + footer + "\n")

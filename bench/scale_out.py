@@ -43,8 +43,10 @@ def redis_server() -> Iterator[str]:
         raise RuntimeError("redis-server is not installed (Debian: apt-get install redis-server)")
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
-        proc = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
-                                 "no", "--dir", folder], stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder],
+            stdout=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -63,8 +65,10 @@ def redis_server() -> Iterator[str]:
 
 def fan_out_latency(post_to: str, watch: str, count: int = 200) -> list[float]:
     latencies = []
-    with connect("ws" + watch.removeprefix("http") + "/ws?mode=delta", open_timeout=5) as ws, \
-            requests.Session() as http:
+    with (
+        connect("ws" + watch.removeprefix("http") + "/ws?mode=delta", open_timeout=5) as ws,
+        requests.Session() as http,
+    ):
         json.loads(ws.recv(timeout=5))
         for i in range(count):
             sent = time.perf_counter()
@@ -85,8 +89,11 @@ def run(seconds: int = 4, connections: int = 16) -> list[Row]:
     with redis_server() as redis_url, ExitStack() as stack:
         memory = stack.enter_context(server(PROGRESSISTA_MAX_TASKS="100000")).url
         one, a, b = (
-            stack.enter_context(server(PROGRESSISTA_MAX_TASKS="100000", PROGRESSISTA_REDIS_URL=redis_url,
-                                       PROGRESSISTA_REDIS_PREFIX=prefix)).url
+            stack.enter_context(
+                server(
+                    PROGRESSISTA_MAX_TASKS="100000", PROGRESSISTA_REDIS_URL=redis_url, PROGRESSISTA_REDIS_PREFIX=prefix
+                )
+            ).url
             for prefix in ("one:", "two:", "two:")
         )
         for url in (memory, one, a, b):
@@ -102,10 +109,18 @@ def run(seconds: int = 4, connections: int = 16) -> list[Row]:
     p50 = statistics.median(latencies) * 1000
     p99 = percentile(latencies, 0.99) * 1000
     return [
-        Row("scale-out: Redis store, 1 process, 1 event/request (best of 2)", f"{redis_rps:,.0f} req/s",
-            f"memory store {memory_rps:,.0f} req/s", redis_rps / memory_rps),
-        Row("scale-out: 2 processes on one Redis (servers, Redis, wrk share 2 cores)", f"{two_rps:,.0f} req/s",
-            f"1 process {redis_rps:,.0f} req/s", two_rps / redis_rps),
+        Row(
+            "scale-out: Redis store, 1 process, 1 event/request (best of 2)",
+            f"{redis_rps:,.0f} req/s",
+            f"memory store {memory_rps:,.0f} req/s",
+            redis_rps / memory_rps,
+        ),
+        Row(
+            "scale-out: 2 processes on one Redis (servers, Redis, wrk share 2 cores)",
+            f"{two_rps:,.0f} req/s",
+            f"1 process {redis_rps:,.0f} req/s",
+            two_rps / redis_rps,
+        ),
         Row("scale-out: POST to process A -> delta on a dashboard of B, p99", f"{p99:.0f} ms", f"p50 {p50:.0f} ms"),
     ]
 
@@ -116,9 +131,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
     print_table(run(args.seconds, args.connections))
-    print(f"(wrk -t1 -c{args.connections} for one process, two wrk -c{args.connections // 2} for two; "
-          f"{args.seconds} s runs; {os.cpu_count()} CPUs shared by servers, redis-server and wrk; "
-          "broadcast interval 0.1 s)")
+    print(
+        f"(wrk -t1 -c{args.connections} for one process, two wrk -c{args.connections // 2} for two; "
+        f"{args.seconds} s runs; {os.cpu_count()} CPUs shared by servers, redis-server and wrk; "
+        "broadcast interval 0.1 s)"
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ TIMED_IMPORT = "import time; t = time.perf_counter(); import {}; print(time.perf
 
 
 def import_seconds(modules: str) -> float:
-    out = subprocess.run([sys.executable, "-c", TIMED_IMPORT.format(modules)], check=True, capture_output=True,
-                         text=True, cwd=ROOT).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", TIMED_IMPORT.format(modules)], check=True, capture_output=True, text=True, cwd=ROOT
+    ).stdout
     return float(out)
 
 
@@ -52,8 +53,9 @@ def forbidden_loaded() -> list[str]:
 
 def help_command() -> list[str]:
     script = shutil.which("progressista")
-    return [script, "--help"] if script else [sys.executable, "-c", "from progressista.cli import main; main()",
-                                              "--help"]
+    return (
+        [script, "--help"] if script else [sys.executable, "-c", "from progressista.cli import main; main()", "--help"]
+    )
 
 
 def run(repeat: int = 25) -> list[Row]:
@@ -69,12 +71,28 @@ def run(repeat: int = 25) -> list[Row]:
     cli_s, typer_s = statistics.median(cli), statistics.median(typer)
     loaded = forbidden_loaded()
     return [
-        Row("startup: `import progressista` (in-process, median)", f"{ours_s * 1000:.0f} ms",
-            f"`import tqdm, requests` {floor_s * 1000:.0f} ms", ours_s / floor_s, "<= 1.3x", ours_s / floor_s <= 1.3),
-        Row("startup: server/TUI modules loaded by `import progressista`", ", ".join(loaded) or "none",
-            f"checked: {len(FORBIDDEN)}", None, "none", not loaded),
-        Row("startup: `progressista --help` wall time (median)", f"{cli_s * 1000:.0f} ms",
-            f"`python -c 'import typer'` {typer_s * 1000:.0f} ms", cli_s / typer_s),
+        Row(
+            "startup: `import progressista` (in-process, median)",
+            f"{ours_s * 1000:.0f} ms",
+            f"`import tqdm, requests` {floor_s * 1000:.0f} ms",
+            ours_s / floor_s,
+            "<= 1.3x",
+            ours_s / floor_s <= 1.3,
+        ),
+        Row(
+            "startup: server/TUI modules loaded by `import progressista`",
+            ", ".join(loaded) or "none",
+            f"checked: {len(FORBIDDEN)}",
+            None,
+            "none",
+            not loaded,
+        ),
+        Row(
+            "startup: `progressista --help` wall time (median)",
+            f"{cli_s * 1000:.0f} ms",
+            f"`python -c 'import typer'` {typer_s * 1000:.0f} ms",
+            cli_s / typer_s,
+        ),
     ]
 
 

@@ -42,8 +42,18 @@ from typing import Any
 from .protocol.groups import group_of
 from .protocol.statuses import FINAL
 
-__all__ = ["DONE", "FAILED", "FAILURES", "PENDING", "Target", "Tracker", "Verdict", "decide", "summary",
-           "timeout_summary"]
+__all__ = [
+    "DONE",
+    "FAILED",
+    "FAILURES",
+    "PENDING",
+    "Target",
+    "Tracker",
+    "Verdict",
+    "decide",
+    "summary",
+    "timeout_summary",
+]
 
 DONE, FAILED, PENDING = "done", "failed", "pending"
 #: Task statuses that fail a wait.
@@ -84,8 +94,11 @@ def decide(tasks: Mapping[str, Mapping[str, Any]], target: Target) -> Verdict:
     """The verdict for ``target`` given the latest known state of ``tasks`` (others are ignored)."""
     matching = {task_id: task for task_id, task in tasks.items() if target.matches(task_id)}
     failed = sorted(
-        ((task.get("updated_at") or 0, task_id, task) for task_id, task in matching.items()
-         if task.get("status") in FAILURES),
+        (
+            (task.get("updated_at") or 0, task_id, task)
+            for task_id, task in matching.items()
+            if task.get("status") in FAILURES
+        ),
         key=lambda item: (item[0], item[1]),
     )
     missing = tuple(task_id for task_id in dict.fromkeys(target.task_ids) if task_id not in matching)

@@ -37,9 +37,19 @@ def past_tasks(now: float) -> dict[str, dict[str, Any]]:
     """Idle and finished tasks, as the storage snapshot holds them (ages in seconds)."""
 
     def task(task_id: str, status: str, age: float, run: float, **fields: Any) -> dict[str, Any]:
-        return {"task_id": task_id, "status": status, "created_at": now - age - run, "updated_at": now - age,
-                "seen_at": now - age, "unit": "it", "meta": {}, **fields}
+        return {
+            "task_id": task_id,
+            "status": status,
+            "created_at": now - age - run,
+            "updated_at": now - age,
+            "seen_at": now - age,
+            "unit": "it",
+            "meta": {},
+            **fields,
+        }
 
+    # Demo data, one task to a few lines: left as written.
+    # fmt: off
     tasks = [
         # Its process died: no progress for 4 minutes, no contact (not even a heartbeat) for 3.
         task("train-resnet50:rank-2", "lost", 4 * 60, 120, seen_at=now - 3 * 60, desc="Epoch 7/20 · rank 2",
@@ -60,12 +70,15 @@ def past_tasks(now: float) -> dict[str, dict[str, Any]]:
         task("thumbnails", "close", 65 * 60, 1300, desc="Generate thumbnails", n=92_410, total=92_410,
              unit="img", rate=71.1, elapsed=1299, host="media-1", pid=2210),
     ]
+    # fmt: on
     return {t["task_id"]: t for t in tasks}
 
 
 def live_events() -> list[dict[str, Any]]:
     """Running tasks, posted through the API like RemoteTqdm would."""
     events: list[dict[str, Any]] = []
+    # Demo data, one task to a few lines: left as written.
+    # fmt: off
     for rank, (n, rate) in enumerate([(611, 5.42), (598, 5.31)]):
         events.append({
             "task_id": f"train-resnet50:rank-{rank}", "status": "update", "desc": f"Epoch 7/20 · rank {rank}",
@@ -83,6 +96,7 @@ def live_events() -> list[dict[str, Any]]:
          "total": 120_000, "unit": "docs", "rate": 812.4, "elapsed": 55.5, "postfix": "model=all-MiniLM-L6",
          "host": "gpu-node-04", "pid": 6120},
     ]
+    # fmt: on
     return events
 
 

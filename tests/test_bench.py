@@ -8,8 +8,9 @@ BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
 def test_run_all_loads_every_benchmark():
-    done = subprocess.run([sys.executable, str(BENCH / "run_all.py"), "--help"], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "run_all.py"), "--help"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     for name in ("client", "ingest", "fanout", "memory", "startup", "scale_out", "tui"):
         assert name in done.stdout

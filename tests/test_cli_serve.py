@@ -12,14 +12,30 @@ def test_serve_takes_flags_and_environment(tmp_path):
     port = free_port()
     storage = tmp_path / "state.json"
     env = clean_env(PROGRESSISTA_API_TOKEN="s3cret", PROGRESSISTA_RETENTION_SECONDS="600")
-    args = ["progressista", "serve", "--host", "127.0.0.1", "--port", str(port), "--stale-seconds", "0.3",
-            "--cleanup-interval", "0.05", "--storage-path", str(storage), "--log-level", "warning"]
+    args = [
+        "progressista",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--stale-seconds",
+        "0.3",
+        "--cleanup-interval",
+        "0.05",
+        "--storage-path",
+        str(storage),
+        "--log-level",
+        "warning",
+    ]
     with server_process(args, port, env) as url:
         auth = {"Authorization": "Bearer s3cret"}
         assert requests.post(url + "/progress", json={"task_id": "a"}, timeout=5).status_code == 401
         assert requests.post(url + "/progress", json={"task_id": "a"}, headers=auth, timeout=5).ok
-        wait_until(lambda: requests.get(url + "/tasks", headers=auth, timeout=5).json()["tasks"]["a"]["status"]
-                   == "stale", what="stale from --stale-seconds")
+        wait_until(
+            lambda: requests.get(url + "/tasks", headers=auth, timeout=5).json()["tasks"]["a"]["status"] == "stale",
+            what="stale from --stale-seconds",
+        )
     assert '"a"' in storage.read_text()  # saved at shutdown
 
 
@@ -34,12 +50,23 @@ def test_flags_win_over_the_environment():
 def test_uvicorn_runs_the_factory_in_both_forms(factory_flag):
     port = free_port()
     env = clean_env(PROGRESSISTA_STALE_SECONDS="0.2", PROGRESSISTA_CLEANUP_INTERVAL="0.05")
-    args = [sys.executable, "-m", "uvicorn", *factory_flag, "progressista.server:create_app", "--port", str(port),
-            "--log-level", "warning"]
+    args = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *factory_flag,
+        "progressista.server:create_app",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
     with server_process(args, port, env) as url:
         requests.post(url + "/progress", json={"task_id": "t"}, timeout=5)
-        wait_until(lambda: requests.get(url + "/tasks", timeout=5).json()["tasks"]["t"]["status"] == "stale",
-                   what="settings read from the environment")
+        wait_until(
+            lambda: requests.get(url + "/tasks", timeout=5).json()["tasks"]["t"]["status"] == "stale",
+            what="settings read from the environment",
+        )
 
 
 @pytest.mark.parametrize(
@@ -52,8 +79,9 @@ def test_uvicorn_runs_the_factory_in_both_forms(factory_flag):
     ],
 )
 def test_bad_settings_are_one_line_errors(args, env, message):
-    result = subprocess.run(["progressista", "serve", *args], env=clean_env(**env), capture_output=True,
-                            text=True, timeout=30)
+    result = subprocess.run(
+        ["progressista", "serve", *args], env=clean_env(**env), capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -16,9 +16,22 @@ class Level(enum.IntEnum):
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(0, 0), (-7, -7), (2.5, 2.5), (Level.HIGH, 3), (sys.float_info.max, sys.float_info.max),
-     (float("nan"), None), (float("inf"), None), (-float("inf"), None), (10**400, None), (-(10**400), None),
-     (True, None), (None, None), ("3", None), ([1], None)],
+    [
+        (0, 0),
+        (-7, -7),
+        (2.5, 2.5),
+        (Level.HIGH, 3),
+        (sys.float_info.max, sys.float_info.max),
+        (float("nan"), None),
+        (float("inf"), None),
+        (-float("inf"), None),
+        (10**400, None),
+        (-(10**400), None),
+        (True, None),
+        (None, None),
+        ("3", None),
+        ([1], None),
+    ],
 )
 def test_finite(value: object, expected: object) -> None:
     assert finite(value) == expected

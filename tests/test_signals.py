@@ -68,9 +68,7 @@ def looping(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("signum", "name"), [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")])
-def test_a_signal_ends_open_bars_in_error_naming_it(
-    server: LiveServer, looping: Path, signum: int, name: str
-) -> None:
+def test_a_signal_ends_open_bars_in_error_naming_it(server: LiveServer, looping: Path, signum: int, name: str) -> None:
     job = start_run(looping, client_env(server))
     wait_until(lambda: set(BARS) <= set(server.tasks()), what="the job's bars")
     code, err, took = signalled(job, signum)
@@ -148,8 +146,12 @@ def test_a_forked_worker_terminated_reports_and_dies_of_sigterm(server: LiveServ
         """,
     )
     job = subprocess.Popen(
-        [*CLI, "run", str(path)], env=client_env(server), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
+        [*CLI, "run", str(path)],
+        env=client_env(server),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert job.stdout is not None
     assert job.stdout.readline().strip() == "ready"

@@ -33,8 +33,9 @@ def start_wait(server: LiveServer, *args: str) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_until(lambda: metric(server, "progressista_ws_clients") > before or waiter.poll() is not None,
-               what="wait to connect")
+    wait_until(
+        lambda: metric(server, "progressista_ws_clients") > before or waiter.poll() is not None, what="wait to connect"
+    )
     return waiter
 
 
@@ -82,7 +83,8 @@ def test_exits_2_on_timeout(server: LiveServer) -> None:
     code, out, err = wait(server, "--group", "slow", "--timeout", "0.3")
     assert (code, out, err) == (2, "", "timed out after 0.3 s: 1 of 2 tasks still open")
     assert wait(server, "--group", "empty", "--timeout", "0.2")[::2] == (
-        2, "timed out after 0.2 s: no task in group 'empty' yet"
+        2,
+        "timed out after 0.2 s: no task in group 'empty' yet",
     )
 
 
@@ -125,8 +127,10 @@ def test_a_refused_token_exits_4(start_server: Callable[..., LiveServer]) -> Non
     server.post(event("t:1", "close"), headers={"Authorization": "Bearer s3cret"})
     code, _, err = wait(server, "t:1", "--token", "wrong", "--timeout", "10")
     assert code == 4
-    assert err == "Error: the server refused the token (the WebSocket was closed with 1008); " \
+    assert (
+        err == "Error: the server refused the token (the WebSocket was closed with 1008); "
         "check --token or PROGRESSISTA_API_TOKEN"
+    )
     code, _, err = wait(server, "t:1", "--timeout", "10")
     assert code == 4 and err.startswith("Error: the server needs a token")
     assert wait(server, "t:1", "--token", "s3cret")[0] == 0

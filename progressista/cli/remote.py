@@ -88,10 +88,13 @@ def api_failure(exc: ApiError, token: str | None) -> NoReturn:
         fail(str(exc), EXIT_UNREACHABLE)
     if exc.status_code in (401, 403):
         if token:
-            fail(f"the server refused the token (HTTP {exc.status_code}); check --token or {ENV_API_TOKEN}",
-                 EXIT_UNAUTHORIZED)
-        fail(f"the server needs a token (HTTP {exc.status_code}); pass --token or set {ENV_API_TOKEN}",
-             EXIT_UNAUTHORIZED)
+            fail(
+                f"the server refused the token (HTTP {exc.status_code}); check --token or {ENV_API_TOKEN}",
+                EXIT_UNAUTHORIZED,
+            )
+        fail(
+            f"the server needs a token (HTTP {exc.status_code}); pass --token or set {ENV_API_TOKEN}", EXIT_UNAUTHORIZED
+        )
     if exc.status_code == 404:
         fail(str(exc), EXIT_NOT_FOUND)
     fail(str(exc), EXIT_FAILED)

@@ -82,8 +82,13 @@ def serve(
     if settings.redis_url:
         _check_redis(settings.redis_url)
     # A bounded graceful shutdown: a stuck client connection must not keep the server from exiting.
-    common: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
-                              "proxy_headers": True, "timeout_graceful_shutdown": SHUTDOWN_GRACE}
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": SHUTDOWN_GRACE,
+    }
     if workers > 1:
         # Workers are separate processes that build their own app: hand them the
         # settings through the environment they read.

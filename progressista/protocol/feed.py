@@ -141,7 +141,8 @@ def describe_error(exc: BaseException) -> str:
 class Backoff:
     """Delay before retry number ``attempt`` (1, 2, …): ``first * factor**(attempt-1)``, capped, ±jitter.
 
-    >>> Backoff(jitter=0).delay(1), Backoff(jitter=0).delay(3), Backoff(jitter=0).delay(10), Backoff(jitter=0).delay(5000)
+    >>> steady = Backoff(jitter=0)
+    >>> steady.delay(1), steady.delay(3), steady.delay(10), steady.delay(5000)
     (0.5, 2.0, 10.0, 10.0)
     """
 

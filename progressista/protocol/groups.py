@@ -22,8 +22,13 @@ __all__ = ["SEVERITY", "aggregate", "group_of", "groups"]
 #: Member statuses by how much they need a look, worst last; a group takes its worst member's.
 SEVERITY = ("close", "start", "update", "stale", "lost", "error")
 #: How members are counted: ``{bucket: statuses}``.
-BUCKETS = {"active": ("start", "update"), "stale": ("stale",), "lost": ("lost",), "done": ("close",),
-           "error": ("error",)}
+BUCKETS = {
+    "active": ("start", "update"),
+    "stale": ("stale",),
+    "lost": ("lost",),
+    "done": ("close",),
+    "error": ("error",),
+}
 _BUCKET_OF = {status: bucket for bucket, statuses in BUCKETS.items() for status in statuses}
 
 
