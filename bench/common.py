@@ -6,6 +6,7 @@ calls, and a ``main()`` so it still runs alone (``python bench/<name>.py``).
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import socket
@@ -164,3 +165,11 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = max(1, math.ceil(fraction * len(ordered)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def options(doc: str | None, **defaults: int) -> argparse.Namespace:
+    """A benchmark's command line: ``--name N`` for each default (``tasks=100_000`` gives ``--tasks``)."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    for name, default in defaults.items():
+        parser.add_argument("--" + name.replace("_", "-"), type=int, default=default)
+    return parser.parse_args()

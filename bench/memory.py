@@ -16,7 +16,6 @@ Target: <= 1.5 KB (1,536 bytes) of RSS per task.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Row, print_table, rss_bytes, server  # noqa: E402
+from common import Row, options, print_table, rss_bytes, server  # noqa: E402
 
 TARGET = 1536
 WARM_UP = 500
@@ -99,10 +98,7 @@ def run(tasks: int = 100_000, rounds: int = 3) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    args = options(__doc__, tasks=100_000, rounds=3)
     print_table(run(args.tasks, args.rounds))
 
 

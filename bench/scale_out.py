@@ -13,7 +13,6 @@ the CPU: the two-process figure shows contention as much as scaling.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
@@ -32,7 +31,7 @@ import requests
 from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Row, free_port, percentile, print_table, server  # noqa: E402
+from common import Row, free_port, options, percentile, print_table, server  # noqa: E402
 from ingest import SINGLE_LUA, wrk  # noqa: E402
 
 
@@ -126,10 +125,7 @@ def run(seconds: int = 4, connections: int = 16) -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=4)
-    parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
+    args = options(__doc__, seconds=4, connections=16)
     print_table(run(args.seconds, args.connections))
     print(
         f"(wrk -t1 -c{args.connections} for one process, two wrk -c{args.connections // 2} for two; "
