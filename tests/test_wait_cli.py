@@ -109,8 +109,10 @@ def test_reconnects_after_the_server_restarts() -> None:
     with run_server(sock=bound()) as first:
         first.post([event("r:a", "start"), event("r:b", "start")])
         waiter = start_wait(first, "r:a", "r:b", "--timeout", "20")
+        sent = wait_until(lambda: metric(first, "progressista_ws_messages_sent_total"), what="the snapshot sent")
         first.post(event("r:a", "close"))
-        wait_until(lambda: first.tasks()["r:a"]["status"] == "close", what="r:a closed")
+        # Stopped only once the waiter has been sent the news (the feed's one client here).
+        wait_until(lambda: metric(first, "progressista_ws_messages_sent_total") > sent, what="r:a's close sent")
     # Gone, and back with an empty memory: r:a's close is remembered, r:b is waited for.
     with run_server(sock=bound()) as second:
         wait_until(lambda: metric(second, "progressista_ws_clients") >= 1, what="wait to reconnect")
