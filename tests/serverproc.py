@@ -21,8 +21,9 @@ class ServerProcess:
     ``PROGRESSISTA_*``. Output goes to a temporary file, shown when it fails to start.
     """
 
-    def __init__(self, port: int | None = None, log_level: str = "warning", access_log: bool = False,
-                 **settings: Any) -> None:
+    def __init__(
+        self, port: int | None = None, log_level: str = "warning", access_log: bool = False, **settings: Any
+    ) -> None:
         self.port = port or free_port()
         self.logging = ["--log-level", log_level] + ([] if access_log else ["--no-access-log"])
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PROGRESSISTA_")}
@@ -42,9 +43,21 @@ class ServerProcess:
     def start(self, timeout: float = 20) -> ServerProcess:
         assert self.proc is None, "already running"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "progressista.server:create_app", "--host", "127.0.0.1",
-             "--port", str(self.port), *self.logging],
-            env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "progressista.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *self.logging,
+            ],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         self.starts += 1
         wait_until(self._up, timeout=timeout, interval=0.02, what=f"server on port {self.port}")

@@ -12,8 +12,10 @@ Two schemathesis verdicts are not bugs and are let through, narrowly:
 - ``DELETE /tasks`` without any filter answers 400 by design ("give status,
   older_than, task_id or all=true"): OpenAPI cannot say "at least one of these
   query parameters", so schemathesis calls that request schema-valid;
-- a "negative" query value that only changed type (``task_id=false``) reaches
-  the server as the string ``"false"``, which is valid.
+- a "negative" query value reaches the server as a string: one that only
+  changed type (``task_id=false``), or any value at all of a parameter that
+  takes any string (``task_id``, a list of ids: its negated ``anyOf`` gives
+  ``true``), arrives as a valid one, ``"false"`` or ``"true"``.
 """
 
 from __future__ import annotations
@@ -37,23 +39,50 @@ EXAMPLES = {"POST /progress": 150}
 DEFAULT_EXAMPLES = 30
 
 FUZZ_SETTINGS = settings(
-    deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck), print_blob=False,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+    print_blob=False,
 )
 
 
-def query_type_change_only(case: schemathesis.Case) -> bool:
-    """Did the negative generator only change the JSON type of query values (all strings on the wire)?"""
-    mutations = getattr(case.meta.phase.data, "mutations", ()) if case.meta else ()
-    return bool(mutations) and all(
-        m.operator == OperatorKind.CHANGE_TYPE and m.parameter_location == ParameterLocation.QUERY for m in mutations
+_CONSTRAINTS = {"pattern", "enum", "const", "format", "minLength", "maxLength"}
+
+
+def takes_any_string(schema: dict) -> bool:
+    """Does a query parameter's schema accept any string, or list of strings (null aside)?"""
+    if _CONSTRAINTS & set(schema):
+        return False
+    kinds = [option for option in schema.get("anyOf", [schema]) if option.get("type") != "null"]
+    return bool(kinds) and all(
+        (option.get("type") == "string" and not _CONSTRAINTS & set(option))
+        or (option.get("type") == "array" and takes_any_string(option.get("items", {})))
+        for option in kinds
     )
+
+
+def valid_on_the_wire(case: schemathesis.Case) -> bool:
+    """Were the negative generator's mutations all on query values that arrive as valid strings?"""
+    mutations = getattr(case.meta.phase.data, "mutations", ()) if case.meta else ()
+    schemas = {parameter.name: parameter.definition.get("schema", {}) for parameter in case.operation.query}
+
+    def harmless(mutation) -> bool:
+        if mutation.parameter_location != ParameterLocation.QUERY:
+            return False
+        return mutation.operator == OperatorKind.CHANGE_TYPE or takes_any_string(schemas.get(mutation.parameter, {}))
+
+    return bool(mutations) and all(harmless(m) for m in mutations)
 
 
 def tolerated(case: schemathesis.Case, response, failure: BaseException) -> bool:
     if isinstance(failure, RejectedPositiveData):
-        return (case.operation.label == "DELETE /tasks" and response.status_code == 400
-                and any(rule in response.json()["detail"] for rule in ("all=true", "cannot be combined")))
-    return isinstance(failure, AcceptedNegativeData) and query_type_change_only(case)
+        return (
+            case.operation.label == "DELETE /tasks"
+            and response.status_code == 400
+            and any(rule in response.json()["detail"] for rule in ("all=true", "cannot be combined"))
+        )
+    return isinstance(failure, AcceptedNegativeData) and valid_on_the_wire(case)
 
 
 def validate(case: schemathesis.Case, response) -> None:
@@ -104,10 +133,13 @@ def test_stateless_fuzz_from_the_openapi_schema(fuzzed):
                 unsatisfiable.add((operation.label, mode.value))
 
     by_class = Counter(f"{status // 100}xx" for (_, _, status) in seen.elements())
-    print(f"\nschemathesis stateless: {sum(seen.values())} requests, {dict(by_class)}; by operation, mode and "
-          f"status: {dict(seen)}")
-    assert unsatisfiable <= {(label, "negative") for label in
-                             ("GET /groups", "GET /health", "GET /metrics", "DELETE /tasks/{task_id}")}
+    print(
+        f"\nschemathesis stateless: {sum(seen.values())} requests, {dict(by_class)}; by operation, mode and "
+        f"status: {dict(seen)}"
+    )
+    assert unsatisfiable <= {
+        (label, "negative") for label in ("GET /groups", "GET /health", "GET /metrics", "DELETE /tasks/{task_id}")
+    }
     assert seen[("POST /progress", "positive", 200)] >= 100
     assert seen[("POST /progress", "negative", 422)] >= 100
     assert not any(status >= 500 for (_, _, status) in seen)
@@ -122,14 +154,21 @@ def with_links(doc):
     """
     paths = doc["paths"]
     paths["/progress"]["post"]["responses"]["200"]["links"] = {
-        "DeletePostedTask": {"operationRef": "#/paths/~1tasks~1{task_id}/delete",
-                             "parameters": {"path.task_id": "$request.body#/task_id"}},
-        "ListByStatus": {"operationRef": "#/paths/~1tasks/get",
-                         "parameters": {"query.status": "$request.body#/status"}},
+        "DeletePostedTask": {
+            "operationRef": "#/paths/~1tasks~1{task_id}/delete",
+            "parameters": {"path.task_id": "$request.body#/task_id"},
+        },
+        "ListByStatus": {
+            "operationRef": "#/paths/~1tasks/get",
+            "parameters": {"query.status": "$request.body#/status"},
+        },
     }
     paths["/tasks/{task_id}"]["delete"]["responses"]["200"]["links"] = {
-        "PostAgain": {"operationRef": "#/paths/~1progress/post", "x-schemathesis": {"merge_body": True},
-                      "requestBody": {"task_id": "$response.body#/removed/0"}},
+        "PostAgain": {
+            "operationRef": "#/paths/~1progress/post",
+            "x-schemathesis": {"merge_body": True},
+            "requestBody": {"task_id": "$response.body#/removed/0"},
+        },
     }
     return doc
 

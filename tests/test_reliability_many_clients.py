@@ -54,10 +54,22 @@ def expected_total(proc: int, thread: int) -> int:
 
 def test_200_concurrent_bars_all_end_closed_with_their_true_count():
     with ServerProcess(cleanup_interval=3600) as server:
-        env = {**server.env, "PROGRESSISTA_SERVER_URL": server.url, "PROGRESSISTA_PUSH_INTERVAL": "0.1",
-               "PROGRESSISTA_REQUEST_TIMEOUT": "5"}
-        jobs = [subprocess.Popen([sys.executable, "-c", JOB, str(p)], env=env, stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True) for p in range(PROCESSES)]
+        env = {
+            **server.env,
+            "PROGRESSISTA_SERVER_URL": server.url,
+            "PROGRESSISTA_PUSH_INTERVAL": "0.1",
+            "PROGRESSISTA_REQUEST_TIMEOUT": "5",
+        }
+        jobs = [
+            subprocess.Popen(
+                [sys.executable, "-c", JOB, str(p)],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for p in range(PROCESSES)
+        ]
         try:
             for job in jobs:
                 _, err = job.communicate(timeout=90)
@@ -71,8 +83,11 @@ def test_200_concurrent_bars_all_end_closed_with_their_true_count():
         # Each process flushed its sender at exit: the final states are in.
         def all_closed():
             tasks = server.tasks()
-            return tasks if len(tasks) == PROCESSES * THREADS and all(
-                t["status"] == "close" for t in tasks.values()) else None
+            return (
+                tasks
+                if len(tasks) == PROCESSES * THREADS and all(t["status"] == "close" for t in tasks.values())
+                else None
+            )
 
         tasks = wait_until(all_closed, timeout=10, what="every task closed")
         wrong = {
@@ -84,6 +99,9 @@ def test_200_concurrent_bars_all_end_closed_with_their_true_count():
         assert not wrong, wrong
         pids = {task["pid"] for task in tasks.values()}
         assert pids == {job.pid for job in jobs}
-        accepted = [line for line in server.http_get("/metrics").splitlines()
-                    if line.startswith("progressista_events_accepted_total ")]
+        accepted = [
+            line
+            for line in server.http_get("/metrics").splitlines()
+            if line.startswith("progressista_events_accepted_total ")
+        ]
         print(f"\n{PROCESSES * THREADS} bars in {PROCESSES} processes: all closed with their true count; {accepted}")

@@ -26,16 +26,23 @@ from progressista.server.tasks import TASK_DEFAULTS, merge
 # Hypothesis touches mypy_extensions.TypedDict when it explains a failure; that must not hide the failure.
 pytestmark = pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")
 
-PROPERTY = settings(max_examples=200, deadline=None, database=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=200, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 SERVER_FIELDS = {"task_id", "status", "created_at", "updated_at", "seen_at"}
 
 finite = st.floats(allow_nan=False, allow_infinity=False) | st.integers(-(2**53), 2**53)
 short_text = st.text(max_size=20)
-json_leaf = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.floats(allow_nan=False,
-                                                                                   allow_infinity=False) | short_text
-json_value = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=3)
-                          | st.dictionaries(short_text, inner, max_size=3), max_leaves=8)
+json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53), 2**53)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | short_text
+)
+json_value = st.recursive(
+    json_leaf, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(short_text, inner, max_size=3), max_leaves=8
+)
 
 OPTIONAL_FIELDS = {
     "status": st.sampled_from(EVENT_STATUSES),

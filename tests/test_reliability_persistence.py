@@ -49,9 +49,17 @@ class Streamer(threading.Thread):
                 self.idle.clear()
                 self.n += 1
                 first = (self.n * 40) % TASKS
-                batch = [{"task_id": f"k:{(first + i) % TASKS}", "status": "update", "n": self.n, "total": 10**6,
-                          "seq": self.n, "desc": f"Streaming {(first + i) % TASKS} " + "x" * 300}
-                         for i in range(40)]
+                batch = [
+                    {
+                        "task_id": f"k:{(first + i) % TASKS}",
+                        "status": "update",
+                        "n": self.n,
+                        "total": 10**6,
+                        "seq": self.n,
+                        "desc": f"Streaming {(first + i) % TASKS} " + "x" * 300,
+                    }
+                    for i in range(40)
+                ]
                 try:
                     if http.post(self.url, json=batch, timeout=2).ok:
                         self.acked += 1
@@ -123,5 +131,7 @@ def test_kill_9_at_random_moments_never_loses_the_file(streamed, tmp_path):
 
     assert server.starts == KILLS + 1
     assert len(seen_n) == TASKS  # every task made it to disk at some point
-    print(f"\n{KILLS} kills while streaming ({streamer.acked} batches acknowledged); "
-          f"{killed_mid_save} left a temporary file of an interrupted save")
+    print(
+        f"\n{KILLS} kills while streaming ({streamer.acked} batches acknowledged); "
+        f"{killed_mid_save} left a temporary file of an interrupted save"
+    )

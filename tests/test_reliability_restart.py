@@ -42,14 +42,24 @@ JOB = textwrap.dedent(
 
 def test_a_running_job_survives_a_server_restart(tmp_path):
     server = ServerProcess(cleanup_interval=3600).start()
-    env = {**server.env, "PROGRESSISTA_SERVER_URL": server.url, "PROGRESSISTA_PUSH_INTERVAL": "0.05",
-           "PROGRESSISTA_REQUEST_TIMEOUT": "1"}
+    env = {
+        **server.env,
+        "PROGRESSISTA_SERVER_URL": server.url,
+        "PROGRESSISTA_PUSH_INTERVAL": "0.05",
+        "PROGRESSISTA_REQUEST_TIMEOUT": "1",
+    }
     at_gate, gate = tmp_path / "at-gate", tmp_path / "gate"
-    job = subprocess.Popen([sys.executable, "-c", JOB, str(at_gate), str(gate)], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
+    job = subprocess.Popen(
+        [sys.executable, "-c", JOB, str(at_gate), str(gate)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        wait_until(lambda: server.tasks().get("job:restart", {}).get("n", 0) >= 50, timeout=20,
-                   what="the job to report")
+        wait_until(
+            lambda: server.tasks().get("job:restart", {}).get("n", 0) >= 50, timeout=20, what="the job to report"
+        )
         seen_before = server.tasks()["job:restart"]["n"]
 
         server.stop()
@@ -64,13 +74,18 @@ def test_a_running_job_survives_a_server_restart(tmp_path):
 
         task = wait_until(back, timeout=20, what="the task to come back")
         assert task["n"] > seen_before  # the job kept going
-        assert (task["desc"], task["total"], task["unit"], task["meta"]) == ("Survives restarts", TOTAL, "rows",
-                                                                             {"job": "restart-42"})
+        assert (task["desc"], task["total"], task["unit"], task["meta"]) == (
+            "Survives restarts",
+            TOTAL,
+            "rows",
+            {"job": "restart-42"},
+        )
         assert task["host"] and task["pid"] == job.pid and task["status"] in ("update", "close")
 
         out, err = job.communicate(timeout=30)
         assert job.returncode == 0, err
         assert int(out.split()[-1]) == TOTAL
+
         def closed():
             task = server.tasks().get("job:restart")
             return task if task and task["status"] == "close" else None

@@ -37,8 +37,15 @@ BAD_HEADERS = [
     {"Authorization": b"Bearer \xff\xfe\xed\xa0\x80"},  # not UTF-8 at all
     {"Authorization": ("Bearer " + TOKEN + "x").encode()},
 ]
-BAD_QUERIES = ["", "?token=", "?token=wrong", "?token=%ff%fe", "?token=%ed%a0%80", "?token=s%C3%A9cret",
-               "?TOKEN=s%C3%A9cret-%E2%9C%93"]
+BAD_QUERIES = [
+    "",
+    "?token=",
+    "?token=wrong",
+    "?token=%ff%fe",
+    "?token=%ed%a0%80",
+    "?token=s%C3%A9cret",
+    "?TOKEN=s%C3%A9cret-%E2%9C%93",
+]
 
 
 @pytest.fixture
@@ -48,8 +55,12 @@ def secured(start_server):
 
 def protected_operations(server) -> list[tuple[str, str]]:
     doc = server.http.get(server.url + "/openapi.json", timeout=5).json()
-    operations = [(method.upper(), path.replace("{task_id}", "some-task"))
-                  for path, item in doc["paths"].items() if path not in OPEN for method in item]
+    operations = [
+        (method.upper(), path.replace("{task_id}", "some-task"))
+        for path, item in doc["paths"].items()
+        if path not in OPEN
+        for method in item
+    ]
     assert len(operations) >= 5, operations
     return operations
 
@@ -58,8 +69,9 @@ def test_every_documented_operation_but_health_and_metrics_refuses_bad_tokens(se
     operations = protected_operations(secured)
     for method, path in operations:
         for headers in BAD_HEADERS:
-            response = secured.http.request(method, secured.url + path, json={"task_id": "x"}, headers=headers,
-                                            timeout=5)
+            response = secured.http.request(
+                method, secured.url + path, json={"task_id": "x"}, headers=headers, timeout=5
+            )
             assert response.status_code == 401, (method, path, headers, response.text)
         for query in BAD_QUERIES:
             response = secured.http.request(method, secured.url + path + query, json={"task_id": "x"}, timeout=5)
@@ -114,9 +126,15 @@ def test_query_tokens_never_reach_a_real_servers_logs():
     secret, wrong = "Tok3n-SECRET-value", "WRONG-guess-value"
     with ServerProcess(log_level="info", access_log=True, api_token=secret) as server:
         http = requests.Session()
-        paths = [f"/tasks?token={secret}", f"/tasks?status=close&token={secret}&older_than=1",
-                 f"/?token={secret}", f"/static/index.html?token={secret}", f"/tasks?%74oken={secret}",
-                 f"/tasks?token={wrong}", f"/groups?token={wrong}&token={secret}"]
+        paths = [
+            f"/tasks?token={secret}",
+            f"/tasks?status=close&token={secret}&older_than=1",
+            f"/?token={secret}",
+            f"/static/index.html?token={secret}",
+            f"/tasks?%74oken={secret}",
+            f"/tasks?token={wrong}",
+            f"/groups?token={wrong}&token={secret}",
+        ]
         for path in paths:
             assert http.get(server.url + path, timeout=5).status_code < 500
         assert http.post(server.url + f"/progress?token={secret}", json={"task_id": "a"}, timeout=5).ok
@@ -137,18 +155,22 @@ def test_body_cap_holds_at_its_boundary_and_before_reading(start_server):
         head = b'{"task_id":"big","meta":{"k":"'
         return head + b"x" * (size - len(head) - 3) + b'"}}'
 
-    exact = server.http.post(server.url + "/progress", data=body(2048), timeout=5,
-                             headers={"Content-Type": "application/json"})
+    exact = server.http.post(
+        server.url + "/progress", data=body(2048), timeout=5, headers={"Content-Type": "application/json"}
+    )
     assert exact.status_code == 200, exact.text
-    over = server.http.post(server.url + "/progress", data=body(2049), timeout=5,
-                            headers={"Content-Type": "application/json"})
+    over = server.http.post(
+        server.url + "/progress", data=body(2049), timeout=5, headers={"Content-Type": "application/json"}
+    )
     assert over.status_code == 413 and "2048" in over.json()["detail"]
 
     # A declared 10 GB body is refused from its header alone: the answer comes without a byte of body.
     port = int(server.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(b"POST /progress HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 10000000000\r\n\r\n")
+        sock.sendall(
+            b"POST /progress HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 10000000000\r\n\r\n"
+        )
         assert sock.recv(64).startswith(b"HTTP/1.1 413")
     assert len(server.tasks()["big"]["meta"]["k"]) == 2048 - 33
 

@@ -56,8 +56,10 @@ def stuck_client(port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(("127.0.0.1", port))
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(f"GET /ws?mode=delta HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                 f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    sock.sendall(
+        f"GET /ws?mode=delta HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
     response = b""
     while b"\r\n\r\n" not in response:
         response += sock.recv(1)
@@ -81,17 +83,21 @@ def server():
 def test_a_stuck_dashboard_delays_no_one_and_is_dropped(server):
     with ExitStack() as stack:
         http = stack.enter_context(requests.Session())
-        dashboards = [Dashboard(stack.enter_context(connect(server.ws_url + "?mode=delta", open_timeout=10,
-                                                            max_size=None))) for _ in range(HEALTHY)]
+        dashboards = [
+            Dashboard(stack.enter_context(connect(server.ws_url + "?mode=delta", open_timeout=10, max_size=None)))
+            for _ in range(HEALTHY)
+        ]
         for d in dashboards:
             d.start()
         alone, with_stuck, after = measure(server, http, dashboards)
 
     base, worst = statistics.median(alone), max(with_stuck)
-    print(f"\nPOST -> {HEALTHY} healthy dashboards (broadcast interval 0.05 s, ~170 kB messages): "
-          f"alone median {base * 1000:.0f} ms, max {max(alone) * 1000:.0f} ms; with the stuck client "
-          f"({len(with_stuck)} rounds until it was dropped) median {statistics.median(with_stuck) * 1000:.0f} ms, "
-          f"max {worst * 1000:.0f} ms; after the drop median {statistics.median(after) * 1000:.0f} ms")
+    print(
+        f"\nPOST -> {HEALTHY} healthy dashboards (broadcast interval 0.05 s, ~170 kB messages): "
+        f"alone median {base * 1000:.0f} ms, max {max(alone) * 1000:.0f} ms; with the stuck client "
+        f"({len(with_stuck)} rounds until it was dropped) median {statistics.median(with_stuck) * 1000:.0f} ms, "
+        f"max {worst * 1000:.0f} ms; after the drop median {statistics.median(after) * 1000:.0f} ms"
+    )
     assert len(with_stuck) >= 2  # it was measured while the stuck client was connected
     assert statistics.median(with_stuck) <= 3 * base + 0.1
     assert worst <= 1.0  # generous: a shared 2-core machine; a blocked fan-out would stall for good
@@ -108,8 +114,12 @@ def measure(server, http, dashboards):
         batch = [{"task_id": f"t{i}", "desc": BIG, "n": n} for i in range(150)] + [{"task_id": "probe", "n": n}]
         sent = time.perf_counter()
         http.post(server.url + "/progress", json=batch, timeout=10).raise_for_status()
-        wait_until(lambda: all(n in d.arrived for d in dashboards), timeout=10, interval=0.001,
-                   what=f"probe {n} on every dashboard")
+        wait_until(
+            lambda: all(n in d.arrived for d in dashboards),
+            timeout=10,
+            interval=0.001,
+            what=f"probe {n} on every dashboard",
+        )
         return max(d.arrived[n] for d in dashboards) - sent
 
     alone = [probe_round() for _ in range(20)]

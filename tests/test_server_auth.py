@@ -31,8 +31,10 @@ def secured(start_server):
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic tok-1"},
-                                     {"Authorization": "Bearer tök-ü"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic tok-1"}, {"Authorization": "Bearer tök-ü"}],
+)
 def test_protected_routes_refuse_missing_or_wrong_tokens(secured, method, path, headers):
     response = secured.http.request(method, secured.url + path, json={"task_id": "x"}, headers=headers, timeout=5)
     assert response.status_code == 401
@@ -42,8 +44,9 @@ def test_protected_routes_refuse_missing_or_wrong_tokens(secured, method, path, 
 
 @pytest.mark.parametrize("token", ["tok-1", "tok-2"])
 def test_bearer_header_or_query_token_is_accepted(secured, token):
-    ok = secured.http.post(secured.url + "/progress", json={"task_id": "a"},
-                           headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    ok = secured.http.post(
+        secured.url + "/progress", json={"task_id": "a"}, headers={"Authorization": f"Bearer {token}"}, timeout=5
+    )
     assert ok.status_code == 200
     listed = secured.http.get(secured.url + "/tasks", params={"token": token}, timeout=5)
     assert set(listed.json()["tasks"]) == {"a"}
@@ -96,8 +99,15 @@ class Lines(logging.Handler):
 
 
 def test_query_tokens_are_redacted_from_logs(secured):
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5", "GET", "/tasks?status=close&token=tok-1", "1.1", 200), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/tasks?status=close&token=tok-1", "1.1", 200),
+        None,
+    )
     TokenRedactingFilter().filter(record)
     assert "tok-1" not in record.getMessage() and "token=***" in record.getMessage()
 

@@ -1,10 +1,17 @@
 """The lifecycle loop on a live server: stale, revival, retention, max age — all reach /ws."""
 
+import asyncio
 import json
+import random
 import time
+import uuid
 
 from support import wait_until
 from websockets.sync.client import connect
+
+from progressista.server.background import stop
+from progressista.server.lifecycle import run_lifecycle
+from progressista.server.tasks import Lifecycle
 
 
 def status_of(server, task_id):
@@ -33,8 +40,9 @@ def test_stale_disabled_by_default(start_server):
 
 def test_completed_tasks_are_purged_after_retention(start_server):
     server = start_server(retention_seconds=0.3, cleanup_interval=0.05)
-    server.post([{"task_id": "closed", "status": "close"}, {"task_id": "failed", "status": "error"},
-                 {"task_id": "running"}])
+    server.post(
+        [{"task_id": "closed", "status": "close"}, {"task_id": "failed", "status": "error"}, {"task_id": "running"}]
+    )
     wait_until(lambda: set(server.tasks()) == {"running"}, what="completed tasks purged")
 
 
@@ -88,3 +96,30 @@ def test_heartbeats_keep_a_slow_task_stale_but_never_lost(start_server):
     assert "stale" in seen and "lost" not in seen, seen
     task = server.tasks()["slow"]
     assert task["seen_at"] > task["updated_at"]
+
+
+def test_a_lifecycle_loop_on_redis_stops_even_when_stopped_in_the_middle_of_a_command(redis_server):
+    """Found by a flaky teardown: a server on Redis that sometimes never exited after Ctrl-C.
+
+    Its lifecycle loop, cancelled during a Redis call, carried on: redis-py wraps
+    socket writes in ``asyncio.wait_for``, which before Python 3.12 can swallow a
+    cancellation, and the shutdown waited for the loop forever. Here the loop
+    sweeps back to back (interval 0) and is stopped at random moments.
+    """
+    from progressista.server.store_redis import RedisStore
+
+    async def body():
+        store = RedisStore(redis_server.url, f"stop-{uuid.uuid4().hex[:8]}:", lease_seconds=1)
+        await store.start()
+        try:
+            await store.apply([{"task_id": "t", "status": "start"}], time.time())
+            rng = random.Random(5)
+            for _ in range(40):
+                loop = asyncio.create_task(run_lifecycle(store, Lifecycle(), 0))
+                await asyncio.sleep(rng.random() * 0.005)
+                await stop(loop, timeout=3)
+                assert loop.done()
+        finally:
+            await store.close()
+
+    asyncio.run(body())

@@ -27,8 +27,10 @@ def serve_process(*args: str, env: dict[str, str]) -> Iterator[str]:
 @pytest.fixture
 def two_processes(redis_settings):
     env = clean_env(PROGRESSISTA_REDIS_PREFIX=redis_settings["redis_prefix"], PROGRESSISTA_CLEANUP_INTERVAL="0.05")
-    with serve_process("--redis-url", redis_settings["redis_url"], env=env) as a, \
-            serve_process("--redis-url", redis_settings["redis_url"], env=env) as b:
+    with (
+        serve_process("--redis-url", redis_settings["redis_url"], env=env) as a,
+        serve_process("--redis-url", redis_settings["redis_url"], env=env) as b,
+    ):
         yield a, b
 
 
@@ -43,15 +45,33 @@ def ws_url(url: str) -> str:
 def test_an_event_posted_to_one_process_is_seen_by_the_other(two_processes):
     a, b = two_processes
     with connect(ws_url(b), open_timeout=5) as ws:
-        assert json.loads(ws.recv(timeout=5)) == {"type": "snapshot", "tasks": {}}
+        assert json.loads(ws.recv(timeout=5)) == {"type": "snapshot", "tasks": {}, "groups": {}}
         sent = time.monotonic()
-        requests.post(a + "/progress", json={"task_id": "job", "status": "start", "desc": "from A", "n": 1},
-                      timeout=5)
+        requests.post(a + "/progress", json={"task_id": "job", "status": "start", "desc": "from A", "n": 1}, timeout=5)
         delta = json.loads(ws.recv(timeout=5))
         latency = time.monotonic() - sent
         assert delta["tasks"]["job"]["desc"] == "from A"
         assert latency < 2.0  # interval 0.1 s plus a few ms; generous for a loaded 2-core machine
     assert tasks_of(b)["job"]["n"] == 1
+
+
+def groups_of(url: str) -> dict:
+    return requests.get(url + "/groups", timeout=5).json()["groups"]
+
+
+def test_each_process_computes_group_rows_from_the_changes_of_both(two_processes):
+    a, b = two_processes
+    requests.post(a + "/progress", json=[{"task_id": "run:0", "n": 1, "total": 4}, {"task_id": "solo:x"}], timeout=5)
+    with connect(ws_url(b), open_timeout=5) as ws:
+        snapshot = json.loads(ws.recv(timeout=5))
+        assert set(snapshot["groups"]) == {"run", "solo"} and snapshot["groups"] == groups_of(b)
+        requests.post(a + "/progress", json={"task_id": "run:1", "n": 2, "total": 4}, timeout=5)  # to A, not B
+        delta = json.loads(ws.recv(timeout=5))
+        assert set(delta["tasks"]) == {"run:1"} and delta["groups"] == {"run": groups_of(a)["run"]}
+        assert delta["groups"]["run"]["n"] == 3 and delta["groups_removed"] == []
+        assert requests.delete(a + "/tasks/solo:x", timeout=5).ok
+        delta = json.loads(ws.recv(timeout=5))
+        assert (delta["removed"], delta["groups"], delta["groups_removed"]) == (["solo:x"], {}, ["solo"])
 
 
 def test_a_delete_on_one_process_is_gone_on_both(two_processes):
@@ -73,8 +93,9 @@ def test_concurrent_updates_to_one_task_lose_nothing_and_never_reopen(two_proces
     def hammer(url: str, field: str) -> None:
         with requests.Session() as http:
             for i in range(200):
-                http.post(url + "/progress", json={"task_id": "t", field: f"{field}-{i}", "meta": {field: i}},
-                          timeout=5)
+                http.post(
+                    url + "/progress", json={"task_id": "t", field: f"{field}-{i}", "meta": {field: i}}, timeout=5
+                )
 
     threads = [threading.Thread(target=hammer, args=(a, "desc")), threading.Thread(target=hammer, args=(b, "postfix"))]
     for thread in threads:
@@ -89,17 +110,26 @@ def test_concurrent_updates_to_one_task_lose_nothing_and_never_reopen(two_proces
 
 
 def test_lifecycle_runs_once_across_processes(redis_settings):
-    env = clean_env(PROGRESSISTA_REDIS_PREFIX=redis_settings["redis_prefix"], PROGRESSISTA_CLEANUP_INTERVAL="0.05",
-                    PROGRESSISTA_STALE_SECONDS="0.3", PROGRESSISTA_RETENTION_SECONDS="0.3")
+    env = clean_env(
+        PROGRESSISTA_REDIS_PREFIX=redis_settings["redis_prefix"],
+        PROGRESSISTA_CLEANUP_INTERVAL="0.05",
+        PROGRESSISTA_STALE_SECONDS="0.3",
+        PROGRESSISTA_RETENTION_SECONDS="0.3",
+    )
     url = redis_settings["redis_url"]
     with serve_process("--redis-url", url, env=env) as a, serve_process("--redis-url", url, env=env) as b:
         with connect(ws_url(a), open_timeout=5) as ws_a, connect(ws_url(b), open_timeout=5) as ws_b:
             for ws in (ws_a, ws_b):
                 json.loads(ws.recv(timeout=5))
-            requests.post(a + "/progress", json=[{"task_id": "idle", "status": "start"},
-                                                 {"task_id": "done", "status": "close"}], timeout=5)
-            wait_until(lambda: tasks_of(b).get("idle", {}).get("status") == "stale" and "done" not in tasks_of(b),
-                       what="stale and purged")
+            requests.post(
+                a + "/progress",
+                json=[{"task_id": "idle", "status": "start"}, {"task_id": "done", "status": "close"}],
+                timeout=5,
+            )
+            wait_until(
+                lambda: tasks_of(b).get("idle", {}).get("status") == "stale" and "done" not in tasks_of(b),
+                what="stale and purged",
+            )
             # Let several more passes run on both processes, then count what each dashboard got.
             requests.post(b + "/progress", json={"task_id": "marker", "status": "close"}, timeout=5)
             for ws in (ws_a, ws_b):
@@ -122,8 +152,13 @@ def test_workers_share_tasks_through_redis(redis_settings):
 
 def test_unreachable_redis_at_start_is_a_clear_error():
     port = free_port()  # nothing listens there
-    result = subprocess.run(["progressista", "serve", "--redis-url", f"redis://127.0.0.1:{port}/0"],
-                            env=clean_env(), capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        ["progressista", "serve", "--redis-url", f"redis://127.0.0.1:{port}/0"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1
     assert f"cannot reach Redis at redis://127.0.0.1:{port}/0" in result.stderr
     assert "Traceback" not in result.stderr
@@ -137,13 +172,16 @@ def test_redis_lost_and_back_under_a_running_server(start_server):
         with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
             json.loads(ws.recv(timeout=5))
             redis.stop()
-            wait_until(lambda: server.http.get(server.url + "/health", timeout=5).status_code == 503,
-                       what="/health to report the outage")
+            wait_until(
+                lambda: server.http.get(server.url + "/health", timeout=5).status_code == 503,
+                what="/health to report the outage",
+            )
             refused = server.post({"task_id": "during"})
             assert refused.status_code == 503 and "retry" in refused.json()["detail"]
             redis.start()  # same port, empty (no persistence)
-            wait_until(lambda: server.http.get(server.url + "/health", timeout=5).status_code == 200,
-                       what="/health to recover")
+            wait_until(
+                lambda: server.http.get(server.url + "/health", timeout=5).status_code == 200, what="/health to recover"
+            )
             # Dashboards are told to resync: their connection closes with 1012 (service restart).
             with pytest.raises(ConnectionClosed) as closed:
                 while True:

@@ -15,10 +15,12 @@ def test_post_one_event_then_read_it_back(server):
 
 
 def test_batch_and_partial_updates_merge(server):
-    server.post([
-        {"task_id": "a", "status": "start", "desc": "A", "total": 5, "meta": {"job": "x"}},
-        {"task_id": "b", "status": "start", "desc": "B"},
-    ])
+    server.post(
+        [
+            {"task_id": "a", "status": "start", "desc": "A", "total": 5, "meta": {"job": "x"}},
+            {"task_id": "b", "status": "start", "desc": "B"},
+        ]
+    )
     response = server.post([{"task_id": "a", "n": 3}, {"task_id": "b", "n": 1, "postfix": "loss=0.3"}])
     assert response.json() == {"accepted": 2, "applied": 2}
     tasks = server.tasks()
@@ -46,12 +48,14 @@ def test_replayed_lower_seq_does_not_move_the_bar_back(server):
 
 
 def test_filters_by_status_group_and_idle_time(server):
-    server.post([
-        {"task_id": "s", "status": "start"},
-        {"task_id": "u", "status": "update"},
-        {"task_id": "c", "status": "close"},
-        {"task_id": "e", "status": "error"},
-    ])
+    server.post(
+        [
+            {"task_id": "s", "status": "start"},
+            {"task_id": "u", "status": "update"},
+            {"task_id": "c", "status": "close"},
+            {"task_id": "e", "status": "error"},
+        ]
+    )
     assert set(server.tasks(status="active")) == {"s", "u"}
     assert set(server.tasks(status="completed")) == {"c", "e"}
     assert set(server.tasks(status="close,start")) == {"c", "s"}
@@ -82,11 +86,13 @@ def test_task_ids_with_slashes_and_colons_can_be_deleted(server):
 
 
 def test_bulk_delete_returns_what_it_removed(server):
-    server.post([
-        {"task_id": "a", "status": "close"},
-        {"task_id": "b", "status": "error"},
-        {"task_id": "c", "status": "update"},
-    ])
+    server.post(
+        [
+            {"task_id": "a", "status": "close"},
+            {"task_id": "b", "status": "error"},
+            {"task_id": "c", "status": "update"},
+        ]
+    )
     response = server.http.delete(server.url + "/tasks", params={"status": "close"}, timeout=5)
     assert response.json() == {"removed": ["a"], "count": 1}
     response = server.http.delete(server.url + "/tasks", params={"status": "completed", "older_than": 3600}, timeout=5)
@@ -115,11 +121,13 @@ def test_bulk_delete_without_a_filter_needs_all(server):
 
 
 def test_groups_aggregate_runs(server):
-    server.post([
-        {"task_id": "run-1:a", "n": 30, "total": 100, "rate": 3.0},
-        {"task_id": "run-1:b", "status": "error", "n": 10, "total": 100},
-        {"task_id": "solo", "n": 1},
-    ])
+    server.post(
+        [
+            {"task_id": "run-1:a", "n": 30, "total": 100, "rate": 3.0},
+            {"task_id": "run-1:b", "status": "error", "n": 10, "total": 100},
+            {"task_id": "solo", "n": 1},
+        ]
+    )
     found = server.http.get(server.url + "/groups", timeout=5).json()["groups"]
     assert list(found) == ["run-1"]
     run = found["run-1"]
@@ -184,8 +192,12 @@ class TestBadInput:
 
     def assert_refused(self, server, data, status, field, headers=None):
         before = server.tasks()
-        response = server.http.post(server.url + "/progress", data=data, timeout=5,
-                                    headers={"Content-Type": "application/json", **(headers or {})})
+        response = server.http.post(
+            server.url + "/progress",
+            data=data,
+            timeout=5,
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
         assert response.status_code == status, response.text
         assert field in response.json()["detail"]
         assert server.tasks() == before
@@ -234,8 +246,9 @@ class TestBadInput:
             yield b'{"task_id": "last"}]'
 
         before = server.tasks()
-        response = server.http.post(server.url + "/progress", data=chunks(), timeout=5,
-                                    headers={"Content-Type": "application/json"})
+        response = server.http.post(
+            server.url + "/progress", data=chunks(), timeout=5, headers={"Content-Type": "application/json"}
+        )
         assert response.status_code == 413
         assert server.tasks() == before
 

@@ -37,8 +37,14 @@ def test_missing_file_is_an_empty_start(tmp_path):
 
 @pytest.mark.parametrize(
     "content",
-    [b"{not json", b"\xff\xfe", b"[]", b'{"version": 99, "tasks": {}}', b'{"version": 1, "tasks": {"a": {}}}',
-     b'{"version": 1, "tasks": {"a": {"status": "update", "created_at": NaN, "updated_at": 1}}}'],
+    [
+        b"{not json",
+        b"\xff\xfe",
+        b"[]",
+        b'{"version": 99, "tasks": {}}',
+        b'{"version": 1, "tasks": {"a": {}}}',
+        b'{"version": 1, "tasks": {"a": {"status": "update", "created_at": NaN, "updated_at": 1}}}',
+    ],
 )
 def test_a_corrupt_file_is_moved_aside_with_a_warning(tmp_path, caplog, content):
     path = tmp_path / "state.json"
@@ -61,8 +67,12 @@ def test_an_unusable_file_that_cannot_be_moved_stops_the_start():
 def test_tasks_survive_a_restart(start_server, tmp_path):
     path = tmp_path / "state.json"
     first = start_server(storage_path=path, save_interval=0.05)
-    first.post([{"task_id": "a", "status": "start", "desc": "kept", "n": 3, "total": 9, "meta": {"k": 1}},
-                {"task_id": "b", "status": "close"}])
+    first.post(
+        [
+            {"task_id": "a", "status": "start", "desc": "kept", "n": 3, "total": 9, "meta": {"k": 1}},
+            {"task_id": "b", "status": "close"},
+        ]
+    )
     wait_until(lambda: path.exists() and "kept" in path.read_text(), what="periodic save")
     first.post({"task_id": "a", "n": 4})
     before = first.tasks()

@@ -14,8 +14,7 @@ from progressista.server.tasks import (
 
 
 def task(**fields):
-    base = {**TASK_DEFAULTS, "task_id": "t", "status": "update", "created_at": 0.0, "updated_at": 0.0,
-            "seen_at": 0.0}
+    base = {**TASK_DEFAULTS, "task_id": "t", "status": "update", "created_at": 0.0, "updated_at": 0.0, "seen_at": 0.0}
     return {**base, **fields}
 
 
@@ -29,8 +28,15 @@ def changed(old, event, now=1.0):
 class TestMerge:
     def test_a_new_task_gets_defaults_and_server_times(self):
         new = changed(None, {"task_id": "t", "n": 3}, now=10.0)
-        assert new == {**TASK_DEFAULTS, "task_id": "t", "n": 3, "status": "update",
-                       "created_at": 10.0, "updated_at": 10.0, "seen_at": 10.0}
+        assert new == {
+            **TASK_DEFAULTS,
+            "task_id": "t",
+            "n": 3,
+            "status": "update",
+            "created_at": 10.0,
+            "updated_at": 10.0,
+            "seen_at": 10.0,
+        }
 
     def test_missing_fields_keep_their_value(self):
         old = task(desc="Loading", total=100, n=10, meta={"job": "a"})
@@ -103,23 +109,36 @@ class TestSweep:
     policy = Lifecycle(stale_seconds=10, retention_seconds=100, max_task_age=1000, lost_seconds=50)
 
     def test_active_tasks_without_progress_go_stale(self):
-        tasks = {"idle": task(seen_at=95.0), "busy": task(updated_at=95.0, seen_at=95.0),
-                 "new": task(status="start", seen_at=95.0)}
+        tasks = {
+            "idle": task(seen_at=95.0),
+            "busy": task(updated_at=95.0, seen_at=95.0),
+            "new": task(status="start", seen_at=95.0),
+        }
         assert sweep(tasks, now=100.0, policy=self.policy) == Decisions(stale=["idle", "new"])
 
     def test_open_tasks_without_contact_go_lost(self):
-        tasks = {"silent": task(updated_at=0.0, seen_at=40.0), "stale": task(status="stale", seen_at=40.0),
-                 "beating": task(status="stale", seen_at=95.0), "done": task(status="close", updated_at=95.0)}
+        tasks = {
+            "silent": task(updated_at=0.0, seen_at=40.0),
+            "stale": task(status="stale", seen_at=40.0),
+            "beating": task(status="stale", seen_at=95.0),
+            "done": task(status="close", updated_at=95.0),
+        }
         assert sweep(tasks, now=100.0, policy=self.policy) == Decisions(lost=["silent", "stale"])
 
     def test_completed_tasks_are_purged_after_retention_and_lost_ones_too(self):
-        tasks = {"old": task(status="close"), "err": task(status="error", updated_at=50.0),
-                 "gone": task(status="lost", seen_at=0.0), "recent-lost": task(status="lost", seen_at=50.0)}
+        tasks = {
+            "old": task(status="close"),
+            "err": task(status="error", updated_at=50.0),
+            "gone": task(status="lost", seen_at=0.0),
+            "recent-lost": task(status="lost", seen_at=50.0),
+        }
         assert sweep(tasks, now=101.0, policy=self.policy) == Decisions(expired=["old", "gone"])
 
     def test_any_task_older_than_max_age_is_dropped(self):
-        tasks = {"ancient": task(created_at=0.0, updated_at=1000.0, seen_at=1000.0),
-                 "young": task(created_at=500.0, updated_at=1000.0, seen_at=1000.0)}
+        tasks = {
+            "ancient": task(created_at=0.0, updated_at=1000.0, seen_at=1000.0),
+            "young": task(created_at=500.0, updated_at=1000.0, seen_at=1000.0),
+        }
         assert sweep(tasks, now=1001.0, policy=self.policy) == Decisions(expired=["ancient"])
 
     def test_zero_disables_stale_lost_and_max_age(self):

@@ -52,10 +52,92 @@ def test_delta_mode_sends_a_snapshot_then_changes_and_removals(server):
         assert first["type"] == "snapshot" and set(first["tasks"]) == {"a", "b"}
         server.post({"task_id": "a", "n": 2})
         delta = listener.next()
-        assert delta == {"type": "delta", "tasks": {"a": delta["tasks"]["a"]}, "removed": []}
+        assert delta == {
+            "type": "delta",
+            "tasks": {"a": delta["tasks"]["a"]},
+            "removed": [],
+            "groups": {},
+            "groups_removed": [],
+        }
         assert delta["tasks"]["a"]["n"] == 2
         server.http.delete(server.url + "/tasks/b", timeout=5)
-        assert listener.next() == {"type": "delta", "tasks": {}, "removed": ["b"]}
+        assert listener.next() == {"type": "delta", "tasks": {}, "removed": ["b"], "groups": {}, "groups_removed": []}
+
+
+def groups_of(server):
+    response = server.http.get(server.url + "/groups", timeout=5)
+    response.raise_for_status()
+    return response.json()["groups"]
+
+
+GROUPED = [
+    {"task_id": "run-1:a", "status": "update", "n": 3, "total": 10, "rate": 1.5},
+    {"task_id": "run-1:b", "status": "close", "n": 10, "total": 10},
+    {"task_id": "run-2:x", "status": "start", "total": 4, "unit": "B"},
+    {"task_id": "solo:x", "status": "update", "n": 1},
+    {"task_id": "ungrouped", "n": 1},
+]
+
+
+def test_a_delta_snapshot_carries_every_group_as_get_groups_answers(server):
+    server.post(GROUPED)
+    with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
+        first = Listener(ws).next()
+    assert first["type"] == "snapshot"
+    assert set(first["groups"]) == {"run-1", "run-2", "solo"}  # a lone member makes a group; no prefix, none
+    assert first["groups"] == groups_of(server)
+    assert first["groups"]["run-1"]["members"] == 2 and first["groups"]["solo"]["members"] == 1
+
+
+def test_a_member_update_sends_its_groups_new_row_and_only_that_one(server):
+    server.post(GROUPED)
+    with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
+        listener = Listener(ws)
+        before = listener.next()["groups"]["run-1"]
+        server.post({"task_id": "run-1:a", "n": 7})
+        delta = listener.next()
+        assert set(delta["tasks"]) == {"run-1:a"}
+        assert delta["groups"] == {"run-1": groups_of(server)["run-1"]} and delta["groups_removed"] == []
+        assert delta["groups"]["run-1"]["n"] == 17 != before["n"]
+        server.post({"task_id": "ungrouped", "n": 2})  # in no group: no row moves
+        assert listener.next()["groups"] == {}
+        server.post({"task_id": "new:one", "status": "start"})  # a group is born with its first member
+        assert listener.next()["groups"] == {"new": groups_of(server)["new"]}
+
+
+def test_removing_a_groups_last_member_sends_its_prefix_in_groups_removed(server):
+    server.post(GROUPED)
+    with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
+        listener = Listener(ws)
+        listener.next()
+        server.http.delete(server.url + "/tasks/solo:x", timeout=5)
+        delta = listener.next()
+        assert (delta["removed"], delta["groups"], delta["groups_removed"]) == (["solo:x"], {}, ["solo"])
+        server.http.delete(server.url + "/tasks/run-1:b", timeout=5)  # run-1 keeps a member
+        delta = listener.next()
+        assert delta["groups"] == {"run-1": groups_of(server)["run-1"]} and delta["groups_removed"] == []
+        assert delta["groups"]["run-1"]["members"] == 1
+    assert set(groups_of(server)) == {"run-1", "run-2"}
+
+
+def test_a_large_groups_row_follows_without_further_changes(server):
+    """A group of more than 1,000 members is computed once every few broadcasts: its row still arrives."""
+    server.post([{"task_id": f"big:{i:04d}", "n": 1, "total": 10} for i in range(2500)])
+    with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
+        listener = Listener(ws)
+        assert listener.next()["groups"]["big"]["n"] == 2500
+        server.post({"task_id": "big:0000", "n": 9})
+        row = listener.until(lambda m: "big" in m["groups"])["groups"]["big"]
+        assert row == groups_of(server)["big"] and row["n"] == 2508
+
+
+def test_default_mode_messages_have_no_group_rows(server):
+    server.post(GROUPED)
+    with connect(server.ws_url, open_timeout=5) as ws:
+        listener = Listener(ws)
+        assert set(listener.next()) == {"tasks"}
+        server.post({"task_id": "run-1:a", "n": 8})
+        assert set(listener.until(lambda m: m["tasks"]["run-1:a"]["n"] == 8)) == {"tasks"}
 
 
 def test_unknown_mode_is_refused_with_1008(server):

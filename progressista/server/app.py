@@ -27,6 +27,7 @@ from progressista.version import __version__
 
 from . import routes, ws
 from .auth import TokenRedactingFilter
+from .background import stop
 from .broadcast import Broadcaster
 from .lifecycle import run_lifecycle
 from .metrics import Metrics
@@ -55,8 +56,10 @@ def build_store(settings: Settings) -> TaskStore:
         try:
             from .store_redis import RedisStore
         except ImportError as exc:
-            raise RuntimeError(f"PROGRESSISTA_REDIS_URL needs the redis extra: pip install 'progressista[redis]' "
-                               f"({exc.name} is missing)") from exc
+            raise RuntimeError(
+                f"PROGRESSISTA_REDIS_URL needs the redis extra: pip install 'progressista[redis]' "
+                f"({exc.name} is missing)"
+            ) from exc
         # The lease outlives a few missed passes, so a dead leader is replaced quickly.
         lease = max(1.0, settings.cleanup_interval * 3)
         return RedisStore(settings.redis_url, settings.redis_prefix, settings.max_tasks, lease)
@@ -65,8 +68,9 @@ def build_store(settings: Settings) -> TaskStore:
 
 
 async def _store_unavailable(request: Request, exc: Exception) -> Response:
-    return JSONResponse({"detail": f"store unavailable, retry later: {exc}"}, status_code=503,
-                        headers={"Retry-After": "1"})
+    return JSONResponse(
+        {"detail": f"store unavailable, retry later: {exc}"}, status_code=503, headers={"Retry-After": "1"}
+    )
 
 
 def _document_event_schema(app: FastAPI) -> None:
@@ -101,15 +105,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store.on_change = broadcaster.publish
         await store.start()
         await broadcaster.start()
-        policy = Lifecycle(settings.stale_seconds, settings.retention_seconds, settings.max_task_age,
-                           settings.lost_seconds)
+        policy = Lifecycle(
+            settings.stale_seconds, settings.retention_seconds, settings.max_task_age, settings.lost_seconds
+        )
         lifecycle = asyncio.create_task(run_lifecycle(store, policy, settings.cleanup_interval))
         app.state.store, app.state.broadcaster = store, broadcaster
         try:
             yield
         finally:
-            lifecycle.cancel()
-            await asyncio.gather(lifecycle, return_exceptions=True)
+            await stop(lifecycle)  # not a bare cancel(): a sweep inside a Redis call can swallow one
             await broadcaster.close()
             await store.close()
             for name in _LOGGERS_WITH_URLS:

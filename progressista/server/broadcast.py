@@ -7,6 +7,12 @@ One loop turns everything pending into at most one message per client per
 shared. Every client has a bounded queue and its own writer; a client whose
 queue is full is dropped (it reconnects and gets a fresh snapshot), so a slow
 dashboard never holds up ingestion or the others.
+
+Delta mode also carries group rows (``groups``, ``groups_removed``; see
+:mod:`progressista.protocol.feed`), computed from this process's
+:class:`~progressista.server.view.TaskView`, which every published change
+updates. The view is loaded from the store at start, and again when a shared
+store's change feed was lost (``Change.resync``).
 """
 
 from __future__ import annotations
@@ -21,8 +27,13 @@ from typing import Any, Literal
 
 from starlette.websockets import WebSocket
 
+from progressista.protocol.feed import REASON_RESYNC, REASON_TOO_SLOW, SERVICE_RESTART, TRY_AGAIN_LATER, Backoff
+from progressista.protocol.groups import groups
+
+from .background import stop
 from .store import Change
 from .tasks import Task
+from .view import MEMBERS_PER_SECOND, TaskView
 
 __all__ = ["Broadcaster", "Client", "Mode", "Pending"]
 
@@ -30,10 +41,8 @@ log = logging.getLogger("progressista.server")
 
 Mode = Literal["snapshot", "delta"]
 
-#: WebSocket close code for a client that fell too far behind ("try again later").
-SLOW_CLIENT_CLOSE = 1013
-#: WebSocket close code when every dashboard must resync ("service restart").
-RESYNC_CLOSE = 1012
+_REASONS = {TRY_AGAIN_LATER: REASON_TOO_SLOW, SERVICE_RESTART: REASON_RESYNC}
+_RELOAD_BACKOFF = Backoff(first=0.1, limit=5.0)
 
 
 class Pending:
@@ -57,9 +66,15 @@ class Pending:
             self.removed.discard(task_id)
             self.tasks[task_id] = task
 
-    def delta(self) -> dict[str, Any]:
-        """The delta message for these changes."""
-        return {"type": "delta", "tasks": self.tasks, "removed": sorted(self.removed)}
+    def delta(self, groups: dict[str, Any], groups_removed: list[str]) -> dict[str, Any]:
+        """The delta message for these changes, with the group rows that changed and the groups emptied."""
+        return {
+            "type": "delta",
+            "tasks": self.tasks,
+            "removed": sorted(self.removed),
+            "groups": groups,
+            "groups_removed": groups_removed,
+        }
 
 
 @dataclass(eq=False)
@@ -73,7 +88,9 @@ class Client:
     # Messages produced while the first snapshot was being read; sent right after it.
     backlog: list[str] = field(default_factory=list)
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
-    close_code: int = SLOW_CLIENT_CLOSE
+    close_code: int = TRY_AGAIN_LATER
+    # Delta mode: the group rows of its snapshot, until its first delta leaves out those it has.
+    known: dict[str, Any] | None = None
 
 
 @dataclass
@@ -87,13 +104,24 @@ class BroadcastStats:
 class Broadcaster:
     """Coalescing fan-out of :class:`Change` to connected :class:`Client`."""
 
-    def __init__(self, snapshot: Callable[[], Awaitable[dict[str, Task]]], *,
-                 interval: float = 0.1, queue_size: int = 16, stats: BroadcastStats | None = None) -> None:
+    def __init__(
+        self,
+        snapshot: Callable[[], Awaitable[dict[str, Task]]],
+        *,
+        interval: float = 0.1,
+        queue_size: int = 16,
+        stats: BroadcastStats | None = None,
+    ) -> None:
         self._snapshot = snapshot
         self.interval = interval
         self.queue_size = queue_size
         self.stats = stats or BroadcastStats()
         self.clients: set[Client] = set()
+        self.view = TaskView(budget=round(MEMBERS_PER_SECOND * interval))
+        # Changes published while the view loads, applied once it has (None: loaded).
+        self._unseen: list[Change] | None = []
+        self._loads = 0  # counts loads begun, so an outdated one never replaces a newer view
+        self._loader: asyncio.Task[None] | None = None
         self._pending = Pending()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -103,9 +131,15 @@ class Broadcaster:
     def publish(self, change: Change) -> None:
         """Queue a change for the next message; never blocks."""
         if change.resync:
-            # Changes may have been missed: every dashboard reconnects for a fresh snapshot.
+            # Changes may have been missed: every dashboard reconnects for a fresh snapshot,
+            # and the view starts over from the store.
             for client in list(self.clients):
-                self._drop(client, RESYNC_CLOSE)
+                self._drop(client, SERVICE_RESTART)
+            self._load_view()
+        if self._unseen is not None:
+            self._unseen.append(change)
+        else:
+            self.view.apply(change)
         self._pending.add(change)
         self._wake.set()
 
@@ -113,12 +147,36 @@ class Broadcaster:
 
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="progressista-broadcast")
+        self._load_view()
 
     async def close(self) -> None:
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
-            self._loop_task = None
+        await stop(self._loop_task, self._loader)
+        self._loop_task = self._loader = None
+
+    def _load_view(self) -> None:
+        """(Re)load the view from the store in the background; changes published meanwhile wait for it."""
+        if self._loader is not None:
+            self._loader.cancel()  # may go unnoticed (see background.stop): the count below decides
+        self._loads += 1
+        self._unseen = []
+        self._loader = asyncio.create_task(self._load(self._loads), name="progressista-view")
+
+    async def _load(self, number: int) -> None:
+        attempt = 0
+        while True:
+            try:
+                tasks = await self._snapshot()
+                break
+            except Exception as exc:  # a shared store that is down: try again; snapshots bring rows meanwhile
+                attempt += 1
+                log.warning("could not load the tasks for group rows (%s); retrying", exc)
+                await asyncio.sleep(_RELOAD_BACKOFF.delay(attempt))
+        if number != self._loads or self._unseen is None:  # a later load has begun: it will do this
+            return
+        self.view.reset(tasks)
+        for change in self._unseen:
+            self.view.apply(change)
+        self._unseen = None
 
     async def _run(self) -> None:
         # First change goes out at once; later ones wait out the interval, so
@@ -130,20 +188,31 @@ class Broadcaster:
                 await self._flush()
             except Exception:  # one bad flush must not end broadcasting for good
                 log.exception("broadcast failed")
+            if self.view.waiting and self._unseen is None and any(c.mode == "delta" for c in self.clients):
+                self._wake.set()  # rows wait for their turn (the budget): come back next interval
             await asyncio.sleep(self.interval)
 
     async def _flush(self) -> None:
         pending, self._pending = self._pending, Pending()
-        if not pending or not self.clients:
+        if not self.clients:
             return
         messages: dict[Mode, str] = {}
-        if any(c.mode == "delta" for c in self.clients):
-            messages["delta"] = json.dumps(pending.delta(), separators=(",", ":"))
-        if any(c.mode == "snapshot" for c in self.clients):
+        if pending and any(c.mode == "snapshot" for c in self.clients):
             messages["snapshot"] = _dumps_snapshot(await self._snapshot())
+        # Rows taken after that await: a delta client whose snapshot came meanwhile has those already.
+        rows: dict[str, Any] = {}
+        emptied: list[str] = []
+        if any(c.mode == "delta" for c in self.clients):
+            if self._unseen is None:
+                rows, emptied = self.view.take_changes()
+            if pending or rows or emptied:
+                messages["delta"] = json.dumps(pending.delta(rows, emptied), separators=(",", ":"))
         for client in list(self.clients):
             # A client that joined during the await above reads its own snapshot later.
             message = messages.get(client.mode)
+            if client.known is not None and client.ready:
+                message = _first_delta(pending, rows, emptied, client.known, message)
+                client.known = None
             if message is not None:
                 self._offer(client, message)
 
@@ -158,12 +227,12 @@ class Broadcaster:
                 return
         self._drop(client)
 
-    def _drop(self, client: Client, code: int = SLOW_CLIENT_CLOSE) -> None:
+    def _drop(self, client: Client, code: int = TRY_AGAIN_LATER) -> None:
         if client in self.clients:
             self.clients.discard(client)
             client.close_code = code
             client.dropped.set()
-            if code == SLOW_CLIENT_CLOSE:
+            if code == TRY_AGAIN_LATER:
                 self.stats.dropped()
                 log.info("dropped a WebSocket client that fell %d messages behind", self.queue_size)
 
@@ -175,7 +244,14 @@ class Broadcaster:
         self.clients.add(client)
         try:
             tasks = await self._snapshot()
-            first: dict[str, Any] = {"tasks": tasks} if mode == "snapshot" else {"type": "snapshot", "tasks": tasks}
+            first: dict[str, Any] = {"tasks": tasks}
+            if mode == "delta":
+                # The view's rows where they are this snapshot's (no aggregate computed again).
+                rows = self.view.rows_for(tasks) if self._unseen is None else groups(tasks)
+                first = {"type": "snapshot", "tasks": tasks, "groups": rows}
+                client.known = rows
+                if self.view.waiting:
+                    self._wake.set()  # groups it could not take from the view: computed and sent next broadcast
             client.queue.put_nowait(json.dumps(first, separators=(",", ":")))
             # A later full snapshot supersedes earlier ones; deltas all count.
             for message in client.backlog[-1:] if mode == "snapshot" else client.backlog:
@@ -186,9 +262,8 @@ class Broadcaster:
         finally:
             self.clients.discard(client)
         if client.dropped.is_set():
-            reason = "too slow; reconnect" if client.close_code == SLOW_CLIENT_CLOSE else "resync; reconnect"
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(websocket.close(client.close_code, reason), 1.0)
+                await asyncio.wait_for(websocket.close(client.close_code, _REASONS[client.close_code]), 1.0)
 
     async def _write(self, client: Client) -> None:
         while True:
@@ -203,6 +278,19 @@ class Broadcaster:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
+
+
+def _first_delta(
+    pending: Pending, rows: dict[str, Any], emptied: list[str], known: dict[str, Any], shared: str | None
+) -> str | None:
+    """A client's first delta: the shared one, less the rows its snapshot already had."""
+    fresh = {prefix: row for prefix, row in rows.items() if known.get(prefix) != row}
+    gone = [prefix for prefix in emptied if prefix in known]
+    if len(fresh) == len(rows) and len(gone) == len(emptied):
+        return shared
+    if not (pending or fresh or gone):
+        return None
+    return json.dumps(pending.delta(fresh, gone), separators=(",", ":"))
 
 
 def _dumps_snapshot(tasks: dict[str, Task]) -> str:

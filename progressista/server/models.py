@@ -8,7 +8,6 @@ is exactly what a partial update needs (missing fields keep their value).
 from __future__ import annotations
 
 import json
-import math
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,7 +23,15 @@ from pydantic import (
 )
 from typing_extensions import Required, TypedDict
 
-from progressista.protocol.task import MAX_DESC, MAX_HOST, MAX_META_BYTES, MAX_POSTFIX, MAX_TASK_ID, MAX_UNIT
+from progressista.protocol.task import (
+    MAX_DESC,
+    MAX_HOST,
+    MAX_META_BYTES,
+    MAX_POSTFIX,
+    MAX_TASK_ID,
+    MAX_UNIT,
+    finite,
+)
 
 __all__ = [
     "MAX_DESC",
@@ -38,14 +45,16 @@ __all__ = [
 ]
 
 
-
 def _finite_number(value: Any) -> int | float:
-    # bool is an int in Python but never a count; strings are never numbers here.
+    number = finite(value)  # the contract's one check
+    if number is not None:
+        return number
+    # What was wrong: bool is an int in Python but never a count; strings are never numbers here.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError("must be a number")
-    if not math.isfinite(value):
-        raise ValueError("must be a finite number (no NaN or Infinity)")
-    return value
+    if isinstance(value, int):
+        raise ValueError("must be a finite number a float can hold (at most about 1.8e308)")
+    raise ValueError("must be a finite number (no NaN or Infinity)")
 
 
 def _small_finite_json(meta: dict[str, Any]) -> dict[str, Any]:

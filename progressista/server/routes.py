@@ -37,8 +37,10 @@ def _task_schema(event: dict[str, Any]) -> dict[str, Any]:
     properties = {
         **event["properties"],
         "status": {"type": "string", "enum": list(TASK_STATUSES)},
-        **{name: {"type": "number", "description": "server clock, unix seconds"}
-           for name in ("created_at", "updated_at", "seen_at")},
+        **{
+            name: {"type": "number", "description": "server clock, unix seconds"}
+            for name in ("created_at", "updated_at", "seen_at")
+        },
     }
     return {"title": "Task", "type": "object", "properties": properties, "required": list(properties)}
 
@@ -48,10 +50,12 @@ EVENT_SCHEMA_COMPONENTS["Task"] = _task_schema(EVENT_SCHEMA_COMPONENTS["Event"])
 _NAME = "(?:" + "|".join(FILTERS) + r")\s*"
 StatusFilter = Annotated[
     str | None,
-    Query(description="Task statuses, comma separated: start, update, stale, lost, close, error, "
-                      "active, attention, completed",
-          # Documents what expand_status_filter accepts; checked there, so the 422 names the bad status.
-          json_schema_extra={"pattern": rf"^\s*(?:{_NAME})?(?:,\s*(?:{_NAME})?)*$"}),
+    Query(
+        description="Task statuses, comma separated: start, update, stale, lost, close, error, "
+        "active, attention, completed",
+        # Documents what expand_status_filter accepts; checked there, so the 422 names the bad status.
+        json_schema_extra={"pattern": rf"^\s*(?:{_NAME})?(?:,\s*(?:{_NAME})?)*$"},
+    ),
 ]
 OlderThan = Annotated[float | None, Query(ge=0, description="Only tasks idle for more than this many seconds")]
 
@@ -78,8 +82,9 @@ def _object(**properties: Any) -> dict[str, Any]:
 
 
 _TASK_MAP = _object(tasks={"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Task"}})
-_REMOVED = _body("The ids removed", _object(removed={"type": "array", "items": {"type": "string"}},
-                                            count={"type": "integer"}))
+_REMOVED = _body(
+    "The ids removed", _object(removed={"type": "array", "items": {"type": "string"}}, count={"type": "integer"})
+)
 
 
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: _error("Missing or wrong token")}
@@ -128,12 +133,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
 @router.post(
     "/progress",
     summary="Report progress",
-    openapi_extra={
-        "requestBody": {"required": True, "content": {"application/json": {"schema": EVENT_BODY_SCHEMA}}}
-    },
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EVENT_BODY_SCHEMA}}}},
     responses={
-        200: _body("Events accepted; `applied` counts those that changed a task",
-                   _object(accepted={"type": "integer"}, applied={"type": "integer"})),
+        200: _body(
+            "Events accepted; `applied` counts those that changed a task",
+            _object(accepted={"type": "integer"}, applied={"type": "integer"}),
+        ),
         **_UNAUTHORIZED,
         413: _error("Body too large"),
         422: {"description": "Invalid event; `detail` names the field, `errors` lists each problem"},
@@ -173,8 +178,9 @@ async def ingest(request: Request) -> Response:
     return Response(b'{"accepted":%d,"applied":%d}' % (len(events), applied), media_type="application/json")
 
 
-@router.get("/tasks", summary="List tasks",
-            responses={200: _body("The tasks, by id", _TASK_MAP), **_UNAUTHORIZED, **_BAD_QUERY})
+@router.get(
+    "/tasks", summary="List tasks", responses={200: _body("The tasks, by id", _TASK_MAP), **_UNAUTHORIZED, **_BAD_QUERY}
+)
 async def list_tasks(
     _: RequireToken, store: StoreDep, status: StatusFilter = None, older_than: OlderThan = None
 ) -> Response:
@@ -195,8 +201,11 @@ async def list_groups(_: RequireToken, store: StoreDep) -> Response:
     return _json({"groups": groups(await store.tasks(now=time.time()))})
 
 
-@router.delete("/tasks/{task_id:path}", summary="Discard one task",
-               responses={200: _REMOVED, **_UNAUTHORIZED, 404: _error("No such task"), **_BAD_QUERY})
+@router.delete(
+    "/tasks/{task_id:path}",
+    summary="Discard one task",
+    responses={200: _REMOVED, **_UNAUTHORIZED, 404: _error("No such task"), **_BAD_QUERY},
+)
 async def delete_task(task_id: str, _: RequireToken, store: StoreDep) -> Response:
     removed = await store.remove([task_id])
     if not removed:
@@ -204,9 +213,16 @@ async def delete_task(task_id: str, _: RequireToken, store: StoreDep) -> Respons
     return _json({"removed": removed, "count": 1})
 
 
-@router.delete("/tasks", summary="Discard tasks in bulk",
-               responses={200: _REMOVED, **_UNAUTHORIZED, **_BAD_QUERY,
-                          400: _error("No filter and no all=true, or task_id mixed with filters")})
+@router.delete(
+    "/tasks",
+    summary="Discard tasks in bulk",
+    responses={
+        200: _REMOVED,
+        **_UNAUTHORIZED,
+        **_BAD_QUERY,
+        400: _error("No filter and no all=true, or task_id mixed with filters"),
+    },
+)
 async def delete_tasks(
     _: RequireToken,
     store: StoreDep,
@@ -234,11 +250,22 @@ async def delete_tasks(
     return _json({"removed": removed, "count": len(removed)})
 
 
-@router.get("/health", summary="Health probe", responses={
-    200: _body("Serving", _object(status={"type": "string"}, tasks={"type": "integer"}, active={"type": "integer"},
-                                  by_status={"type": "object", "additionalProperties": {"type": "integer"}})),
-    503: _body("The store is unreachable", _object(status={"type": "string"}, detail={"type": "string"})),
-})
+@router.get(
+    "/health",
+    summary="Health probe",
+    responses={
+        200: _body(
+            "Serving",
+            _object(
+                status={"type": "string"},
+                tasks={"type": "integer"},
+                active={"type": "integer"},
+                by_status={"type": "object", "additionalProperties": {"type": "integer"}},
+            ),
+        ),
+        503: _body("The store is unreachable", _object(status={"type": "string"}, detail={"type": "string"})),
+    },
+)
 async def health(store: StoreDep) -> Response:
     """Open to all: ``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``.
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .background import wait_event
 from .models import Event
 from .store_json import JsonFile
 from .tasks import Lifecycle, Task, evictions, matches, merge, sweep, with_status
@@ -79,8 +79,9 @@ class TaskStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    async def tasks(self, statuses: frozenset[str] | None = None, older_than: float | None = None,
-                    *, now: float) -> dict[str, Task]:
+    async def tasks(
+        self, statuses: frozenset[str] | None = None, older_than: float | None = None, *, now: float
+    ) -> dict[str, Task]:
         """The tasks that pass the filters (all of them by default)."""
 
     @abc.abstractmethod
@@ -91,8 +92,9 @@ class TaskStore(abc.ABC):
     async def sweep(self, now: float, policy: Lifecycle) -> Change:
         """One lifecycle pass: mark stale, purge expired. Returns what it changed."""
 
-    async def remove_matching(self, statuses: frozenset[str] | None, older_than: float | None,
-                              *, now: float) -> list[str]:
+    async def remove_matching(
+        self, statuses: frozenset[str] | None, older_than: float | None, *, now: float
+    ) -> list[str]:
         """Remove every task that passes the filters; return their ids."""
         return await self.remove(await self.tasks(statuses, older_than, now=now))
 
@@ -100,8 +102,7 @@ class TaskStore(abc.ABC):
 class MemoryStore(TaskStore):
     """Tasks in a dict, optionally saved to a JSON file (see :mod:`.store_json`)."""
 
-    def __init__(self, max_tasks: int = 10_000, file: JsonFile | None = None,
-                 save_interval: float = 2.0) -> None:
+    def __init__(self, max_tasks: int = 10_000, file: JsonFile | None = None, save_interval: float = 2.0) -> None:
         super().__init__()
         self.max_tasks = max_tasks
         self._tasks: dict[str, Task] = {}
@@ -152,8 +153,9 @@ class MemoryStore(TaskStore):
         self._changed(change)
         return applied
 
-    async def tasks(self, statuses: frozenset[str] | None = None, older_than: float | None = None,
-                    *, now: float) -> dict[str, Task]:
+    async def tasks(
+        self, statuses: frozenset[str] | None = None, older_than: float | None = None, *, now: float
+    ) -> dict[str, Task]:
         if statuses is None and older_than is None:
             return dict(self._tasks)
         return {k: t for k, t in self._tasks.items() if matches(t, statuses, older_than, now)}
@@ -186,8 +188,7 @@ class MemoryStore(TaskStore):
                 return
             self._dirty.clear()
             await self._save()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._save_interval)
+            await wait_event(self._stop, self._save_interval)  # sleeps, but wakes at once for close()
 
     async def _save(self) -> None:
         assert self._file is not None

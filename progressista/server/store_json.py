@@ -11,7 +11,6 @@ import contextlib
 import glob
 import json
 import logging
-import math
 import os
 import tempfile
 import time
@@ -19,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from progressista.protocol.statuses import TASK_STATUSES
+from progressista.protocol.task import TASK_DEFAULTS, finite
 
-from .tasks import TASK_DEFAULTS, Task
+from .tasks import Task
 
 __all__ = ["FORMAT_VERSION", "JsonFile", "StorageError"]
 
@@ -62,8 +62,9 @@ class JsonFile:
         """Write the snapshot atomically (temp file, fsync, rename, fsync the folder)."""
         folder = self.path.parent
         folder.mkdir(parents=True, exist_ok=True)
-        data = json.dumps({"version": FORMAT_VERSION, "saved_at": time.time(), "tasks": tasks},
-                          separators=(",", ":"), allow_nan=False)
+        data = json.dumps(
+            {"version": FORMAT_VERSION, "saved_at": time.time(), "tasks": tasks}, separators=(",", ":"), allow_nan=False
+        )
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:
@@ -90,9 +91,7 @@ class JsonFile:
         try:
             os.replace(self.path, aside)
         except OSError as exc:
-            raise StorageError(
-                f"storage file {self.path} {why}, and moving it aside failed: {exc}"
-            ) from exc
+            raise StorageError(f"storage file {self.path} {why}, and moving it aside failed: {exc}") from exc
         log.warning("storage file %s %s; moved it to %s and started empty", self.path, why, aside)
 
 
@@ -116,12 +115,8 @@ def _looks_like_task(task: Any) -> bool:
     return (
         isinstance(task, dict)
         and task.get("status") in TASK_STATUSES
-        and all(_is_time(task.get(key)) for key in ("created_at", "updated_at"))
+        and all(finite(task.get(key)) is not None for key in ("created_at", "updated_at"))
     )
-
-
-def _is_time(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _refuse_constant(name: str) -> Any:

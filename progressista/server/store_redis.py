@@ -28,28 +28,30 @@ import os
 import time
 import uuid
 from collections.abc import Iterable
-from importlib.resources import files
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from progressista.protocol.feed import Backoff
+from progressista.protocol.statuses import ACTIVE, FINAL
+from progressista.protocol.task import BOOKKEEPING, TASK_DEFAULTS
+
+from .background import stop, wait_event
+from .lua_scripts import json_texts, lua_script
 from .models import Event
 from .store import Change, StoreUnavailable, TaskStore, TooManyTasks
-from .tasks import TASK_DEFAULTS, Lifecycle, Task, matches, sweep, with_status
+from .tasks import Lifecycle, Task, matches, sweep, with_status
 
 __all__ = ["RedisStore"]
 
 log = logging.getLogger("progressista.server")
 
-_BOOKKEEPING = frozenset({"task_id", "status"})
-_MAX_BACKOFF = 5.0
+_SENT_APART = frozenset({"task_id", "status"})  # fixed places in an event's ARGV, not (field, value) pairs
+_RETRY = Backoff(first=0.1, limit=5.0)  # reconnecting to the change feed
 _CLOSE_TIMEOUT = 2.0
+_SUBSCRIBE_TIMEOUT = 10.0
 _MARK_OPS = {"stale": "s", "lost": "l"}  # ops of lua/remove.lua
-
-
-def _script(name: str) -> str:
-    return (files("progressista.server") / "lua" / name).read_text(encoding="utf-8")
 
 
 def _dumps(value: Any) -> str:
@@ -68,7 +70,7 @@ def _encode_event(event: Event, out: list[str]) -> None:
     """Append one event's ARGV entries for ``merge.lua``."""
     task_id = event["task_id"]
     seq = event.get("seq")
-    fields = [(name, value) for name, value in event.items() if name not in _BOOKKEEPING]
+    fields = [(name, value) for name, value in event.items() if name not in _SENT_APART]
     out += [task_id, _dumps(task_id), event.get("status", "update"), "" if seq is None else str(seq), str(len(fields))]
     for name, value in fields:
         out += [name, _dumps(value)]
@@ -77,8 +79,9 @@ def _encode_event(event: Event, out: list[str]) -> None:
 class RedisStore(TaskStore):
     """The store for ``PROGRESSISTA_REDIS_URL``; see the module docstring."""
 
-    def __init__(self, url: str, prefix: str = "progressista:", max_tasks: int = 10_000,
-                 lease_seconds: float = 10.0) -> None:
+    def __init__(
+        self, url: str, prefix: str = "progressista:", max_tasks: int = 10_000, lease_seconds: float = 10.0
+    ) -> None:
         super().__init__()
         self.url = url
         self.prefix = prefix
@@ -86,10 +89,12 @@ class RedisStore(TaskStore):
         self.lease_ms = max(1, int(lease_seconds * 1000))
         self._holder = f"{os.getpid()}-{uuid.uuid4().hex}"
         self._redis: aioredis.Redis = aioredis.from_url(url, decode_responses=True, health_check_interval=10)
-        self._merge = self._redis.register_script(_script("merge.lua"))
-        self._all = self._redis.register_script(_script("all_tasks.lua"))
-        self._remove = self._redis.register_script(_script("remove.lua"))
-        self._lead = self._redis.register_script(_script("lead.lua"))
+        self._merge = self._redis.register_script(
+            lua_script("merge.lua", FINAL=json_texts(FINAL), BOOKKEEPING=BOOKKEEPING)
+        )
+        self._all = self._redis.register_script(lua_script("all_tasks.lua"))
+        self._remove = self._redis.register_script(lua_script("remove.lua", ACTIVE=json_texts(ACTIVE)))
+        self._lead = self._redis.register_script(lua_script("lead.lua"))
         defaults: list[str] = []
         for name, value in TASK_DEFAULTS.items():
             defaults += [name, _dumps(value)]
@@ -112,14 +117,13 @@ class RedisStore(TaskStore):
             asyncio.create_task(self._listen_loop(), name="progressista-redis-listener"),
         ]
         # Changes made after start must reach this process's dashboards.
-        await asyncio.wait_for(self._subscribed.wait(), timeout=10)
+        if not await wait_event(self._subscribed, _SUBSCRIBE_TIMEOUT):
+            await self.close()
+            raise StoreUnavailable(f"could not subscribe to {self.prefix}changes within {_SUBSCRIBE_TIMEOUT:.0f} s")
 
     async def close(self) -> None:
         # Bounded: a half-closed Redis connection must not hold up the server's shutdown.
-        for task in self._background:
-            task.cancel()
-        if self._background:
-            await asyncio.wait(self._background, timeout=_CLOSE_TIMEOUT)
+        await stop(*self._background, timeout=_CLOSE_TIMEOUT)
         for _, future in self._queue:
             future.cancel()
         with contextlib.suppress(Exception):
@@ -196,12 +200,13 @@ class RedisStore(TaskStore):
         except (RedisError, OSError) as exc:
             raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
         split = result.index("|")
-        return result[:split], result[split + 1:]
+        return result[:split], result[split + 1 :]
 
     # -- reads ---------------------------------------------------------------
 
-    async def tasks(self, statuses: frozenset[str] | None = None, older_than: float | None = None,
-                    *, now: float) -> dict[str, Task]:
+    async def tasks(
+        self, statuses: frozenset[str] | None = None, older_than: float | None = None, *, now: float
+    ) -> dict[str, Task]:
         try:
             text = await self._all(args=[self.prefix])
         except (RedisError, OSError) as exc:
@@ -232,14 +237,15 @@ class RedisStore(TaskStore):
         for task_id in decisions.expired:
             args += ["x", task_id, _dumps(tasks[task_id]["seen_at"])]
         removed, marked = await self._remove_or_mark(args)
-        return Change(tasks={task_id: with_status(tasks[task_id], marks[task_id]) for task_id in marked},
-                      removed=removed)
+        return Change(
+            tasks={task_id: with_status(tasks[task_id], marks[task_id]) for task_id in marked}, removed=removed
+        )
 
     # -- changes from every process -----------------------------------------
 
     async def _listen_loop(self) -> None:
         """Relay the ``changes`` channel to ``on_change``; after a lost connection, ask for a resync."""
-        backoff = 0.1
+        attempt = 0
         lost = False
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
@@ -249,7 +255,7 @@ class RedisStore(TaskStore):
                 if lost:
                     log.warning("Redis is back; dashboards will resync")
                     self.on_change(Change(resync=True))
-                    lost, backoff = False, 0.1
+                    lost, attempt = False, 0
                 async for message in pubsub.listen():
                     if message["type"] == "message":
                         self._relay(message["data"])
@@ -257,8 +263,8 @@ class RedisStore(TaskStore):
                 if not lost:
                     log.warning("lost the Redis change feed (%s); retrying", exc)
                 lost = True
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, _MAX_BACKOFF)
+                attempt += 1
+                await asyncio.sleep(_RETRY.delay(attempt))
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(pubsub.aclose(), _CLOSE_TIMEOUT)  # type: ignore[no-untyped-call]

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from progressista.protocol.statuses import ACTIVE, FINAL, OPEN
+from progressista.protocol.task import BOOKKEEPING, TASK_DEFAULTS
 
 from .models import Event
 
 __all__ = [
-    "TASK_DEFAULTS",
     "Decisions",
     "Lifecycle",
     "Merged",
@@ -32,27 +32,6 @@ __all__ = [
 
 Task = dict[str, Any]
 
-#: Every task has every field, so dashboards never test for presence.
-TASK_DEFAULTS: Mapping[str, Any] = {
-    "desc": None,
-    "n": 0,
-    "total": None,
-    "unit": "it",
-    "timestamp": None,
-    "elapsed": None,
-    "rate": None,
-    "postfix": None,
-    "meta": {},
-    "seq": None,
-    "host": None,
-    "pid": None,
-}
-
-# Fields that describe the message or the clock rather than the work done: a
-# change in these alone is not progress (elapsed grows and the rate drifts while
-# a stuck bar sends heartbeats). They are stored, but dashboards are not told.
-_BOOKKEEPING = frozenset({"timestamp", "seq", "elapsed", "rate"})
-
 
 class Merged(NamedTuple):
     """A task after an event, and whether its state changed (dashboards must hear of it)."""
@@ -64,12 +43,14 @@ class Merged(NamedTuple):
 def merge(task: Task | None, event: Event, now: float) -> Merged | None:
     """Apply ``event`` to ``task``; ``None`` when the event is ignored.
 
-    - Missing fields keep their value (partial updates); a new task gets defaults.
+    - Missing fields keep their value (partial updates); a new task gets
+      :data:`~progressista.protocol.task.TASK_DEFAULTS`.
     - ``close`` and ``error`` are final: only a new ``start`` reopens the task.
     - An event whose ``seq`` is lower than the last applied one is ignored, so
       retries never move a bar backwards. A ``start`` always applies: it begins
       a new run of the bar, whose counter starts again.
-    - Progress (a field changed, or a start/close/error) moves ``updated_at`` and
+    - Progress (a field other than :data:`~progressista.protocol.task.BOOKKEEPING`
+      changed, or a start/close/error) moves ``updated_at`` and
       revives a stale or lost task. Any other contact (a heartbeat resending the
       same state) only moves ``seen_at``, and revives a ``lost`` task, which the
       next lifecycle pass marks stale again if it still makes no progress.
@@ -85,7 +66,7 @@ def merge(task: Task | None, event: Event, now: float) -> Merged | None:
         if seq is not None and last is not None and seq < last:
             return None
     progress = (status != "update" and status != task["status"]) or any(
-        task.get(key) != value for key, value in event.items() if key not in _BOOKKEEPING and key != "status"
+        task.get(key) != value for key, value in event.items() if key not in BOOKKEEPING and key != "status"
     )
     if progress:
         return Merged({**task, **event, "status": status, "updated_at": now, "seen_at": now}, True)
@@ -159,8 +140,7 @@ def matches(task: Task, statuses: frozenset[str] | None, older_than: float | Non
     return older_than is None or now - task["updated_at"] > older_than
 
 
-def evictions(tasks: Mapping[str, Task], incoming: int, limit: int,
-              keep: Container[str] = ()) -> list[str] | None:
+def evictions(tasks: Mapping[str, Task], incoming: int, limit: int, keep: Container[str] = ()) -> list[str] | None:
     """Which completed tasks to drop, oldest first, so ``incoming`` new tasks fit.
 
     Tasks in ``keep`` (those the request being applied names) are never chosen:
@@ -172,8 +152,11 @@ def evictions(tasks: Mapping[str, Task], incoming: int, limit: int,
     excess = len(tasks) + incoming - limit
     if excess <= 0:
         return []
-    completed = [(task["updated_at"], task_id) for task_id, task in tasks.items()
-                 if task["status"] in FINAL and task_id not in keep]
+    completed = [
+        (task["updated_at"], task_id)
+        for task_id, task in tasks.items()
+        if task["status"] in FINAL and task_id not in keep
+    ]
     if len(completed) < excess:
         return None
     completed.sort()

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import cast, get_args
 
-from fastapi import APIRouter, WebSocket, status
+from fastapi import APIRouter, WebSocket
+
+from progressista.protocol.feed import POLICY_VIOLATION, REASON_BAD_TOKEN, REASON_ORIGIN
 
 from .auth import presented_token, token_ok
 from .broadcast import Mode
@@ -30,17 +32,18 @@ async def watch(
     mode: str = "snapshot",
 ) -> None:
     """Default mode: every message is the whole ``{"tasks": {...}}``.
-    ``?mode=delta``: a ``snapshot`` message, then ``delta`` messages."""
+    ``?mode=delta``: a ``snapshot`` message, then ``delta`` messages, both with group rows
+    (see :mod:`progressista.protocol.feed`)."""
     await websocket.accept()
     origin = websocket.headers.get("origin")
     allowed = settings.allow_origins
     if origin and allowed and "*" not in allowed and origin not in allowed:
-        await websocket.close(status.WS_1008_POLICY_VIOLATION, "origin not allowed")
+        await websocket.close(POLICY_VIOLATION, REASON_ORIGIN)
         return
     if not token_ok(presented_token(websocket), websocket.app.state.tokens):
-        await websocket.close(status.WS_1008_POLICY_VIOLATION, "missing or wrong token")
+        await websocket.close(POLICY_VIOLATION, REASON_BAD_TOKEN)
         return
     if mode not in MODES:
-        await websocket.close(status.WS_1008_POLICY_VIOLATION, f"unknown mode {mode[:40]!r}; use snapshot or delta")
+        await websocket.close(POLICY_VIOLATION, f"unknown mode {mode[:40]!r}; use snapshot or delta")
         return
     await broadcaster.serve(websocket, cast(Mode, mode))

@@ -22,9 +22,11 @@ for _ = 1, n_defaults * 2 do
   i = i + 1
 end
 
-local FINAL = { ['"close"'] = true, ['"error"'] = true }
--- Not progress by themselves (tasks.py: _BOOKKEEPING).
-local BOOKKEEPING = { timestamp = true, seq = true, elapsed = true, rate = true }
+-- Filled in by the store when it loads this script (progressista/server/lua_scripts.py):
+-- final statuses as JSON text (protocol.statuses.FINAL), and the fields that are not
+-- progress by themselves (protocol.task.BOOKKEEPING).
+local FINAL = { --[[FINAL]] }
+local BOOKKEEPING = { --[[BOOKKEEPING]] }
 local changed, changed_order, removed = {}, {}, {}
 
 local function note_changed(id, id_json)

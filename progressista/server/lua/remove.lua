@@ -6,7 +6,8 @@
 -- Returns: the ids removed, then '|', then the ids marked.
 local prefix = ARGV[1]
 local ids_key, done_key, channel = prefix .. 'ids', prefix .. 'done', prefix .. 'changes'
-local ACTIVE = { ['"start"'] = true, ['"update"'] = true }
+-- Active statuses as JSON text (protocol.statuses.ACTIVE), filled in when the store loads this script.
+local ACTIVE = { --[[ACTIVE]] }
 local removed, removed_json, marked, marked_parts = {}, {}, {}, {}
 for i = 2, #ARGV, 3 do
   local op, id, expected = ARGV[i], ARGV[i + 1], ARGV[i + 2]
