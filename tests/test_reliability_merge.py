@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from progressista.protocol.statuses import EVENT_STATUSES, FINAL, TASK_STATUSES
+from progressista.protocol.task import TASK_DEFAULTS
 from progressista.server.models import MAX_DESC, MAX_TASK_ID, explain, parse_events
 from progressista.server.store import MemoryStore, TooManyTasks
-from progressista.server.tasks import TASK_DEFAULTS, merge
+from progressista.server.tasks import merge
 
 # Hypothesis touches mypy_extensions.TypedDict when it explains a failure; that must not hide the failure.
 pytestmark = pytest.mark.filterwarnings("ignore:mypy_extensions.TypedDict is deprecated:DeprecationWarning")

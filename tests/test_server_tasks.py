@@ -1,7 +1,7 @@
 """Pure task logic: merge, lifecycle decisions, filters, eviction."""
 
+from progressista.protocol.task import TASK_DEFAULTS
 from progressista.server.tasks import (
-    TASK_DEFAULTS,
     Decisions,
     Lifecycle,
     count_by_status,
