@@ -117,8 +117,8 @@ def group_clock(group: Mapping[str, Any], now: float) -> str:
 
 
 def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
-    """A task card: status mark and description (else the id); bar; amount, rate, elapsed, then ETA
-    (running), ``idle …`` (stale) or ``no contact for …`` (lost); postfix, id and host:pid.
+    """A task card: status mark and description (else the id); bar; amount, rate, then ETA (running),
+    ``idle …`` (stale) or ``no contact for …`` (lost), then elapsed; postfix, id and host:pid.
 
     The figures are the browser card's, to the letter (:func:`~progressista.protocol.format.task_figures`).
 
@@ -136,7 +136,7 @@ def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
     if status == "lost":
         title += [(" ⚠ LOST ", "badge-lost"), (" ", "")]
     title.append((name, style))
-    numbers = [figures["amount"], figures["rate"], figures["elapsed"]]
+    numbers = [figures["amount"], figures["rate"]]
     if status == "stale":
         numbers.append(f"idle {since}")
     elif status != "lost":
@@ -144,6 +144,8 @@ def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
     line: list[Span] = [(_DOT.join(text for text in numbers if text), "numbers")]
     if status == "lost":
         line += [(_DOT, "numbers"), (f"no contact for {since}", "lost")]
+    if figures["elapsed"]:  # last: a narrow column cuts it before the ETA or the state
+        line += [(_DOT, "numbers"), (figures["elapsed"], "numbers")]
     details = []
     postfix = task.get("postfix")
     if isinstance(postfix, str) and postfix:

@@ -58,7 +58,7 @@ def test_what_a_card_says_per_status():
     assert task_row("a", card(), NOW).plain == [
         "▍ Loading rows 30s ago",
         "▍ 48%",
-        "▍ 480/1,000 rows · 12.3 rows/s · 00:39 elapsed · ETA 00:42",
+        "▍ 480/1,000 rows · 12.3 rows/s · ETA 00:42 · 00:39 elapsed",
         "▍ a",
     ]
     assert task_row("a", card("close"), NOW).plain[::2] == [
@@ -66,11 +66,11 @@ def test_what_a_card_says_per_status():
         "▍ 480/1,000 rows · 12.3 rows/s · 00:39 elapsed",
     ]
     assert text(task_row("a", card("error"), NOW)).startswith("▍ ✗ Loading rows")
-    assert task_row("a", card("stale"), NOW).plain[2] == "▍ 480/1,000 rows · 12.3 rows/s · 00:39 elapsed · idle 30s"
+    assert task_row("a", card("stale"), NOW).plain[2] == "▍ 480/1,000 rows · 12.3 rows/s · idle 30s · 00:39 elapsed"
     lost = task_row("a", card("lost"), NOW)
     assert lost.plain[0] == "▍  ⚠ LOST  Loading rows 30s ago"
-    assert lost.plain[2] == "▍ 480/1,000 rows · 12.3 rows/s · 00:39 elapsed · no contact for 3m"  # silent since seen_at
-    assert lost.numbers[-1] == ("no contact for 3m", "lost") and lost.bar == "gutter-lost"
+    assert lost.plain[2] == "▍ 480/1,000 rows · 12.3 rows/s · no contact for 3m · 00:39 elapsed"  # silent since seen_at
+    assert ("no contact for 3m", "lost") in lost.numbers and lost.bar == "gutter-lost"
     assert lost.lead == ("▍ ", "gutter-lost")
 
 

@@ -80,7 +80,7 @@ def test_cards_and_group_rows_hold_the_figures_of_protocol_format(server):
         checked = assert_rows_match_the_server(app, server)
         assert checked > 40  # the figures were there to check, not all empty
         # Whole, even where the column is too narrow to show them uncut.
-        assert "803k/1.28M rows · 2.84k rows/s · 04:43 elapsed · ETA 02:49" in card_text(app, "etl:extract")
+        assert "803k/1.28M rows · 2.84k rows/s · ETA 02:49 · 04:43 elapsed" in card_text(app, "etl:extract")
         assert "ETA" not in card_text(app, "etl:report") and "01:34 elapsed" in card_text(app, "etl:report")
         assert "mixed units" in (group_text(app, "active", "mix") or "")
         # At the column's own width the line is cut, as on screen.
