@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from progressista.config import ENV_API_TOKEN, auth_headers
-from progressista.protocol.feed import REASON_BAD_TOKEN, Backoff, closing, describe_error, parse_feed_message
+from progressista.protocol.feed import Backoff, closing, describe_error, parse_feed_message
 from progressista.protocol.urls import server_urls
 from progressista.wait import DONE, FAILED, PENDING, Target, Tracker, Verdict, summary, timeout_summary
 
@@ -196,7 +196,7 @@ class _Waiter:
                 code = exc.rcvd.code if exc.rcvd is not None else None
                 reason = exc.rcvd.reason if exc.rcvd is not None else ""
                 closed = closing(code, reason)
-                if closed.refused and reason == REASON_BAD_TOKEN:
+                if closed.token:
                     raise _Refused(self._refusal(f"the WebSocket was closed with {code}")) from None
                 if closed.refused:
                     raise _Refused(closed.reason) from None

@@ -18,8 +18,8 @@ custom UIs.
 FeedUpdate(tasks={}, removed=['a'], groups=None, groups_removed=[])
 >>> parse_feed_message('{"tasks": {"a": {}}}').removed is None  # a snapshot replaces everything
 True
->>> closing(1013, "").at_once, closing(1008, "missing or wrong token").refused
-(True, True)
+>>> closing(1013, "").at_once, closing(1008, "missing or wrong token").token, closing(1008, "origin not allowed").token
+(True, True, False)
 """
 
 from __future__ import annotations
@@ -110,12 +110,15 @@ class Closing:
     """The token (or origin) was refused: wait to be told, do not retry."""
     at_once: bool = False
     """Reconnect without a backoff."""
+    token: bool = False
+    """Refused for the token (missing or wrong), not for the origin or the mode: the fix is a token."""
 
 
 def closing(code: int | None, reason: str) -> Closing:
     """How a client reads a close frame (``code`` ``None``: the connection ended without one)."""
     if code == POLICY_VIOLATION:
-        return Closing(f"the server refused the connection: {reason or 'policy violation'}", refused=True)
+        why = f"the server refused the connection: {reason or 'policy violation'}"
+        return Closing(why, refused=True, token=reason == REASON_BAD_TOKEN)
     if code == TRY_AGAIN_LATER:
         return Closing("the server dropped this client for falling behind; resyncing", at_once=True)
     if code == SERVICE_RESTART:

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 
 from progressista.protocol.groups import groups
 from progressista.protocol.statuses import FILTERS, TASK_STATUSES, expand_status_filter
+from progressista.protocol.task import SERVER_FIELDS
 
 from .auth import RequireToken, require_token
 from .deps import BroadcasterDep, MetricsDep, StoreDep
@@ -37,10 +38,7 @@ def _task_schema(event: dict[str, Any]) -> dict[str, Any]:
     properties = {
         **event["properties"],
         "status": {"type": "string", "enum": list(TASK_STATUSES)},
-        **{
-            name: {"type": "number", "description": "server clock, unix seconds"}
-            for name in ("created_at", "updated_at", "seen_at")
-        },
+        **{name: {"type": "number", "description": "server clock, unix seconds"} for name in SERVER_FIELDS},
     }
     return {"title": "Task", "type": "object", "properties": properties, "required": list(properties)}
 
