@@ -8,6 +8,7 @@ Explicit arguments always win; these are the defaults behind them::
     export PROGRESSISTA_API_TOKEN=s3cret
     export PROGRESSISTA_HEARTBEAT_INTERVAL=15
     export PROGRESSISTA_RUN_ID=nightly-42        # progressista run sets it for you
+    export PROGRESSISTA_QUIET=1                  # no warning line about a refused token or a server down
 
 >>> ClientConfig.from_env({"PROGRESSISTA_PUSH_INTERVAL": "0.5"}).push_interval
 0.5
@@ -40,8 +41,11 @@ __all__ = [
     "ENV_API_TOKEN",
     "ENV_HEARTBEAT_INTERVAL",
     "ENV_PUSH_INTERVAL",
+    "ENV_QUIET",
     "ENV_REQUEST_TIMEOUT",
     "ENV_RUN_ID",
+    "ENV_RUN_TASK",
+    "ENV_SAID",
     "ENV_SERVER_URL",
     "MAX_RUN_ID",
     "ClientConfig",
@@ -60,6 +64,12 @@ ENV_REQUEST_TIMEOUT = "PROGRESSISTA_REQUEST_TIMEOUT"
 ENV_API_TOKEN = "PROGRESSISTA_API_TOKEN"
 ENV_HEARTBEAT_INTERVAL = "PROGRESSISTA_HEARTBEAT_INTERVAL"
 ENV_RUN_ID = "PROGRESSISTA_RUN_ID"
+#: Set to 1: no one-line warnings on stderr about a refused token or an unreachable server.
+ENV_QUIET = "PROGRESSISTA_QUIET"
+#: The run task of the ``run``/``exec`` a process runs under: a nested run posts none of its own (internal).
+ENV_RUN_TASK = "PROGRESSISTA_RUN_TASK"
+#: The warnings a ``run``/``exec`` already printed, so its child processes do not repeat them (internal).
+ENV_SAID = "PROGRESSISTA_SAID"
 
 DEFAULT_SERVER_URL = "http://localhost:8000/progress"
 DEFAULT_PUSH_INTERVAL = 0.25

@@ -14,7 +14,7 @@ import pytest
 from clientkit import client_env, final_task, script
 from support import LiveServer, free_socket, wait_until
 
-from progressista import run as runner
+from progressista import signals as reporting
 
 # Python installs its SIGINT handler only when SIGINT is not ignored at start, and
 # a test runner may well run with it ignored: start the CLI as a shell would.
@@ -198,12 +198,12 @@ def test_handlers_only_replace_default_dispositions_and_are_restored() -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, own)
-        with runner._reporting_signals():
-            assert signal.getsignal(signal.SIGTERM) is runner._on_fatal_signal
+        with reporting.reporting_signals():
+            assert signal.getsignal(signal.SIGTERM) is reporting._on_fatal_signal
             assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN  # ignored stays ignored
             assert signal.getsignal(signal.SIGINT) is own  # a program's own handler is left alone
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-        with runner._reporting_signals():
+        with reporting.reporting_signals():
             signal.signal(signal.SIGTERM, own)  # the target installs its own: not undone behind its back
         assert signal.getsignal(signal.SIGTERM) is own
     finally:

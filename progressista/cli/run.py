@@ -8,7 +8,7 @@ import typer
 
 from .errors import fail
 
-__all__ = ["CONTEXT_SETTINGS", "run"]
+__all__ = ["CONTEXT_SETTINGS", "client_environment", "run"]
 
 #: Everything after the script (or after ``--``) belongs to the target, options included.
 CONTEXT_SETTINGS = {"allow_interspersed_args": False}
@@ -37,21 +37,26 @@ def run(
             show_default=False,
         ),
     ] = None,
+    run_task: Annotated[
+        bool,
+        typer.Option(
+            "--run-task/--no-run-task",
+            help="Post the program itself as the task RUN_ID:run, ending with its exit code and reason",
+        ),
+    ] = True,
 ) -> None:
     """Run a Python script or module with every tqdm bar reporting to the server.
 
     progressista run train.py -- --epochs 3
     progressista run -m package.module -- --flag
 
-    Bars without a task_id are grouped under the run id. Killed by SIGTERM, SIGHUP
-    or Ctrl-C, the open bars end as error naming the signal, then the process dies
-    of that signal.
+    Bars without a task_id are grouped under the run id, with the bars of every
+    Python process the program starts, and the program itself is the group's task
+    RUN_ID:run (ending with its exit code and, after an exception, its reason), so
+    `progressista wait --group RUN_ID` waits for the program. Killed by SIGTERM,
+    SIGHUP or Ctrl-C, the open bars end as error naming the signal, then the
+    process dies of that signal.
     """
-    import os
-
-    from progressista.config import ENV_API_TOKEN, ENV_PUSH_INTERVAL, ENV_SERVER_URL
-    from progressista.protocol.urls import server_urls
-
     args = list(target or [])
     if module is None:
         if not args:
@@ -59,25 +64,36 @@ def run(
         script = args.pop(0)
     if args[:1] == ["--"]:
         args.pop(0)
-    if url is not None:
-        try:
-            server_urls(url)
-        except ValueError as exc:
-            fail(str(exc), 2)
-    # The environment, not just install(): child processes the target starts report the same way.
-    for name, value in ((ENV_SERVER_URL, url), (ENV_API_TOKEN, token), (ENV_PUSH_INTERVAL, push_every)):
-        if value is not None:
-            os.environ[name] = str(value)
+    client_environment(url, token, push_every)
 
-    from progressista.run import run_module, run_path
+    from progressista.run import TargetOptions, run_module, run_path
+
+    options: TargetOptions = {"run_id": run_id, "run_task": run_task, "end_at_exit": True, "reraise_signals": True}
 
     try:
         if module is None:
-            code = run_path(script, args, run_id=run_id, reraise_signals=True)
+            code = run_path(script, args, **options)
         else:
-            code = run_module(module, args, run_id=run_id, reraise_signals=True)
+            code = run_module(module, args, **options)
     except FileNotFoundError as exc:
         fail(str(exc), 2)
     except ModuleNotFoundError as exc:
         fail(str(exc), 1)
     raise typer.Exit(code)
+
+
+def client_environment(url: str | None, token: str | None, push_every: float | None) -> None:
+    """Put the options given in ``PROGRESSISTA_*``, which every process of the run reads; a bad URL is an error."""
+    import os
+
+    from progressista.config import ENV_API_TOKEN, ENV_PUSH_INTERVAL, ENV_SERVER_URL
+    from progressista.protocol.urls import server_urls
+
+    if url is not None:
+        try:
+            server_urls(url)
+        except ValueError as exc:
+            fail(str(exc), 2)
+    for name, value in ((ENV_SERVER_URL, url), (ENV_API_TOKEN, token), (ENV_PUSH_INTERVAL, push_every)):
+        if value is not None:
+            os.environ[name] = str(value)

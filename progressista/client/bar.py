@@ -23,7 +23,7 @@ from .. import sender as _sender
 from ..api import post_events
 from ..protocol.task import MAX_TASK_ID
 from .event import bar_event, new_task_id, same_progress
-from .meta import bar_meta, meta_with, safe_meta, signal_meta
+from .meta import bar_meta, failure_meta, meta_with, safe_meta
 from .routes import route_for
 
 __all__ = ["INTERRUPT_GRACE", "NULL_FILE", "RemoteTqdm", "remote_trange"]
@@ -194,7 +194,7 @@ class RemoteTqdm(_Tqdm[_T]):
         remote = self._remote
         if remote is not None and exc_type is not None and _is_failure(exc_value):
             remote.failed = True
-            remote.failure_meta = signal_meta(exc_value)
+            remote.failure_meta = failure_meta(exc_value)
             if remote.finished and remote.held:  # a loop inside the block closed the bar already
                 self._finish("error", meta=remote.failure_meta)
         return super().__exit__(exc_type, exc_value, traceback)

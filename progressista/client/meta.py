@@ -10,6 +10,14 @@ event), so a bar cleans its meta once, when it is set:
 ({}, 2)
 >>> meta_with({"rank": 1}, {"signal": "SIGTERM"})
 {'rank': 1, 'signal': 'SIGTERM'}
+
+A bar (or a run) ended by an exception says why, in one line, as Python's
+traceback ends:
+
+>>> failure_meta(KeyError("id"))
+{'error': "KeyError: 'id'"}
+>>> failure_meta(KeyboardInterrupt())
+{'signal': 'SIGINT'}
 """
 
 from __future__ import annotations
@@ -20,10 +28,10 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, cast
 
-from ..protocol.task import MAX_META_BYTES, finite
+from ..protocol.task import MAX_ERROR, MAX_META_BYTES, finite
 from .event import number
 
-__all__ = ["bar_meta", "json_size", "json_safe", "meta_with", "safe_meta", "signal_meta"]
+__all__ = ["bar_meta", "error_text", "failure_meta", "json_safe", "json_size", "meta_with", "safe_meta"]
 
 log = logging.getLogger("progressista")
 
@@ -94,6 +102,38 @@ def meta_with(meta: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, An
     return merged if size <= MAX_META_BYTES else dict(meta)
 
 
-def signal_meta(exc: BaseException | None) -> dict[str, Any] | None:
-    """``{"signal": "SIGINT"}`` for a ``KeyboardInterrupt`` (what Python makes of SIGINT), else ``None``."""
-    return {"signal": "SIGINT"} if isinstance(exc, KeyboardInterrupt) else None
+def failure_meta(exc: BaseException | None) -> dict[str, Any] | None:
+    """What a final ``error`` adds to the meta for ``exc``: why the bar (or run) ended.
+
+    ``{"signal": "SIGINT"}`` for a ``KeyboardInterrupt`` (what Python makes of
+    Ctrl-C), ``{"error": "Type: message"}`` for any other exception (see
+    :func:`error_text`), ``None`` without one.
+    """
+    if exc is None:
+        return None
+    if isinstance(exc, KeyboardInterrupt):
+        return {"signal": "SIGINT"}
+    return {"error": error_text(exc)}
+
+
+def error_text(exc: BaseException) -> str:
+    """``"Type: message"``, the last line of Python's traceback for ``exc``: its first line, cut to ``MAX_ERROR``.
+
+    Built-in exceptions are named bare, others with their module, as the traceback does:
+
+    >>> error_text(RuntimeError("boom at 40\\nsecond line")), error_text(ValueError())
+    ('RuntimeError: boom at 40', 'ValueError')
+    >>> import json
+    >>> error_text(json.JSONDecodeError("Expecting value", "", 0))
+    'json.decoder.JSONDecodeError: Expecting value: line 1 column 1 (char 0)'
+    """
+    kind = type(exc)
+    name = (
+        kind.__qualname__ if kind.__module__ in ("builtins", "__main__") else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    try:
+        message = str(exc)
+    except Exception:  # a broken __str__ must not hide the failure itself
+        message = "<exception str() failed>"
+    first = message.strip().split("\n", 1)[0].strip()
+    return (f"{name}: {first}" if first else name)[:MAX_ERROR]

@@ -21,7 +21,7 @@ from tqdm.std import tqdm as std_tqdm
 from .. import sender as _sender
 from ..config import ClientConfig
 from .bar import RemoteTqdm
-from .meta import meta_with, signal_meta
+from .meta import failure_meta, meta_with
 
 __all__ = ["finish_open_bars", "open_bars"]
 
@@ -74,7 +74,7 @@ def finish_open_bars(status: str = "close", meta: Mapping[str, Any] | None = Non
 def _exit_hook() -> None:
     # sys.last_value (3.12+: last_exc) is set when the interpreter printed an uncaught exception.
     died = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
-    finish_open_bars("error" if died is not None else "close", signal_meta(died))
+    finish_open_bars("error" if died is not None else "close", failure_meta(died))
 
 
 def _heartbeat() -> None:

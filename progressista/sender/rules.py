@@ -168,7 +168,7 @@ def requeue(
 class RouteState:
     """How one route has been posting: when it may post next, and its backoff."""
 
-    __slots__ = ("drain_failed", "failures", "last_early", "last_post", "retry_at")
+    __slots__ = ("answered", "drain_failed", "failures", "last_early", "last_post", "retry_at")
 
     def __init__(self) -> None:
         self.last_post = -math.inf
@@ -176,6 +176,7 @@ class RouteState:
         self.failures = 0
         self.retry_at = 0.0
         self.drain_failed = False
+        self.answered = False  # the server has answered a post of this route (with any status)
 
     def due(self, interval: float, urgent: bool) -> float:
         """When the route may post next: plain updates once ``interval`` has passed since the last post;

@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from .. import notices
 from ..protocol.statuses import FINAL
 from .routes import Route
 from .rules import (
@@ -295,6 +296,8 @@ class Sender:
         try:
             response = route.post(session, route.url, payload, dict(route.headers), timeout)
         except (requests.RequestException, OSError) as exc:
+            if not state.answered:  # the first batch: say so once; a later outage stays silent
+                notices.say(notices.UNREACHABLE, notices.unreachable_line(route.url, notices.connection_reason(exc)))
             self._failed(route, state, f"{type(exc).__name__}: {exc}", None)
             return chunk
         except Exception:
@@ -302,6 +305,7 @@ class Sender:
             self.stats["dropped"] += len(chunk)
             return []
         status = getattr(response, "status_code", None) or 200  # an override may return None: handled
+        state.answered = True
         verdict = outcome(status, len(chunk))
         if verdict == DONE:
             state.failures = 0
@@ -316,6 +320,9 @@ class Sender:
                 if self._post(session, route, [item]):
                     return chunk[index:]  # the server started failing midway: these wait for the retry
             return []
+        notice = notices.line_for_status(route.url, status, _has_token(route))
+        if notice is not None:
+            notices.say(*notice)
         finals = sum(1 for _, entry in chunk if entry.event.get("status") in FINAL)
         log.debug(
             "progressista: %s refused %d events (%d final) with HTTP %s: %s",
@@ -336,6 +343,10 @@ class Sender:
             state.drain_failed = True
         self.stats["failures"] += 1
         log.debug("progressista: cannot post to %s (%s); retrying in %.1fs", route.url, reason, delay)
+
+
+def _has_token(route: Route) -> bool:
+    return any(name.lower() == "authorization" for name, _ in route.headers)
 
 
 def _header(response: Any, name: str) -> Any:
