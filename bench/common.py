@@ -99,31 +99,28 @@ def server_env(**settings: str) -> dict[str, str]:
 
 @contextmanager
 def server(
-    app: str = "progressista.server:create_app", pythonpath: str | None = None, nice: int = 0, **settings: str
+    app: str = "progressista.server:create_app",
+    pythonpath: str | None = None,
+    nice: int = 0,
+    cli: bool = False,
+    **settings: str,
 ) -> Iterator[Server]:
-    """``uvicorn --factory app`` in a subprocess (one worker, access log off), up and answering /health."""
+    """``uvicorn --factory app`` in a subprocess (one worker, access log off), up and answering /health.
+
+    ``cli=True`` runs ``progressista serve`` instead (log level warning), with the uvicorn options it sets.
+    """
     port = free_port()
     env = server_env(**settings)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        preexec_fn=(lambda: os.nice(nice)) if nice else None,
-    )
+    if cli:
+        env["PROGRESSISTA_LOG_LEVEL"] = "warning"
+        command = [sys.executable, "-c", "from progressista.cli import main; main()", "serve"]
+        command += ["--host", "127.0.0.1", "--port", str(port)]
+    else:
+        command = [sys.executable, "-m", "uvicorn", "--factory", app, "--host", "127.0.0.1", "--port", str(port)]
+        command += ["--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(command, env=env, preexec_fn=(lambda: os.nice(nice)) if nice else None)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -152,12 +149,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime (fields 14, 15)
 
 
-def rss_bytes(pid: int) -> int:
-    """Resident set size of a process (``VmRSS`` in ``/proc/<pid>/status``)."""
+def rss_bytes(pid: int, field: str = "VmRSS") -> int:
+    """Resident set size of a process (``VmRSS`` in ``/proc/<pid>/status``; ``VmHWM``: its peak so far)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    raise RuntimeError(f"no {field} for pid {pid}")
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:

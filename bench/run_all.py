@@ -28,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import client_overhead  # noqa: E402
 import fanout  # noqa: E402
 import ingest  # noqa: E402
+import limits  # noqa: E402
 import memory  # noqa: E402
+import pipe  # noqa: E402
 import scale_out  # noqa: E402
 import startup  # noqa: E402
 import tui_redraw  # noqa: E402
@@ -46,6 +48,8 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "startup": (lambda: startup.run(repeat=25), lambda: startup.run(repeat=3)),
     "scale_out": (lambda: scale_out.run(seconds=4), lambda: scale_out.run(seconds=1)),
     "tui": (lambda: tui_redraw.run(rounds=40), lambda: tui_redraw.run(rounds=5)),
+    "limits": (lambda: limits.run(posts=20, clients=60), lambda: limits.run(posts=2, clients=5)),
+    "pipe": (lambda: pipe.run(lines=5_000_000, rounds=5), lambda: pipe.run(lines=100_000, rounds=1)),
 }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+import urllib3
 
 from .config import DEFAULT_REQUEST_TIMEOUT, auth_headers
 from .protocol.urls import server_urls
@@ -33,6 +34,10 @@ class ApiError(Exception):
         self.status_code = status_code
 
 
+#: The most of an answer's body :func:`post_events` reads: the sender needs its status and a line for the log.
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
 def post_events(
     session: requests.Session,
     url: str,
@@ -42,10 +47,42 @@ def post_events(
 ) -> requests.Response:
     """POST a batch of events as one JSON array; returns the response, raises on network errors.
 
-    Redirects are not followed: a redirected POST would lose its body, so a
-    wrong URL shows as a 3xx in the logs instead.
+    Reads at most :data:`MAX_RESPONSE_BYTES` of the answer's body, as sent (it
+    asks for no compression and decodes none): a longer body is cut there and
+    its connection closed, and a body that fails or times out midway is left
+    empty, so a misbehaving server cannot fill the job's memory. With the
+    sender's :class:`~progressista.sender.session.Session`, ``timeout`` also
+    bounds the time the whole answer takes. Redirects are not followed: a
+    redirected POST would lose its body, so a wrong URL shows as a 3xx in the
+    logs instead.
     """
-    return session.post(url, json=list(payload), headers=dict(headers), timeout=timeout, allow_redirects=False)
+    response = session.post(
+        url,
+        json=list(payload),
+        headers={"Accept-Encoding": "identity", **headers},
+        timeout=timeout,
+        allow_redirects=False,
+        stream=True,
+    )
+    _read_at_most(response, MAX_RESPONSE_BYTES)
+    return response
+
+
+def _read_at_most(response: requests.Response, limit: int) -> None:
+    """Read up to ``limit`` bytes of a streamed body into ``response.content``, then let the connection go.
+
+    A body read to its end leaves the connection to the pool, for the next
+    request; one cut short (too long, failed, timed out) closes it.
+    """
+    try:
+        body = response.raw.read(limit + 1, decode_content=False)
+        complete = len(body) <= limit
+    except (urllib3.exceptions.HTTPError, requests.RequestException, OSError):
+        body, complete = b"", False
+    response._content = body[:limit]
+    response._content_consumed = complete  # type: ignore[attr-defined]  # False: close() drops the connection
+    response.close()
+    response._content_consumed = True  # type: ignore[attr-defined]
 
 
 class ProgressistaApi:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from progressista.protocol.groups import aggregate, group_of
+from progressista.protocol.groups import group_of, summarise
 from progressista.protocol.statuses import COLUMN_TITLES, COLUMNS, STATUS_LABELS, column_of
 from progressista.protocol.task import finite
 
@@ -100,7 +100,7 @@ class Item(NamedTuple):
     key: str
     """The task id, or the group's prefix."""
     size: int = 0
-    """For a group: how many of its tasks this column holds (that the filter keeps)."""
+    """For a group: how many of its task cards this column holds (that the filter keeps; its run task has none)."""
     indent: int = 0
     """1 for a task inside a group."""
     collapsed: bool = False
@@ -118,7 +118,7 @@ class Column:
     shown: int = 0
     """Of which the filter keeps."""
     members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    """Per group in this column, the ids of its tasks here (that the filter keeps), newest first."""
+    """Per group in this column, the ids of its tasks here (that the filter keeps, its run task too), newest first."""
 
     @property
     def title(self) -> str:
@@ -149,7 +149,7 @@ class Board:
 
     Group rows are the server's when the feed carries them (``groups`` in its
     messages); otherwise, or for a group the server left out, the board computes
-    them with :func:`progressista.protocol.groups.aggregate`. Either way every
+    them with :func:`progressista.protocol.groups.summarise`. Either way every
     prefix with at least one member has a row. Computed rows are kept until a
     member changes, so a repaint pays only for the groups whose members moved.
 
@@ -246,7 +246,7 @@ class Board:
         return sorted(self._members.get(prefix, ()))
 
     def aggregate(self, prefix: str) -> dict[str, Any] | None:
-        """The group's row: the server's, else :func:`~progressista.protocol.groups.aggregate`; ``None``: no member."""
+        """The group's row: the server's, else :func:`~progressista.protocol.groups.summarise`; ``None``: no member."""
         if prefix not in self._members:
             return None
         found = self._served.get(prefix) if self._served is not None else None
@@ -254,8 +254,15 @@ class Board:
             found = self._computed.get(prefix)
         if found is None:
             # Members in id order, so float sums do not depend on arrival order (as the server's).
-            found = self._computed[prefix] = aggregate(self.tasks[task_id] for task_id in self.members(prefix))
+            members = [(task_id, self.tasks[task_id]) for task_id in self.members(prefix)]
+            found = self._computed[prefix] = summarise(members)
         return found
+
+    def head(self, prefix: str) -> str | None:
+        """The id of the group's run task, shown as its row rather than as a card (its row's ``run``)."""
+        run = (self.aggregate(prefix) or {}).get("run")
+        task_id = run.get("task_id") if isinstance(run, Mapping) else None
+        return task_id if isinstance(task_id, str) else None
 
     def groups(self) -> dict[str, dict[str, Any]]:
         """``{prefix: row}`` for every group, like :func:`progressista.protocol.groups.groups` and ``GET /groups``."""
@@ -276,12 +283,14 @@ class Board:
         A task whose id has a ``prefix:`` is in that group even alone (as in
         ``GET /groups``). A group with members in several columns has a row in
         each, every one showing the whole group's aggregate; each row sorts by its
-        newest member in that column.
+        newest member in that column. A group's run task (the row's ``run``) has
+        no card: its row is its card, in the run task's column too.
         """
         singles: dict[str, list[str]] = {name: [] for name in COLUMNS}
         members: dict[str, dict[str, list[tuple[float, str]]]] = {name: {} for name in COLUMNS}
         totals = dict.fromkeys(COLUMNS, 0)
         shown = dict.fromkeys(COLUMNS, 0)
+        heads: dict[str, str | None] = {}
         for task_id, task in self.tasks.items():
             column = column_of(task.get("status"))
             totals[column] += 1
@@ -291,6 +300,8 @@ class Board:
             prefix = group_of(task_id)
             if prefix is not None:
                 members[column].setdefault(prefix, []).append((updated_at(task), task_id))
+                if prefix not in heads:
+                    heads[prefix] = self.head(prefix)
             else:
                 singles[column].append(task_id)
         result: dict[str, Column] = {}
@@ -308,9 +319,10 @@ class Board:
                     continue
                 group.sort(key=lambda member: (-member[0], member[1]))
                 held[key] = tuple(task_id for _, task_id in group)
+                cards = [task_id for task_id in held[key] if task_id != heads[key]]
                 folded = collapsed(name, key)
-                items.append(Item("group", key, size=len(group), collapsed=folded))
+                items.append(Item("group", key, size=len(cards), collapsed=folded))
                 if not folded:
-                    items.extend(Item("task", task_id, indent=1) for task_id in held[key])
+                    items.extend(Item("task", task_id, indent=1) for task_id in cards)
             result[name] = Column(name, tuple(items), totals[name], shown[name], held)
         return result

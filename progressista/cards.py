@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from progressista.protocol.format import format_age, format_since, fraction, group_figures, task_figures
+from progressista.protocol.reasons import reason
+from progressista.protocol.statuses import STATUS_LABELS
 from progressista.protocol.task import finite
 
 from .board import seen_at, updated_at
@@ -118,7 +120,8 @@ def group_clock(group: Mapping[str, Any], now: float) -> str:
 
 def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
     """A task card: status mark and description (else the id); bar; amount, rate, then ETA (running),
-    ``idle …`` (stale) or ``no contact for …`` (lost), then elapsed; postfix, id and host:pid.
+    ``idle …`` (stale) or ``no contact for …`` (lost), then elapsed; why it failed
+    (:func:`~progressista.protocol.reasons.reason`, first: a narrow column cuts the rest), postfix, id and host:pid.
 
     The figures are the browser card's, to the letter (:func:`~progressista.protocol.format.task_figures`).
 
@@ -155,6 +158,10 @@ def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
     host, pid = task.get("host"), task.get("pid")
     if isinstance(host, str) and host:
         details.append(f"{host}:{pid}" if isinstance(pid, int) else host)
+    why = reason(task)
+    failure: list[Span] = [(why, "error")] if why else []
+    if why and details:
+        failure.append((_DOT, "details"))
     return RowText(
         lead=("  " * indent + "▍ ", f"gutter-{tone}"),
         title=tuple(title),
@@ -163,7 +170,7 @@ def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
         bar="gutter-lost" if status == "lost" else "bar-done",
         percent=figures["percent"],
         numbers=tuple(line),
-        details=((_DOT.join(details), "details"),),
+        details=(*failure, (_DOT.join(details), "details")),
     )
 
 
@@ -178,10 +185,16 @@ def group_numbers(group: Mapping[str, Any]) -> list[str]:
 
 
 def group_row(prefix: str, group: Mapping[str, Any], now: float, collapsed: bool = False) -> RowText:
-    """A group row: fold mark, prefix and a badge for a worst member that needs a look; the aggregate's
-    bar; summed amount, rate and ETA; member counts, each bucket in its colour.
+    """A group row: fold mark, prefix, a badge for a worst member that needs a look and the run's command;
+    the aggregate's bar; summed amount, rate and ETA; the run's state and exit code, member counts (each
+    bucket in its colour) and the run's reason (its ``run``, :func:`~progressista.protocol.groups.run_head`).
 
     Drawn in its worst member's colour; a running group's bar takes the column's, as a card's does.
+
+    >>> run = {"command": "python train.py", "status": "error", "exit": "exit 1", "reason": "KeyError: 'id'"}
+    >>> row = group_row("r", {"status": "error", "members": 1, "counts": {"done": 1}, "run": run}, now=0)
+    >>> row.plain[0], row.plain[3]
+    ('▌ ▾ r   ERROR   $ python train.py', "▌ run: error · exit 1 · 1 task: 1 done · KeyError: 'id'")
     """
     figures = group_figures(group)
     worst = str(group.get("status", "update"))
@@ -190,12 +203,18 @@ def group_row(prefix: str, group: Mapping[str, Any], now: float, collapsed: bool
     badge = _BADGES.get(worst)
     if badge:
         title += [("  ", ""), (f" {badge} ", f"badge-{worst}")]
+    run = group.get("run")
+    head = run if isinstance(run, Mapping) else None
+    if head is not None:  # after the badge, which a long command must not push out of a narrow column
+        title += [("  $ ", "details"), (str(head.get("command", "")), "title")]
     # "5 tasks: 2 active · 1 lost · 2 done", split back into its buckets to colour each.
-    head, colon, buckets = figures["counts"].partition(": ")
-    counts: list[Span] = [(head + colon, "details")]
+    tally, colon, buckets = figures["counts"].partition(": ")
+    counts: list[Span] = [(tally + colon, "details")] if tally else []
     for index, part in enumerate(buckets.split(_DOT) if buckets else ()):
         counts += [(_DOT, "details")] if index else []
         counts.append((part, f"gutter-{part.partition(' ')[2]}"))
+    if head is not None:  # the short parts first, the long reason last: a narrow column cuts only that
+        counts = _joined(_run_state(head), counts, _run_reason(head))
     return RowText(
         lead=("▌ ", f"gutter-{tone}"),
         title=tuple(title),
@@ -206,3 +225,28 @@ def group_row(prefix: str, group: Mapping[str, Any], now: float, collapsed: bool
         numbers=((_DOT.join(group_numbers(group)), "numbers"),),
         details=tuple(counts),
     )
+
+
+def _run_state(head: Mapping[str, Any]) -> list[Span]:
+    """``run: error · exit 1``: the run's state in its colour, and its exit code."""
+    status = str(head.get("status", "update"))
+    spans: list[Span] = [
+        ("run: ", "details"),
+        (STATUS_LABELS.get(status, status), f"gutter-{TONES.get(status, 'active')}"),
+    ]
+    code = head.get("exit")
+    return spans + [(_DOT, "details"), (code, "details")] if isinstance(code, str) and code else spans
+
+
+def _run_reason(head: Mapping[str, Any]) -> list[Span]:
+    why = head.get("reason")
+    return [(why, "error")] if isinstance(why, str) and why else []
+
+
+def _joined(*parts: list[Span]) -> list[Span]:
+    """The non-empty ``parts``, one after the other, `` · `` between them."""
+    spans: list[Span] = []
+    for part in parts:
+        if part:
+            spans += [(_DOT, "details"), *part] if spans else part
+    return spans

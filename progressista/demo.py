@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import threading
 import time
 from typing import Any, TextIO
 
-from .api import ApiError, ProgressistaApi
+from . import notices
 from .client import RemoteTqdm
 from .config import ClientConfig, auth_headers
+from .protocol.urls import progress_url
 
 __all__ = ["run_demo"]
 
@@ -45,12 +45,13 @@ def run_demo(
     """Run ``bars`` bars of ``total`` steps, ``delay`` seconds apart on average; returns 0.
 
     ``server_url``/``token`` default to ``PROGRESSISTA_SERVER_URL``/``PROGRESSISTA_API_TOKEN``.
-    An unreachable server gets a one-line warning; the bars run anyway.
+    A refused token or an unreachable server gets a one-line warning
+    (:mod:`progressista.notices`); the bars run anyway.
     """
     config = ClientConfig.from_env()
     url = server_url or config.server_url
     token = token or config.api_token
-    _warn_if_unreachable(url, token, file or sys.stderr)
+    _check_server(url, token)
     run_id = f"demo-{os.getpid()}-{int(time.time())}"
     options: dict[str, Any] = {"server_url": url, "headers": auth_headers(token), "file": file}
     threads = [
@@ -95,9 +96,8 @@ def _go_quiet(run_id: str, index: int, total: int, delay: float, options: dict[s
     bar.close()
 
 
-def _warn_if_unreachable(url: str, token: str | None, err: TextIO) -> None:
-    try:
-        with ProgressistaApi(url, token=token, timeout=2.0) as api:
-            api.health()
-    except (ApiError, ValueError) as exc:
-        print(f"Warning: {exc}; the bars run anyway, but nothing will show.", file=err)
+def _check_server(url: str, token: str | None) -> None:
+    """One line on stderr if the bars would not show (a refused token, no server): as the bars post."""
+    notice = notices.check_server(progress_url(url), auth_headers(token), ClientConfig.from_env().request_timeout)
+    if notice is not None:
+        notices.say(*notice)

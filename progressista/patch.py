@@ -1,212 +1,158 @@
-"""Make plain ``tqdm`` report to Progressista, without touching the code that uses it.
+"""Make every ``tqdm`` report to Progressista, without touching the code that uses it.
 
 >>> from progressista.patch import install, uninstall
 >>> install(server_url="https://progress.example.com")  # doctest: +SKIP
->>> from tqdm.auto import tqdm      # now a RemoteTqdm subclass  # doctest: +SKIP
+>>> from tqdm.auto import tqdm      # any tqdm, imported before or after: it reports  # doctest: +SKIP
 >>> uninstall()                     # everything back as it was  # doctest: +SKIP
 
-:func:`install` swaps, in place: ``tqdm.tqdm``/``tqdm.std.tqdm``,
-``tqdm.auto.tqdm``, ``tqdm.autonotebook.tqdm``, ``tqdm.notebook.tqdm`` and the
-matching ``trange`` functions, plus the default ``tqdm_class`` of
-``tqdm.contrib.concurrent.thread_map``/``process_map`` and of
-``tqdm.contrib.tenumerate``/``tzip``/``tmap`` (those bind their default when
-tqdm is imported, so swapping ``tqdm.auto.tqdm`` alone would not reach them).
-Each replacement subclasses the class it replaces, so ``isinstance`` checks and
-the notebook or asyncio behaviour stay.
+:func:`install` hooks the lifecycle methods of tqdm's base class,
+``tqdm.std.tqdm``, in place: ``__init__`` (the bar starts reporting, and takes
+``RemoteTqdm``'s extra arguments, ``task_id=`` and the rest), ``refresh`` (each
+of tqdm's throttled redraws reports the bar's state: so do ``bar.n = v;
+bar.refresh()`` and ``reset(total=...)``), ``close`` and ``__exit__`` (the end:
+``close``, or ``error`` with the reason); and it gives every bar
+``RemoteTqdm``'s extras (``bar.task_id``, ``bar.set_meta(...)``,
+``bar.detach()``). Every bar reports, whatever its class and however it was
+reached:
 
-It affects code that looks tqdm up after the call (``from tqdm import tqdm``
-at import time or later); a name imported before keeps the original, which is
-why ``progressista run`` installs before running the target. Put it in a
-``sitecustomize.py`` for long-lived environments. Installing again only updates
-the options; :func:`uninstall` restores the originals exactly.
+- subclasses made before the patch (``tqdm.notebook``, ``tqdm.asyncio``,
+  ``tqdm.rich``, ``tqdm.contrib``'s, ``huggingface_hub``'s and ``datasets``'
+  bars, Lightning's ``Tqdm``, any ``class MyBar(tqdm)``), since they inherit
+  the hooked methods;
+- names bound before the patch (``from tqdm import tqdm`` at the top of a module
+  already imported), since no module attribute is swapped: ``tqdm.tqdm`` is
+  still ``tqdm.std.tqdm``, ``isinstance`` and pickling are untouched.
 
-Notebook bars: ``tqdm.notebook`` is patched when it is already imported or when
-``ipywidgets`` is installed (it cannot draw without it). Importing it just for
-the patch would otherwise load IPython (a quarter of a second) in every job.
+The per-iteration path stays exactly tqdm's: ``update`` and ``__iter__`` are not
+touched. ``disable=None`` bars on a non-TTY report without drawing (as
+``RemoteTqdm``'s do); ``disable=True`` bars send nothing. ``RemoteTqdm`` bars
+report by their own methods, never twice.
+
+``progressista run`` installs it before running the target; put it in a
+``sitecustomize.py`` for long-lived environments, or ``%load_ext progressista``
+in a notebook. Installing again only updates the options; :func:`uninstall`
+restores tqdm's methods exactly.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import functools
 import threading
-import warnings
 from collections.abc import Callable
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import tqdm as tqdm_package
-import tqdm.auto
-import tqdm.autonotebook
-import tqdm.contrib
-import tqdm.contrib.concurrent
-import tqdm.std
+from tqdm.std import tqdm as std_tqdm
 
-from .client import RemoteTqdm
+from .client import RemoteTqdm, reporting
+from .client.bar import EXTRAS
 from .config import CLIENT_OPTIONS, ClientOptions, check_options
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-__all__ = [
-    "OPTIONS",
-    "PatchedAutoTqdm",
-    "PatchedTqdm",
-    "install",
-    "installed",
-    "patched_auto_trange",
-    "patched_trange",
-    "uninstall",
-]
+__all__ = ["HOOKED", "OPTIONS", "install", "installed", "uninstall"]
 
-#: The keyword arguments :func:`install` accepts: defaults for every patched bar.
+#: The keyword arguments :func:`install` accepts: defaults for every bar.
 OPTIONS = CLIENT_OPTIONS
-
-_ORIGINAL_STD = tqdm.std.tqdm
-_ORIGINAL_AUTO = tqdm.auto.tqdm
-
-
-class PatchedTqdm(RemoteTqdm[Any]):
-    """What ``tqdm.tqdm`` becomes: a RemoteTqdm taking :func:`install`'s options as defaults."""
-
-
-class PatchedAutoTqdm(PatchedTqdm, _ORIGINAL_AUTO):  # type: ignore[type-arg]
-    """What ``tqdm.auto.tqdm`` becomes (keeps its asyncio and notebook behaviour)."""
-
-
-def patched_trange(*args: int, **kwargs: Any) -> PatchedTqdm:
-    """``tqdm.trange`` while patched."""
-    return PatchedTqdm(range(*args), **kwargs)
-
-
-def patched_auto_trange(*args: int, **kwargs: Any) -> PatchedAutoTqdm:
-    """``tqdm.auto.trange`` while patched."""
-    return PatchedAutoTqdm(range(*args), **kwargs)
-
-
-_notebook_variants: dict[str, Any] = {}
-
-
-def __getattr__(name: str) -> Any:
-    # The notebook variant is built on first need (it imports IPython). Being
-    # reachable by name lets pickle find it, e.g. for process_map's initializer.
-    if name in ("PatchedNotebookTqdm", "patched_notebook_trange"):
-        module = _notebook_module(import_it=True)
-        if module is not None:
-            return _notebook_variant(module)[0 if name == "PatchedNotebookTqdm" else 1]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _notebook_variant(module: ModuleType) -> tuple[type[RemoteTqdm[Any]], Callable[..., RemoteTqdm[Any]]]:
-    if not _notebook_variants:
-        cls = type(
-            "PatchedNotebookTqdm",
-            (PatchedTqdm, module.tqdm),
-            {"__module__": __name__, "__doc__": "What ``tqdm.notebook.tqdm`` becomes."},
-        )
-
-        def patched_notebook_trange(*args: int, **kwargs: Any) -> RemoteTqdm[Any]:
-            """``tqdm.notebook.trange`` while patched."""
-            return cls(range(*args), **kwargs)  # type: ignore[no-any-return]
-
-        _notebook_variants.update(cls=cls, trange=patched_notebook_trange)
-    return _notebook_variants["cls"], _notebook_variants["trange"]
-
-
-def _notebook_module(import_it: bool) -> ModuleType | None:
-    module = sys.modules.get("tqdm.notebook")
-    if module is None and (import_it or importlib.util.find_spec("ipywidgets") is not None):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                import tqdm.notebook as module
-        except Exception:
-            return None
-    return module
-
+#: The methods of ``tqdm.std.tqdm`` the patch hooks.
+HOOKED = ("__init__", "refresh", "close", "__exit__")
 
 _lock = threading.Lock()
-_restore: list[Callable[[], None]] | None = None
+_originals: dict[str, Callable[..., Any]] = {}
+_added: list[str] = []
+#: The options of :func:`install`, the defaults of every patched bar.
+_defaults: dict[str, Any] = {}
 
 
 def install(**client_options: Unpack[ClientOptions]) -> None:
-    """Make tqdm's classes report, with ``client_options`` as defaults for every bar.
+    """Make every tqdm bar report, with ``client_options`` as defaults.
 
     Options: ``server_url``, ``push_every``, ``request_timeout``, ``meta``,
     ``headers`` (see :class:`~progressista.client.RemoteTqdm`); unset ones come
     from ``PROGRESSISTA_*``. Calling it again only replaces the options.
     """
     check_options("install", client_options)
-    global _restore
+    global _defaults
     with _lock:
-        PatchedTqdm._remote_defaults = dict(client_options)
-        if _restore is not None:
+        _defaults = dict(client_options)  # a new dict: bars' routes are cached by the defaults' identity
+        if _originals:
             return
-        notebook = _notebook_module(import_it=False)  # before std is swapped: its class derives from std
-        restore: list[Callable[[], None]] = []
-
-        def swap(owner: Any, name: str, new: Any) -> None:
-            if not hasattr(owner, name):
-                return
-            old = getattr(owner, name)
-            setattr(owner, name, new)
-            restore.append(lambda: setattr(owner, name, old))
-
-        for module in (tqdm.std, tqdm_package):
-            swap(module, "tqdm", PatchedTqdm)
-            swap(module, "trange", patched_trange)
-        swap(tqdm.auto, "tqdm", PatchedAutoTqdm)
-        swap(tqdm.auto, "trange", patched_auto_trange)
-        if notebook is not None:
-            notebook_cls, notebook_trange = _notebook_variant(notebook)
-            for name, new in (("tqdm", notebook_cls), ("tqdm_notebook", notebook_cls)):
-                swap(notebook, name, new)
-            for name in ("trange", "tnrange"):
-                swap(notebook, name, notebook_trange)
-        if tqdm.autonotebook.tqdm is _ORIGINAL_STD:
-            swap(tqdm.autonotebook, "tqdm", PatchedTqdm)
-            swap(tqdm.autonotebook, "trange", patched_trange)
-        elif notebook is not None:
-            swap(tqdm.autonotebook, "tqdm", _notebook_variant(notebook)[0])
-            swap(tqdm.autonotebook, "trange", _notebook_variant(notebook)[1])
-        for module in (tqdm.contrib, tqdm.contrib.concurrent):
-            swap(module, "tqdm_auto", PatchedAutoTqdm)
-        _swap_default(restore, getattr(tqdm.contrib.concurrent, "_executor_map", None), "tqdm_class")
-        _swap_default(restore, getattr(tqdm.contrib, "tenumerate", None), "tqdm_class")
-        _restore = restore
+        originals = {name: std_tqdm.__dict__[name] for name in HOOKED}  # as defined: put back as they were
+        methods = {name: getattr(std_tqdm, name) for name in HOOKED}  # as called (__init__ may be a partialmethod)
+        hooks = {
+            "__init__": _hooked_init(methods["__init__"]),
+            "refresh": _hooked_refresh(methods["refresh"]),
+            "close": _hooked_close(methods["close"]),
+            "__exit__": _hooked_exit(methods["__exit__"]),
+        }
+        for name, hook in hooks.items():
+            setattr(std_tqdm, name, hook)
+        for name in EXTRAS:  # bar.task_id, bar.set_meta(...), bar.detach(): as on a RemoteTqdm
+            if name not in std_tqdm.__dict__:
+                setattr(std_tqdm, name, RemoteTqdm.__dict__[name])
+                _added.append(name)
+        _originals.update(originals)
 
 
 def uninstall() -> None:
-    """Put back every original that :func:`install` replaced. Harmless when not installed."""
-    global _restore
+    """Put tqdm's own methods back. Harmless when not installed; bars made meanwhile stop reporting."""
+    global _defaults
     with _lock:
-        restore, _restore = _restore, None
-        for undo in reversed(restore or []):
-            undo()
-        PatchedTqdm._remote_defaults = {}
+        for name, original in _originals.items():
+            setattr(std_tqdm, name, original)
+        for name in _added:
+            delattr(std_tqdm, name)
+        _added.clear()
+        _originals.clear()
+        _defaults = {}
 
 
 def installed() -> bool:
     """Is the patch in place?"""
-    return _restore is not None
+    return bool(_originals)
 
 
-def _swap_default(restore: list[Callable[[], None]], function: Any, parameter: str) -> None:
-    """Replace the default of ``parameter`` (bound when ``function`` was defined) if it is tqdm.auto's."""
-    kwdefaults = getattr(function, "__kwdefaults__", None)
-    if kwdefaults and kwdefaults.get(parameter) is _ORIGINAL_AUTO:
-        kwdefaults[parameter] = PatchedAutoTqdm
-        restore.append(lambda: kwdefaults.__setitem__(parameter, _ORIGINAL_AUTO))
-        return
-    defaults = getattr(function, "__defaults__", None)
-    code = getattr(function, "__code__", None)
-    if not defaults or code is None:
-        return
-    names = code.co_varnames[: code.co_argcount]
-    if parameter not in names[len(names) - len(defaults) :]:
-        return
-    index = names.index(parameter) - (len(names) - len(defaults))
-    if defaults[index] is not _ORIGINAL_AUTO:
-        return
-    function.__defaults__ = defaults[:index] + (PatchedAutoTqdm,) + defaults[index + 1 :]
-    restore.append(lambda: setattr(function, "__defaults__", defaults))
+def _hooked_init(original: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(self, RemoteTqdm):  # reports by itself; its own __init__ took the extra arguments
+            original(self, *args, **kwargs)
+            return
+        remote = {name: kwargs.pop(name) for name in reporting.REMOTE_ARGUMENTS if name in kwargs}
+        original(self, *args, **reporting.visible_kwargs(kwargs))
+        if not self.disable and getattr(self, "_remote", None) is None:
+            reporting.start(self, RemoteTqdm, _defaults, **remote)
+
+    return __init__
+
+
+def _hooked_refresh(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def refresh(self: Any, *args: Any, **kwargs: Any) -> Any:
+        shown = original(self, *args, **kwargs)
+        if not isinstance(self, RemoteTqdm):
+            reporting.refreshed(self)
+        return shown
+
+    return refresh
+
+
+def _hooked_close(original: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(original)
+    def close(self: Any) -> None:
+        if isinstance(self, RemoteTqdm):
+            original(self)
+        else:
+            reporting.closing(self, lambda: original(self))
+
+    return close
+
+
+def _hooked_exit(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def __exit__(self: Any, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
+        if not isinstance(self, RemoteTqdm):
+            reporting.exiting(self, exc_value if exc_type is not None else None)
+        return original(self, exc_type, exc_value, traceback)
+
+    return __exit__

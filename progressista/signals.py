@@ -8,9 +8,9 @@ would kill the process on the spot.
 
 The handler changes nothing else about the program: no exception is raised in
 it, no ``finally`` block or exit handler runs that would not have run anyway.
-It hands the reporting to a thread of its own (the main thread may hold the
-sender's lock, or a forked child may have inherited a lock held by a thread
-that does not exist there), which ends the open bars as ``error`` with
+It hands the reporting to a thread of its own, taking no lock itself (the main
+thread may hold the sender's lock, or ``threading``'s, or a forked child may
+have inherited a lock held by a thread that does not exist there), which ends the open bars as ``error`` with
 ``meta["signal"]`` naming it, runs the hooks of :func:`before_death` (the run
 task ends there), flushes, and re-raises the signal with its default action:
 the process dies *of SIGTERM*, as it would have without Progressista, only that
@@ -26,6 +26,7 @@ Handlers are installed only from the main thread.
 
 from __future__ import annotations
 
+import _thread
 import os
 import signal
 import sys
@@ -114,26 +115,37 @@ def _on_fatal_signal(signum: int, frame: FrameType | None) -> None:
     """A signal that would have killed the process: report, then die of it (see the module's doc).
 
     This runs on the main thread between two bytecodes, maybe while it holds a
-    lock of the sender or of tqdm, so the work is done on a thread of its own
-    while the program carries on. A second signal finds the default action and
-    kills at once.
+    lock of the sender, of tqdm or of ``threading`` itself, so it takes none: it
+    starts a bare thread (``_thread``, which waits for nothing, where
+    ``threading.Thread.start`` waits for locks the main thread may hold) and
+    returns; the program carries on. A second signal finds the default action
+    and kills at once.
     """
     signal.signal(signum, signal.SIG_DFL)
     try:
-        threading.Thread(target=_report_and_die, args=(signum,), name="progressista-signal").start()
+        _thread.start_new_thread(_report_and_die, (signum,))
     except RuntimeError:  # the interpreter is shutting down: nothing can be reported any more
         os.kill(os.getpid(), signum)
 
 
 def _report_and_die(signum: int) -> None:
+    """Report on a thread of its own, wait for it until the deadline at most, then die of ``signum``."""
     # No flush of sys.stdout here: the main thread may be stuck writing to a full
     # pipe, holding the buffer's lock, and the signal must kill it all the same.
     try:
         deadline = ClientConfig.from_env().request_timeout + DEATH_SLACK
-        reporter = threading.Thread(target=_report, args=(signum,), name="progressista-signal-report", daemon=True)
-        reporter.start()
-        reporter.join(deadline)  # stuck on a lock a dead thread holds, or a server that never answers: die anyway
-    except Exception:  # whatever happens, the process must die of its signal
+        reported = _thread.allocate_lock()
+        reported.acquire()
+
+        def report() -> None:
+            try:
+                _report(signum)
+            finally:
+                reported.release()
+
+        _thread.start_new_thread(report, ())
+        reported.acquire(timeout=deadline)  # stuck on a lock a dead thread holds, or a server that never answers
+    except BaseException:  # whatever happens, the process must die of its signal
         pass
     finally:
         os.kill(os.getpid(), signum)

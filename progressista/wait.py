@@ -12,6 +12,9 @@ The command follows ``/ws?mode=delta`` and feeds every message to a
 >>> verdict = tracker.verdict()
 >>> verdict.outcome, summary(verdict, elapsed=12.4)
 ('done', '2 tasks closed in 12.4 s')
+>>> tracker.delta({"run-43:load": {"status": "error", "meta": {"error": "KeyError: 'id'"}}}, removed=[])
+>>> summary(tracker.verdict(), elapsed=13.0)
+"run-43:load ended error: KeyError: 'id'"
 
 Rules (the README has them too):
 
@@ -22,7 +25,9 @@ Rules (the README has them too):
   others still run (a ``lost`` task may revive later; the wait does not wait
   for that);
 - **pending** otherwise: tasks still open (``start``, ``update``, ``stale``: alive,
-  maybe slow), or not seen yet.
+  maybe slow), or not seen yet. A group's run task (``{run_id}:run``, which
+  ``progressista run`` keeps open while the program runs) is a member like any
+  other, so a run pausing between two bars is not done.
 
 Memory: the tracker keeps the last state of every matching task it has seen.
 A task removed from the server (a dashboard's discard or "clear completed",
@@ -40,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .protocol.groups import group_of
+from .protocol.reasons import error_text, reason
 from .protocol.statuses import FINAL
 
 __all__ = [
@@ -86,8 +92,9 @@ class Verdict:
     """Matching tasks still open, by id."""
     missing: tuple[str, ...] = ()
     """Task ids asked for and not seen (yet, or again)."""
-    failed: tuple[tuple[str, str, str | None], ...] = field(default=())
-    """``(task_id, status, signal)`` of the failed tasks, the first to fail first."""
+    failed: tuple[tuple[str, str, str | None, str | None], ...] = field(default=())
+    """``(task_id, status, signal, error)`` of the failed tasks, the first to fail first: ``error`` is
+    ``meta.error`` (``"KeyError: 'id'"``), ``signal`` ``meta.signal`` where that is all there is to say."""
 
 
 def decide(tasks: Mapping[str, Mapping[str, Any]], target: Target) -> Verdict:
@@ -118,7 +125,7 @@ def decide(tasks: Mapping[str, Mapping[str, Any]], target: Target) -> Verdict:
         closed=closed,
         open=open_ids,
         missing=missing,
-        failed=tuple((task_id, str(task.get("status")), _signal(task)) for _, task_id, task in failed),
+        failed=tuple((task_id, str(task.get("status")), *_why(task)) for _, task_id, task in failed),
     )
 
 
@@ -149,11 +156,14 @@ class Tracker:
 
 
 def summary(verdict: Verdict, elapsed: float) -> str:
-    """The one line for a finished wait: ``3 tasks closed in 12.4 s`` or ``run-42:rank-3 ended error``."""
+    """The one line for a finished wait: ``3 tasks closed in 12.4 s``, ``etl:load ended error: KeyError: 'id'``
+    or ``run-42:rank-3 ended error (SIGTERM)``."""
     if verdict.outcome == FAILED and verdict.failed:
-        task_id, status, signal = verdict.failed[0]
+        task_id, status, signal, error = verdict.failed[0]
         line = f"{task_id} is lost (no contact)" if status == "lost" else f"{task_id} ended {status}"
-        if signal:
+        if error:
+            line += f": {error}"
+        elif signal:
             line += f" ({signal})"
         others = len(verdict.failed) - 1
         return line + (f"; {others} more failed" if others else "")
@@ -180,7 +190,7 @@ def _tasks(count: int) -> str:
     return f"{count} task{'' if count == 1 else 's'}"
 
 
-def _signal(task: Mapping[str, Any]) -> str | None:
-    meta = task.get("meta")
-    signal = meta.get("signal") if isinstance(meta, Mapping) else None
-    return signal if isinstance(signal, str) else None
+def _why(task: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``(signal, error)``: the reason an ``error`` task gives (:mod:`.protocol.reasons`), as the cards say it."""
+    error = error_text(task)
+    return (None, error) if error else (reason(task) or None, None)

@@ -21,6 +21,7 @@ pytest.importorskip("playwright.sync_api", reason="the dashboard tests need the 
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright  # noqa: E402
 
 from progressista.protocol.format import group_figures, task_figures  # noqa: E402
+from progressista.protocol.statuses import STATUS_LABELS  # noqa: E402
 
 __all__ = [
     "browser_fixture",
@@ -149,13 +150,19 @@ GROUP_BADGE = {"start": "starting", "update": "", "stale": "stale", "lost": "los
 
 
 def row_text(group: dict[str, Any]) -> dict[str, str]:
-    """What a group row shows for one ``GET /groups`` aggregate: ``group_figures`` by testid, plus status and pills."""
+    """What a group row shows for one ``GET /groups`` aggregate: ``group_figures`` by testid, plus status and
+    pills, and its run head (``run``: nothing without one)."""
     figures = group_figures(group)
+    run = group.get("run") or {}
     return {
         "group-status": GROUP_BADGE[group["status"]],
         **{f"group-{name}": text for name, text in figures.items() if name != "counts"},
         "group-count": figures["counts"],
         **{f"group-{bucket}": f"{k} {bucket}" if k else "" for bucket, k in group["counts"].items()},
+        "run-command": run.get("command", ""),
+        "run-state": STATUS_LABELS[run["status"]] if run else "",
+        "run-exit": run.get("exit", ""),
+        "run-reason": run.get("reason", ""),
     }
 
 

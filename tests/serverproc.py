@@ -19,15 +19,25 @@ class ServerProcess:
     Settings are given as keyword arguments (``storage_path=...``) and passed as
     ``PROGRESSISTA_*``; the environment is otherwise this one, less any
     ``PROGRESSISTA_*``. Output goes to a temporary file, shown when it fails to start.
+    ``cli=True`` runs ``progressista serve`` instead (the access log always on),
+    for what only it sets up: its logging, socket and uvicorn options.
     """
 
     def __init__(
-        self, port: int | None = None, log_level: str = "warning", access_log: bool = False, **settings: Any
+        self,
+        port: int | None = None,
+        log_level: str = "warning",
+        access_log: bool = False,
+        cli: bool = False,
+        **settings: Any,
     ) -> None:
         self.port = port or free_port()
         self.logging = ["--log-level", log_level] + ([] if access_log else ["--no-access-log"])
+        self.cli = cli
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PROGRESSISTA_")}
         self.env.update({f"PROGRESSISTA_{k.upper()}": str(v) for k, v in settings.items()})
+        if cli:
+            self.env["PROGRESSISTA_LOG_LEVEL"] = log_level
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.TemporaryFile()
         self.starts = 0
@@ -42,19 +52,13 @@ class ServerProcess:
 
     def start(self, timeout: float = 20) -> ServerProcess:
         assert self.proc is None, "already running"
+        if self.cli:
+            command = ["progressista", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            command = [sys.executable, "-m", "uvicorn", "--factory", "progressista.server:create_app"]
+            command += ["--host", "127.0.0.1", "--port", str(self.port), *self.logging]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "progressista.server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                *self.logging,
-            ],
+            command,
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
+import requests
+from badserver import OK_BODY, BadServer, endless_body, ok
 from support import LiveServer, free_socket
 
-from progressista.api import ApiError, ProgressistaApi
+from progressista.api import MAX_RESPONSE_BYTES, ApiError, ProgressistaApi, post_events
 
 
 def test_post_list_and_delete(server: LiveServer) -> None:
@@ -59,3 +62,18 @@ def test_delete_ids_removes_any_id_even_dot_dot(server):
         assert sorted(api.delete_ids(["..", "a/b", "..", "missing"])) == ["..", "a/b"]
         assert api.delete_ids([]) == []
     assert set(server.tasks()) == {"keep"}
+
+
+def test_post_events_reads_a_capped_part_of_an_endless_body() -> None:
+    with BadServer(endless_body) as bad, requests.Session() as session:
+        answers: list[requests.Response] = []
+        posts = (post_events(session, bad.url, [], {}, 2.0) for _ in "ab")
+        thread = threading.Thread(target=lambda: answers.extend(posts))
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive(), "post_events is still reading an endless body"
+        assert [(r.status_code, len(r.content)) for r in answers] == [(200, MAX_RESPONSE_BYTES)] * 2
+        assert bad.connections == 2  # a body cut short closes its connection; it is not reused
+    with BadServer(ok) as good, requests.Session() as session:  # the negative control: a whole answer, kept alive
+        assert [post_events(session, good.url, [], {}, 2.0).content for _ in "ab"] == [OK_BODY] * 2
+        assert good.connections == 1

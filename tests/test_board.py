@@ -236,3 +236,42 @@ def test_without_group_rows_from_the_server_the_board_computes_them():
     assert not board.served and board.aggregate("run") == aggregate([task(n=1)])
     touched = board.apply({}, groups={"run": served_row(1)})  # and back
     assert board.served and board.aggregate("run") == served_row(1) and ("group", "run") in touched
+
+
+# ---------------------------------------------------------------- the run at the head
+
+
+def run_task(status="update", updated=1.0, **meta):
+    fields = {"desc": "python job.py", "n": 0, "total": None}
+    return {"status": status, "updated_at": updated, **fields, "meta": {"kind": "run", **meta}}
+
+
+def test_a_groups_run_task_is_its_row_not_a_card():
+    board = Board()
+    board.replace({"job:a": task(updated=2), "job:b": task("close", updated=3), "job:run": run_task(updated=9)})
+    assert board.head("job") == "job:run" and board.aggregate("job")["run"]["command"] == "python job.py"
+    active, completed = board.columns()["active"], board.columns()["completed"]
+    assert active.items == (Item("group", "job", size=1), Item("task", "job:a", indent=1))
+    assert active.members == {"job": ("job:run", "job:a")}  # what d on the row removes: the run too
+    assert active.total == active.shown == 2  # still a task of its column
+    assert completed.items == (Item("group", "job", size=1), Item("task", "job:b", indent=1))
+    # The run ends: its row moves with it, still without a card.
+    board.apply({"job:run": run_task("error", updated=10, exit_code=2)})
+    assert board.columns()["active"].items == (Item("group", "job", size=1), Item("task", "job:a", indent=1))
+    assert board.columns()["completed"].members == {"job": ("job:run", "job:b")}
+    assert board.columns()["completed"].task_ids == ["job:b"]
+    # Alone, or matched alone by the filter, a run is a row with no card under it.
+    board.replace({"early:run": run_task()})
+    assert board.columns()["active"].items == (Item("group", "early", size=0),)
+    board.replace({"job:a": task(desc="Extract"), "job:run": run_task()})
+    assert board.columns(parse_terms("job.py"))["active"].items == (Item("group", "job", size=0),)
+
+
+def test_the_head_is_the_one_the_servers_row_names():
+    board = Board()
+    tasks = {"job:a": task(), "job:run": run_task()}
+    board.replace(tasks, groups={"job": served_row(1, run={"task_id": "job:a"})})  # whatever the server says
+    assert board.head("job") == "job:a" and board.columns()["active"].task_ids == ["job:run"]
+    board.apply({}, groups={"job": served_row(1)})  # a row without a run: every member is a card
+    assert board.head("job") is None and sorted(board.columns()["active"].task_ids) == ["job:a", "job:run"]
+    assert board.head("nothing") is None

@@ -155,3 +155,34 @@ def test_group_numbers():
     assert group_numbers(mixed) == ["mixed units", "1 without total"]
     running = aggregate([{"status": "update", "n": 40, "total": 100, "rate": 4.0}])
     assert group_numbers(running) == ["40/100 it", "4.00 it/s", "ETA 00:15"]
+
+
+def test_a_failed_card_says_why_first_on_its_last_line():
+    failed = task_row("etl:load", card("error", meta={"error": "KeyError: 'id'"}, host="gpu-1", pid=7), NOW)
+    assert failed.plain[3] == "▍ KeyError: 'id' · etl:load · gpu-1:7"
+    assert failed.details[0] == ("KeyError: 'id'", "error")  # in the error colour
+    signalled = task_row("w", {"status": "error", "meta": {"signal": "SIGTERM"}}, NOW)
+    assert signalled.plain[3] == "▍ SIGTERM" and signalled.details[0] == ("SIGTERM", "error")
+    # Negative controls: no reason, the line is as before; a reason is only an error's.
+    assert task_row("etl:load", card("error"), NOW).plain[3] == "▍ etl:load"
+    assert task_row("etl:load", card("close", meta={"error": "left over"}), NOW).plain[3] == "▍ etl:load"
+
+
+RUN = {"task_id": "r:run", "command": "python train.py --epochs 3", "status": "update", "exit_code": None}
+
+
+def test_a_group_row_with_a_run_names_its_command_state_exit_code_and_reason():
+    group = {**aggregate(MEMBERS[:1]), "run": {**RUN, "exit": "", "reason": ""}}
+    row = group_row("r", group, NOW)
+    assert row.plain[0] == "▌ ▾ r  $ python train.py --epochs 3 5s ago"
+    assert row.plain[3] == "▌ run: running · 1 task: 1 active"
+    assert ("running", "gutter-active") in row.details  # the run's state in its colour
+    failed = {**group, "status": "error", "run": {**RUN, "status": "error", "exit": "exit 1", "reason": "OSError: x"}}
+    row = group_row("r", failed, NOW)
+    assert row.plain[0].startswith("▌ ▾ r   ERROR   $ python")  # the badge before the command, which may be cut
+    assert row.plain[3] == "▌ run: error · exit 1 · 1 task: 1 active · OSError: x"
+    assert row.details[-1] == ("OSError: x", "error") and ("error", "gutter-error") in row.details
+    alone = {**aggregate([]), "run": {**RUN, "exit": "", "reason": ""}}
+    assert group_row("r", alone, NOW).plain[2:] == ["▌ ", "▌ run: running"]  # nothing to sum or count
+    # Negative control: a group without a run says nothing of one.
+    assert "run:" not in "\n".join(group_row("r", aggregate(MEMBERS[:1]), NOW).plain)

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import requests
+from serverproc import ServerProcess
 from support import clean_env, free_port, server_process, wait_until
 
 
@@ -76,6 +77,8 @@ def test_uvicorn_runs_the_factory_in_both_forms(factory_flag):
         (["--stale-seconds", "-1"], {}, "invalid setting stale_seconds"),
         ([], {"PROGRESSISTA_MAX_TASKS": "lots"}, "invalid setting max_tasks"),
         (["--workers", "2"], {}, "--workers above 1 needs a shared store"),
+        # Overlapping namespaces: the keys of prefix "prog:task:" are tasks of prefix "prog:" (issue 23).
+        ([], {"PROGRESSISTA_REDIS_PREFIX": "prog:task:"}, "invalid setting redis_prefix: Value error, must not"),
     ],
 )
 def test_bad_settings_are_one_line_errors(args, env, message):
@@ -85,3 +88,38 @@ def test_bad_settings_are_one_line_errors(args, env, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_second_server_on_one_storage_file_is_refused_in_one_line(tmp_path):
+    """Found by the adversarial pass (issue 23): two servers on one file lost half of the tasks."""
+    storage = tmp_path / "state.json"
+    env = clean_env(PROGRESSISTA_LOG_LEVEL="warning")
+
+    def serve(port: int) -> list[str]:
+        return ["progressista", "serve", "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage)]
+
+    first_port = free_port()
+    with server_process(serve(first_port), first_port, env) as url:
+        assert requests.post(url + "/progress", json={"task_id": "kept"}, timeout=5).ok
+        second = subprocess.run(serve(free_port()), env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 1
+        assert second.stderr.startswith(f"Error: storage file {storage} is in use by another server (pid ")
+        assert "Traceback" not in second.stderr and len(second.stderr.strip().splitlines()) == 1
+    # The negative control: once the first has stopped, a server takes the file, and its tasks.
+    port = free_port()
+    with server_process(serve(port), port, env) as url:
+        assert "kept" in requests.get(url + "/tasks", timeout=5).json()["tasks"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "client"),
+    [({}, "127.0.0.1"), ({"forwarded_allow_ips": "127.0.0.1"}, "203.0.113.9")],  # the second: behind a named proxy
+)
+def test_x_forwarded_for_is_believed_only_from_the_proxies_named(settings, client):
+    with ServerProcess(cli=True, log_level="info", **settings) as live:
+        requests.get(live.url + "/health?probe=1", headers={"X-Forwarded-For": "203.0.113.9"}, timeout=5)
+        line = wait_until(
+            lambda: next((line for line in live.output().splitlines() if "/health?probe=1" in line), None),
+            what="the access log line",
+        )
+    assert line.startswith(f"INFO:     {client}:"), line

@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import pytest
+from clientkit import CLI
 from support import LiveServer, free_port, wait_until
 from typer.testing import CliRunner
 
@@ -192,6 +193,70 @@ def test_ls_keeps_ids_whole_on_80_columns(server):
     assert all(len(line) <= 80 for line in crowded.stdout.splitlines()), crowded.stdout
     assert "pipeline:extract-2024-shard7" in crowded.stdout  # the description made room
     assert "Description" not in crowded.stdout
+
+
+def ls_in_a_subprocess(server: LiveServer, *options: str, columns: int = 160) -> str:
+    """``progressista tasks ls`` as a user runs it (piped: no colours), ``columns`` wide."""
+    env = {**os.environ, "COLUMNS": str(columns)}
+    done = subprocess.run(
+        [*CLI, "tasks", "ls", *options, "--url", server.url], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return done.stdout
+
+
+def under(out: str, task_id: str) -> str:
+    """What the lines under a task's row say (its Status cell left blank), joined: ``""`` for none."""
+    lines = out.splitlines()
+    index = next(i for i, line in enumerate(lines) if line.rstrip().endswith(" " + task_id))
+    below = []
+    for line in lines[index + 1 :]:
+        if not line.startswith(" ") or not line.strip():
+            break
+        below.append(line.strip())
+    return " ".join(below)
+
+
+def unwrapped(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_ls_says_why_a_task_failed_on_a_line_of_its_own(server):
+    server.post(
+        [
+            event("etl:load", "error", desc="Loading rows", meta={"error": "KeyError: 'id'"}),
+            event("etl:kill", "error", desc="Killed", meta={"signal": "SIGTERM"}),
+            event("etl:bare", "error", desc="No reason"),
+            event("etl:fine", "close", desc="Closed", meta={"error": "left over"}),
+            event("etl:markup", "error", meta={"error": "ValueError: [red]not red[/red]\nsecond line"}),
+            {
+                "task_id": "etl:run",
+                "status": "error",
+                "desc": "python etl.py --full",
+                "meta": {"kind": "run", "exit_code": 1, "error": "RuntimeError: boom at 40"},
+            },
+        ]
+    )
+    out = ls_in_a_subprocess(server)
+    assert under(out, "etl:load") == "↳ KeyError: 'id'"
+    assert under(out, "etl:kill") == "↳ SIGTERM"  # the signal, when there is no exception
+    assert under(out, "etl:markup") == "↳ ValueError: [red]not red[/red] second line"  # text; breaks are spaces
+    assert under(out, "etl:run") == "↳ RuntimeError: boom at 40"  # the run task is listed like any task
+    assert "python etl.py --full" in out
+    # Negative controls: no reason, no line; a closed task's meta is no reason.
+    assert "↳" not in under(out, "etl:bare") and "↳" not in under(out, "etl:fine")
+    assert out.count("↳") == 4 and "left over" not in out
+    # --json keeps meta as it is.
+    assert json.loads(ls_in_a_subprocess(server, "--json"))["tasks"]["etl:load"]["meta"] == {"error": "KeyError: 'id'"}
+
+
+def test_ls_wraps_a_long_reason_on_a_narrow_terminal(server):
+    long = "FileNotFoundError: [Errno 2] No such file or directory: '/data/2024/shard-0007/part-00042.csv'"
+    server.post([event("etl:read", "error", desc="Reading", meta={"error": long}), event("etl:next")])
+    out = ls_in_a_subprocess(server, columns=80)
+    assert all(len(line) <= 80 for line in out.splitlines()), out
+    assert unwrapped(under(out, "etl:read")) == unwrapped("↳ " + long)  # whole, not cut
+    assert under(out, "etl:next") == ""
 
 
 def watch_ls(server: LiveServer, *options: str) -> subprocess.Popen[str]:

@@ -385,6 +385,55 @@ def test_html_in_task_fields_renders_as_text(page: Page, server: LiveServer) -> 
     assert page.evaluate("window.__pwned") is None
 
 
+def test_a_failed_card_says_why(page: Page, server: LiveServer) -> None:
+    server.post(
+        [
+            event("load", "error", desc="Loading rows", n=3, total=10, meta={"error": "KeyError: 'id'", "table": "t"}),
+            event("kill", "error", desc="Worker 3", n=3, total=10, meta={"signal": "SIGTERM"}),
+            event("bare", "error", desc="No reason", n=3, total=10),
+            event("alive", desc="Still going", n=3, total=10, meta={"error": "not a failure yet"}),
+            event("hostile", "error", meta={"error": XSS + "\nsecond line"}),
+        ]
+    )
+    open_dashboard(page, server)
+    failed = card(page, "load")
+    reason = failed.get_by_test_id("task-reason")
+    expect(reason).to_have_text("KeyError: 'id'")
+    expect(reason).to_have_css("color", css_colour(page, "var(--err)"))
+    # The reason is said once: no chip repeats it, the other meta stays.
+    expect(failed.get_by_test_id("task-meta").locator(".chip")).to_have_text(["tablet"])
+    expect(card(page, "kill").get_by_test_id("task-reason")).to_have_text("SIGTERM")  # no exception: the signal
+    expect(card(page, "kill").get_by_test_id("task-meta")).to_be_hidden()
+    # Negative controls: no reason, no line; an open task's meta is only meta.
+    expect(card(page, "bare").get_by_test_id("task-reason")).to_be_hidden()
+    expect(card(page, "alive").get_by_test_id("task-reason")).to_be_hidden()
+    expect(card(page, "alive").locator(".chip")).to_have_text(["errornot a failure yet"])
+    # Text, one line of it, never markup.
+    expect(card(page, "hostile").get_by_test_id("task-reason")).to_have_text(XSS + " second line")
+    assert page.locator("#board img, #board script").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    # It comes when the task fails, in place.
+    server.post(event("alive", "error", meta={"error": "TimeoutError: read timed out"}))
+    expect(card(page, "alive").get_by_test_id("task-reason")).to_have_text("TimeoutError: read timed out")
+    expect(card(page, "alive").get_by_test_id("task-meta")).to_be_hidden()
+
+
+def test_a_long_reason_is_clamped_on_a_narrow_card(page: Page, server: LiveServer) -> None:
+    page.set_viewport_size({"width": 360, "height": 800})
+    long = "FileNotFoundError: " + "/data/2024/shard-0007/part-00042.csv" * 20  # one long word, as paths are
+    server.post(event("read", "error", desc="Reading", meta={"error": long}))
+    open_dashboard(page, server)
+    page.get_by_role("button", name=re.compile("^Completed")).click()  # one column at a time
+    failed = card(page, "read")
+    reason = failed.get_by_test_id("task-reason")
+    expect(reason).to_have_attribute("title", long[:499] + "…")  # 500 characters at most, as every surface cuts it
+    lines = reason.evaluate(
+        "(el) => Math.round(el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight))"
+    )
+    assert lines == 3  # clamped, broken anywhere: the card stays a card
+    assert failed.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+
+
 # ---------------------------------------------------------------- connection
 
 
@@ -492,7 +541,8 @@ def test_two_thousand_tasks(page: Page, server: LiveServer) -> None:
             for i in range(2000)
         ]
 
-    assert server.post(batch(1)).ok
+    first = batch(1)  # in halves: one request may create a tenth of the cap (1,000 tasks)
+    assert server.post(first[:1000]).ok and server.post(first[1000:]).ok
     started = time.perf_counter()
     page.goto(server.url + "/")
     expect(count(page, "active")).to_have_text("2000", timeout=30_000)

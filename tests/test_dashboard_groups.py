@@ -25,6 +25,8 @@ from dashboard_support import (  # noqa: F401 - the fixtures browser and page
 from playwright.sync_api import Page, WebSocketRoute, expect
 from support import LiveServer
 
+from progressista.protocol.reasons import reason_text
+
 
 def test_tasks_sharing_a_prefix_are_grouped_and_collapsible(page: Page, server: LiveServer) -> None:
     server.post([event(f"run-42:rank-{rank}", n=rank, total=10) for rank in range(4)] + [event("solo:only")])
@@ -181,3 +183,107 @@ def test_the_page_draws_the_servers_figures_and_computes_none(page: Page, server
     expect_parts(row, figures, "run-5")
     expect(row).to_have_attribute("data-status", "lost")
     expect(row.get_by_test_id("task-card")).to_have_count(2)
+
+
+# ---------------------------------------------------------------- the run at the head
+
+
+def run_task(run_id: str, status: str = "update", **meta: object) -> dict[str, object]:
+    """The task ``progressista run`` posts for the program itself (as the client side sends it)."""
+    return event(
+        f"{run_id}:run", status, desc="python train.py --epochs 3", n=0, total=None, meta={"kind": "run", **meta}
+    )
+
+
+def test_a_run_heads_its_group_with_its_command_state_and_exit_code(page: Page, server: LiveServer) -> None:
+    server.post(
+        [
+            event("job-1:load", "close", n=10, total=10),
+            event("job-1:train", n=3, total=10, rate=1.0),
+            run_task("job-1"),
+            event("plain:x", n=1, total=2),  # a group without a run: no head
+        ]
+    )
+    open_dashboard(page, server)
+    rows = group_rows(page, "job-1")
+    expect(rows).to_have_count(2)  # Active (the run, job-1:train) and Completed (job-1:load)
+    active = column(page, "active").locator(rows)
+    head = active.get_by_test_id("group-run")
+    expect(head.get_by_test_id("run-command")).to_have_text("python train.py --epochs 3")
+    expect(head.get_by_test_id("run-state")).to_have_text("running")
+    expect(head.get_by_test_id("run-exit")).to_be_hidden()  # no exit code while it runs
+    expect(head.get_by_test_id("run-reason")).to_be_hidden()
+    # The run task is the row, not a card; the counts and figures are the bars'.
+    expect(card(page, "job-1:run")).to_have_count(0)
+    expect(active.get_by_test_id("task-card")).to_have_count(1)
+    expect(active.get_by_test_id("group-count")).to_have_text("2 tasks: 1 active · 1 done")
+    expect(active.get_by_test_id("group-here")).to_have_text("1 of 2 here")
+    group = expect_rows_match(page, server, "job-1")
+    assert group["run"]["task_id"] == "job-1:run" and group["members"] == 2
+    assert (group["n"], group["total"], group["unknown_totals"]) == (13, 20, 0)  # the run has no progress to sum
+    expect(page.get_by_test_id("count-active")).to_have_text("3")  # it is still a task of the column
+    # Negative control: a group without a run task has no head, and all its members are cards.
+    plain = group_rows(page, "plain")
+    expect(plain.get_by_test_id("group-run")).to_be_hidden()
+    expect(plain.locator(card(page, "plain:x"))).to_be_visible()
+    expect_rows_match(page, server, "plain")
+
+    # The program fails: every row of the group says so, with its exit code and reason.
+    server.post(run_task("job-1", "error", exit_code=1, error="RuntimeError: boom at 40"))
+    completed = column(page, "completed").locator(rows)
+    for row in (active, completed):
+        expect(row.get_by_test_id("run-state")).to_have_text("error")
+        expect(row.get_by_test_id("run-exit")).to_have_text("exit 1")
+        expect(row.get_by_test_id("run-reason")).to_have_text("RuntimeError: boom at 40")
+        expect(row).to_have_attribute("data-status", "error")  # a failed run makes its group error
+    expect(card(page, "job-1:run")).to_have_count(0)
+    expect(completed.get_by_test_id("task-card")).to_have_count(1)  # job-1:load only
+    expect(completed.get_by_test_id("group-here")).to_have_text("1 of 2 here")
+    expect_rows_match(page, server, "job-1")
+
+
+def test_a_run_without_bars_yet_is_a_row_alone(page: Page, server: LiveServer) -> None:
+    server.post(run_task("early"))
+    open_dashboard(page, server)
+    row = group_rows(page, "early")
+    expect(row.get_by_test_id("run-command")).to_have_text("python train.py --epochs 3")
+    for hidden in ("group-count", "group-here", "group-amount", "group-percent", "task-card"):
+        expect(row.get_by_test_id(hidden)).to_be_hidden()  # nothing to count or sum: no "0 tasks", no "mixed units"
+    expect_rows_match(page, server, "early")
+    # The filter finds the run by its command; its row stays without a card.
+    page.get_by_test_id("filter").fill("train.py")
+    expect(row).to_have_count(1)
+    page.get_by_test_id("filter").fill("no such thing")
+    expect(row).to_have_count(0)
+    # A signal, with no exception text: the signal is the reason; a raw exit code is shown as it came.
+    page.get_by_test_id("filter").fill("")
+    server.post(run_task("early", "error", exit_code=143, signal="SIGTERM"))
+    expect(row.get_by_test_id("run-exit")).to_have_text("exit 143")
+    expect(row.get_by_test_id("run-reason")).to_have_text("SIGTERM")
+    expect(column(page, "completed").locator(row)).to_have_count(1)
+
+
+def test_run_text_is_text_and_long_text_is_cut_on_a_narrow_page(page: Page, server: LiveServer) -> None:
+    page.set_viewport_size({"width": 420, "height": 900})  # one column a screen
+    command = "python -m pipeline.main --input /data/" + "very/long/" * 20 + "file.csv"
+    hostile = '<img src=x onerror="window.pwned=1">' + " and more" * 80
+    server.post(
+        {**run_task("x"), "status": "error", "desc": command, "meta": {"kind": "run", "exit_code": 1, "error": hostile}}
+    )
+    open_dashboard(page, server)
+    page.get_by_role("button", name="Completed 1").click()  # a narrow page shows one column at a time
+    row = group_rows(page, "x")
+    reason = row.get_by_test_id("run-reason")
+    expect(reason).to_contain_text('<img src=x onerror="window.pwned=1">')  # shown as text, never parsed
+    expect(row.locator("img")).to_have_count(0)
+    assert page.evaluate("window.pwned") is None
+    expect(reason).to_have_attribute("title", reason_text(hostile))  # whole in the tooltip (500 characters at most)
+    head = row.get_by_test_id("group-toggle")
+    fits = head.evaluate("(el) => el.scrollWidth <= el.clientWidth")
+    lines = reason.evaluate(
+        "(el) => Math.round(el.getBoundingClientRect().height / parseFloat(getComputedStyle(el).lineHeight))"
+    )
+    assert fits and lines == 2  # clamped: the row stays a row
+    command_node = row.get_by_test_id("run-command")
+    assert command_node.evaluate("(el) => el.scrollWidth > el.clientWidth")  # cut with an ellipsis, not wrapped
+    expect(command_node).to_have_attribute("title", command)

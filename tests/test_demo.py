@@ -29,7 +29,7 @@ def test_demo_posts_realistic_bars_and_one_that_goes_stale(start_server: Callabl
         client_env(None),
     )
     assert done.returncode == 0, done.stderr
-    assert "Warning" not in done.stderr
+    assert "progressista:" not in done.stderr  # no warning: the token is right
     with ProgressistaApi(server.url, token="demo-token") as api:
         closed = wait_until(lambda: (t := api.tasks(status="close")) and len(t) == 2 and t, what="2 closed bars")
         for task in closed.values():
@@ -48,4 +48,20 @@ def test_demo_with_the_server_down_still_exits_cleanly() -> None:
             client_env(None, PROGRESSISTA_SERVER_URL=f"http://127.0.0.1:{sock.getsockname()[1]}"),
         )
     assert done.returncode == 0
-    assert done.stderr.startswith("Warning: cannot reach") and "Traceback" not in done.stderr
+    assert done.stderr.startswith("progressista: cannot reach http://127.0.0.1:") and "Traceback" not in done.stderr
+    assert done.stderr.count("progressista:") == 1  # said once, not again by the bars
+
+
+def test_demo_against_a_token_server_without_the_token_says_so_once(start_server: Callable[..., LiveServer]) -> None:
+    server = start_server(api_token="demo-token")
+    for token, what in ((None, "requires a token"), ("wrong", "refused the token")):
+        extra = ["--token", token] if token else []
+        done = run(
+            [*CLI, "demo", "--bars", "2", "--total", "3", "--delay", "0", "--url", server.url, *extra], client_env(None)
+        )
+        assert done.returncode == 0
+        lines = [line for line in done.stderr.splitlines() if line.startswith("progressista:")]
+        assert lines == [
+            f"progressista: {server.url} {what} (HTTP 401); bars will not show: "
+            "set PROGRESSISTA_API_TOKEN or pass --token"
+        ]

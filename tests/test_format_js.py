@@ -156,3 +156,24 @@ def test_the_pages_contract_names_are_the_protocols(page: Page) -> None:
     }
     assert found == expected
     assert list(found["BUCKETS"]) == list(groups.BUCKETS)  # the order the pills are drawn in
+
+
+READ_REASONS = """async (tasks) => {
+    const protocol = await import(new URL("js/protocol.js", location.href));
+    return { reasons: tasks.map((task) => protocol.reasonOf(task)), limit: protocol.MAX_ERROR };
+}"""
+
+
+def test_the_pages_reasons_are_the_protocols(page: Page) -> None:
+    """``reasonOf`` (``js/protocol.js``) says what ``protocol.reasons.reason`` says, case for case."""
+    from test_protocol_reasons import CASES
+
+    from progressista.protocol.reasons import reason
+    from progressista.protocol.task import MAX_ERROR
+
+    tasks = [task for task, _ in CASES]
+    found = page.evaluate(READ_REASONS, tasks)
+    assert found["limit"] == MAX_ERROR
+    assert found["reasons"] == [reason(task) for task in tasks] == [expected for _, expected in CASES]
+    # Negative control: the comparison sees a task whose reason differs.
+    assert page.evaluate(READ_REASONS, [{"status": "error", "meta": {"error": "a\nb"}}])["reasons"] != ["a\nb"]

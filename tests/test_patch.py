@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import io
-import pickle
 import sys
 import warnings
 from collections.abc import Iterator
@@ -27,24 +26,18 @@ with warnings.catch_warnings():
 
 
 def places() -> dict[str, Any]:
-    """Every name install() may replace, read now."""
+    """Every name a program may reach tqdm by, and tqdm's own methods, read now."""
     return {
         "tqdm.tqdm": tqdm.tqdm,
         "tqdm.trange": tqdm.trange,
-        "tqdm.std.tqdm": tqdm.std.tqdm,
-        "tqdm.std.trange": tqdm.std.trange,
         "tqdm.auto.tqdm": tqdm.auto.tqdm,
-        "tqdm.auto.trange": tqdm.auto.trange,
         "tqdm.autonotebook.tqdm": tqdm.autonotebook.tqdm,
-        "tqdm.autonotebook.trange": tqdm.autonotebook.trange,
         "tqdm.notebook.tqdm": tqdm.notebook.tqdm,
-        "tqdm.notebook.trange": tqdm.notebook.trange,
-        "tqdm.notebook.tqdm_notebook": tqdm.notebook.tqdm_notebook,
-        "tqdm.notebook.tnrange": tqdm.notebook.tnrange,
         "tqdm.contrib.tqdm_auto": tqdm.contrib.tqdm_auto,
-        "tqdm.contrib.tenumerate defaults": tqdm.contrib.tenumerate.__defaults__,
-        "tqdm.contrib.concurrent.tqdm_auto": tqdm.contrib.concurrent.tqdm_auto,
         "thread_map/process_map tqdm_class": tqdm.contrib.concurrent._executor_map.__kwdefaults__["tqdm_class"],
+        **{f"tqdm.std.tqdm.{name}": tqdm.std.tqdm.__dict__[name] for name in patch.HOOKED},
+        "tqdm.std.tqdm.update": tqdm.std.tqdm.__dict__["update"],
+        "tqdm.std.tqdm.__iter__": tqdm.std.tqdm.__dict__["__iter__"],
     }
 
 
@@ -56,44 +49,37 @@ def originals() -> Iterator[dict[str, Any]]:
     assert all(places()[name] is value for name, value in before.items())
 
 
-def test_install_replaces_every_entry_point(originals: dict[str, Any]) -> None:
+def test_install_hooks_tqdms_own_methods_and_swaps_no_name(originals: dict[str, Any]) -> None:
     patch.install()
     now = places()
-    for name in ("tqdm.tqdm", "tqdm.std.tqdm", "tqdm.autonotebook.tqdm"):
-        assert now[name] is patch.PatchedTqdm
-    assert now["tqdm.auto.tqdm"] is patch.PatchedAutoTqdm
-    assert now["tqdm.contrib.tqdm_auto"] is now["tqdm.contrib.concurrent.tqdm_auto"] is patch.PatchedAutoTqdm
-    assert now["thread_map/process_map tqdm_class"] is patch.PatchedAutoTqdm
-    assert now["tqdm.contrib.tenumerate defaults"][-1] is patch.PatchedAutoTqdm
-    assert now["tqdm.notebook.tqdm"] is now["tqdm.notebook.tqdm_notebook"] is patch.PatchedNotebookTqdm
-    for name, value in now.items():
-        if name.endswith(".tqdm") or name.endswith("tqdm_notebook"):
-            assert issubclass(value, RemoteTqdm) and issubclass(value, originals[name]), name
-        elif name.endswith("range"):
-            assert value is not originals[name], name
-    # Remote reporting comes first in the MRO, then the replaced class's own behaviour.
-    mro = patch.PatchedNotebookTqdm.__mro__
-    assert mro.index(RemoteTqdm) < mro.index(originals["tqdm.notebook.tqdm"])
+    for name in patch.HOOKED:
+        hook = now[f"tqdm.std.tqdm.{name}"]
+        assert hook is not originals[f"tqdm.std.tqdm.{name}"] and hasattr(hook, "__wrapped__")
+    changed = {name for name, value in now.items() if value is not originals[name]}
+    assert changed == {f"tqdm.std.tqdm.{name}" for name in patch.HOOKED}  # the hot path and every name stay
+    assert tqdm.tqdm is tqdm.std.tqdm  # isinstance, pickling: untouched
     assert patch.installed()
 
 
 def test_uninstall_restores_the_originals_exactly(originals: dict[str, Any]) -> None:
     patch.install(server_url="http://127.0.0.1:1")
     patch.uninstall()
-    assert places() == originals
     assert all(places()[name] is value for name, value in originals.items())
-    assert patch.PatchedTqdm._remote_defaults == {}
+    assert not any(hasattr(tqdm.std.tqdm, name) for name in ("task_id", "set_meta", "detach"))  # the extras go too
     assert not patch.installed()
     patch.uninstall()  # harmless when not installed
 
 
-def test_installing_twice_is_harmless(originals: dict[str, Any]) -> None:
-    patch.install(push_every=1)
-    patch.install(push_every=2)
-    assert tqdm.tqdm is patch.PatchedTqdm and tqdm.auto.tqdm is patch.PatchedAutoTqdm
-    assert patch.PatchedTqdm._remote_defaults == {"push_every": 2}
+def test_installing_twice_only_replaces_the_options(server: LiveServer, originals: dict[str, Any]) -> None:
+    patch.install(server_url="http://127.0.0.1:1", meta={"first": True})
+    hooks = places()
+    patch.install(server_url=server.url, meta={"second": True})
+    assert places() == hooks
+    with tqdm.tqdm(total=1, task_id="twice:bar", file=io.StringIO()) as bar:
+        bar.update()
+    assert final_task(server, "twice:bar")["meta"] == {"second": True}
     patch.uninstall()
-    assert tqdm.tqdm is originals["tqdm.tqdm"]
+    assert tqdm.std.tqdm.__dict__["__init__"] is originals["tqdm.std.tqdm.__init__"]
 
 
 def test_unknown_options_are_refused(originals: dict[str, Any]) -> None:
@@ -102,22 +88,24 @@ def test_unknown_options_are_refused(originals: dict[str, Any]) -> None:
     assert not patch.installed()
 
 
-def test_the_patched_classes_pickle_by_name(originals: dict[str, Any]) -> None:
-    # process_map's workers get the class through pickle (its initializer is tqdm_class.set_lock):
-    # each must be found again by its module and qualified name.
-    patch.install()
-    classes = [patch.PatchedTqdm, patch.PatchedAutoTqdm, patch.PatchedNotebookTqdm, RemoteTqdm]
-    for cls in classes:
-        assert pickle.loads(pickle.dumps(cls)) is cls
-        assert pickle.loads(pickle.dumps(cls.set_lock)) == cls.set_lock
-    assert [f"{cls.__module__}.{cls.__qualname__}" for cls in classes[:3]] == [
-        "progressista.patch.PatchedTqdm",
-        "progressista.patch.PatchedAutoTqdm",
-        "progressista.patch.PatchedNotebookTqdm",
-    ]
-    # Names pickled before the client became a package still load.
-    for module, name in (("progressista.client", "RemoteTqdm"), ("progressista.patch", "PatchedTqdm")):
-        assert pickle.loads(f"c{module}\n{name}\n.".encode()) is getattr(sys.modules[module], name)
+def test_remote_bars_report_once_under_the_patch(server: LiveServer, originals: dict[str, Any]) -> None:
+    patch.install(server_url=server.url)
+    posted: list[dict[str, Any]] = []
+
+    class Counted(RemoteTqdm[Any]):
+        @classmethod
+        def _post(cls, session: Any, url: str, payload: list[dict[str, Any]], headers: Any, timeout: float) -> Any:
+            posted.extend(payload)
+            return super()._post(session, url, payload, headers, timeout)
+
+    with Counted(total=2, task_id="once:remote", server_url=server.url, file=io.StringIO(), mininterval=0) as bar:
+        bar.update(2)
+    final_task(server, "once:remote")
+    from progressista import sender
+
+    sender.flush()
+    seqs = [event["seq"] for event in posted if event["task_id"] == "once:remote"]
+    assert seqs == sorted(set(seqs))  # one event per report: no second reporter beside RemoteTqdm's own
 
 
 def test_patched_tqdm_reports_with_the_install_options(server: LiveServer, originals: dict[str, Any]) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from progressista.protocol import format as fmt
 
@@ -36,3 +38,23 @@ def test_ties_round_as_javascript_does() -> None:
     assert fmt.format_count(1.125) == "1.13"
     assert fmt.format_count(-0.0) == "0"
     assert fmt.format_count(-0.001) == "-0.00"  # as (-0.001).toFixed(2)
+
+
+FLOAT_MAX = 1.7976931348623157e308
+extreme = (
+    st.floats(-FLOAT_MAX, FLOAT_MAX, allow_nan=False)
+    | st.integers(-(2**1023), 2**1023)
+    | st.sampled_from([FLOAT_MAX, -FLOAT_MAX, 2**1023, 5e-324, -5e-324])
+)
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(extreme, st.none() | extreme, st.none() | extreme, st.none() | extreme)
+def test_no_number_an_event_may_hold_breaks_a_figure(n, total, rate, elapsed):
+    """Found by the adversarial pass (issue 23): n = 2**1023 made Decimal.quantize raise, which crashed watch."""
+    task = {"status": "update", "n": n, "total": total, "rate": rate, "elapsed": elapsed, "unit": "it"}
+    assert all(isinstance(text, str) for text in fmt.task_figures(task).values())
+    assert isinstance(fmt.format_count(n), str)
+    for value in (n, total, rate, elapsed):
+        assert isinstance(fmt.format_duration(value), str) and isinstance(fmt.format_since(value), str)
+        assert isinstance(fmt.format_rate(value), str) and isinstance(fmt.format_amount(n, value), str)

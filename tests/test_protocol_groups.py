@@ -1,8 +1,12 @@
 """Aggregate progress of a run's tasks (the ``prefix:`` groups)."""
 
-import pytest
+import json
 
-from progressista.protocol.groups import aggregate, group_of, groups
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from progressista.protocol.groups import aggregate, group_of, groups, run_head, run_member, summarise
 
 
 def t(status="update", n=0, total=None, unit="it", rate=None, updated_at=0.0):
@@ -64,3 +68,103 @@ def test_worst_member_status_colours_the_group():
 
 def test_overshoot_is_clamped():
     assert aggregate([t(n=150, total=100)])["progress"] == 1.0
+
+
+# Numbers an event may hold (finite, at most the float limit), with the limit itself over-represented.
+FLOAT_MAX = 1.7976931348623157e308
+extreme = (
+    st.floats(-FLOAT_MAX, FLOAT_MAX, allow_nan=False)
+    | st.integers(-(2**1023), 2**1023)
+    | st.sampled_from([FLOAT_MAX, -FLOAT_MAX, 2**1023, 5e-324, 0])
+)
+member = st.builds(
+    t,
+    status=st.sampled_from(["start", "update", "stale", "lost", "close", "error"]),
+    n=extreme,
+    total=st.none() | extreme,
+    unit=st.sampled_from(["it", "B"]),
+    rate=st.none() | extreme,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None, derandomize=True)
+@given(st.lists(member, min_size=1, max_size=4))
+def test_every_aggregate_is_json_even_at_the_float_limit(members):
+    """Found by the adversarial pass (issue 23): /groups answered Infinity, and int sums raised OverflowError."""
+    agg = aggregate(members)
+    json.dumps(agg, allow_nan=False)  # no Infinity, no NaN
+    for key in ("n", "total", "rate", "eta", "progress"):
+        assert agg[key] is None or abs(agg[key]) <= FLOAT_MAX, key  # a browser reads more as Infinity
+
+
+def test_sums_past_the_float_limit_are_unknown_and_the_rest_still_adds_up():
+    agg = aggregate([t(n=FLOAT_MAX, total=FLOAT_MAX, rate=FLOAT_MAX)] * 2)
+    assert (agg["n"], agg["total"], agg["rate"], agg["eta"]) == (None, None, None, None)
+    assert agg["progress"] == 1.0  # the mean of the members' own fractions
+    ints = aggregate([t(n=0, total=2**1023, rate=1.0)] * 2)  # the int sum is exact but past the range
+    assert (ints["n"], ints["total"], ints["eta"], ints["progress"]) == (0, None, None, 0.0)
+    control = aggregate([t(n=1, total=FLOAT_MAX / 4, rate=1.0)] * 2)  # the negative control: near, not past
+    assert control["total"] == FLOAT_MAX / 2 and control["eta"] == pytest.approx(FLOAT_MAX / 4)
+
+
+# ---------------------------------------------------------------- the run at the head
+
+
+def run(status="update", **meta):
+    fields = {"desc": "python train.py --epochs 3", "n": 0, "total": None, "unit": "it", "updated_at": 5.0}
+    return {"status": status, **fields, "meta": {"kind": "run", **meta}}
+
+
+def test_the_run_member_is_the_one_whose_meta_kind_is_run():
+    assert run_member([("r:a", t()), ("r:run", run())]) == "r:run"
+    assert run_member([("r:a", t()), ("r:run", t())]) is None  # the id alone is not enough
+    assert run_member([("r:main", run()), ("r:b", t())]) == "r:main"  # the kind is
+    # Several claim it: the id progressista run gives wins, else the first by id.
+    assert run_member([("r:a", run()), ("r:run", run())]) == "r:run"
+    assert run_member([("r:z", run()), ("r:b", run())]) == "r:b"
+    assert run_member([("r:a", {"meta": ["kind"]}), ("r:b", {"meta": None})]) is None
+
+
+def test_the_head_says_the_command_the_state_the_exit_code_and_why():
+    assert run_head("r:run", run()) == {
+        "task_id": "r:run",
+        "command": "python train.py --epochs 3",
+        "status": "update",
+        "exit_code": None,
+        "exit": "",
+        "reason": "",
+    }
+    ended = run_head("r:run", run("error", exit_code=1, error="RuntimeError: boom at 40"))
+    assert (ended["exit_code"], ended["exit"], ended["reason"]) == (1, "exit 1", "RuntimeError: boom at 40")
+    killed = run_head("r:run", run("error", exit_code=-15, signal="SIGTERM"))
+    assert (killed["exit"], killed["reason"]) == ("exit -15", "SIGTERM")  # the code as it came
+    assert run_head("r:run", run("close", exit_code=0))["exit"] == "exit 0"
+    assert run_head("r:run", {**run(), "desc": None})["command"] == "r:run"  # no command typed: its id
+
+
+def test_a_group_row_counts_and_sums_the_bars_and_takes_the_worst_status_with_the_run():
+    bars = [("r:a", t("close", n=10, total=10, rate=1.0)), ("r:b", t(n=5, total=10, rate=1.0, updated_at=2.0))]
+    row = summarise([*bars, ("r:run", run())])
+    assert row == {**aggregate([task for _, task in bars]), "run": run_head("r:run", run()), "updated_at": 5.0}
+    assert (row["members"], row["unknown_totals"], row["eta"]) == (2, 0, 5.0)  # the run's open total hides no ETA
+    assert row["status"] == "update"
+    # Every bar closed, the program still running: the group is not done.
+    assert summarise([("r:a", t("close")), ("r:run", run())])["status"] == "update"
+    assert summarise([("r:a", t("close")), ("r:run", run("close", exit_code=0))])["status"] == "close"
+    assert summarise([("r:a", t("close")), ("r:run", run("error", exit_code=1))])["status"] == "error"
+    assert summarise([("r:a", t("error")), ("r:run", run("close", exit_code=0))])["status"] == "error"
+    assert summarise([("r:a", t("close")), ("r:run", run("lost"))])["status"] == "lost"
+    # Negative control: without a run task, a row is exactly the aggregate, with no "run" at all.
+    assert summarise(bars) == aggregate([task for _, task in bars]) and "run" not in summarise(bars)
+
+
+def test_a_run_alone_is_a_row_with_nothing_to_count():
+    row = summarise([("early:run", run())])
+    assert (row["members"], row["n"], row["progress"], row["status"]) == (0, None, None, "update")
+    assert row["run"]["command"] == "python train.py --epochs 3" and row["updated_at"] == 5.0
+
+
+def test_groups_gives_every_group_its_head():
+    found = groups({"r:a": t(), "r:run": run(), "s:x": t()})
+    assert found["r"]["run"]["task_id"] == "r:run" and found["r"]["members"] == 1
+    assert "run" not in found["s"]

@@ -8,11 +8,16 @@ with 1 kB descriptions, so every message is about 170 kB and the stuck client's
 buffers fill within a few rounds. The healthy dashboards' latency must stay
 within a generous bound of the baseline while the stuck one is connected, and the
 server must drop it (``progressista_ws_clients_dropped_total``).
+
+Dropped or not, uvicorn's close of such a connection waits for its unsent data
+forever: under ``progressista serve`` (``PROGRESSISTA_SEND_TIMEOUT``) the kernel
+cuts it instead, which ``/proc/net/tcp`` and the client gauge show.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import socket
@@ -20,6 +25,7 @@ import statistics
 import threading
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 import requests
@@ -134,3 +140,64 @@ def measure(server, http, dashboards):
         assert metric(server.url, "progressista_ws_clients") == HEALTHY
         after = [probe_round() for _ in range(10)]
     return alone, with_stuck, after
+
+
+def server_end(port: int, client: socket.socket) -> str | None:
+    """The TCP state of the server's end of ``client``'s connection (``/proc/net/tcp``); None once it is gone."""
+    peer = client.getsockname()[1]
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, remote, state = line.split()[1:4]
+        if int(local.split(":")[1], 16) == port and int(remote.split(":")[1], 16) == peer:
+            return state
+    return None
+
+
+linux_only = pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="TCP_USER_TIMEOUT is Linux's")
+
+
+@pytest.fixture
+def serve():
+    """``progressista serve``, which cuts connections whose data stays unread for 1 s (PROGRESSISTA_SEND_TIMEOUT)."""
+    with ServerProcess(
+        cli=True, send_timeout=1, broadcast_interval=0.05, ws_queue_size=4, cleanup_interval=3600, lost_seconds=0
+    ) as live:
+        yield live
+
+
+@linux_only
+def test_a_dashboard_that_stops_reading_while_changes_flow_loses_its_connection(serve):
+    with ExitStack() as stack:
+        http = stack.enter_context(requests.Session())
+        healthy = Dashboard(stack.enter_context(connect(serve.ws_url + "?mode=delta", open_timeout=10, max_size=None)))
+        healthy.start()
+        stuck = stack.enter_context(stuck_client(serve.port))
+        wait_until(lambda: metric(serve.url, "progressista_ws_clients") == 2, what="both clients in")
+        assert server_end(serve.port, stuck) == "01"  # established
+        rounds = itertools.count(1)
+
+        def cut_after_a_round() -> bool:
+            n = next(rounds)
+            batch = [{"task_id": f"t{i}", "desc": BIG, "n": n} for i in range(150)]
+            http.post(serve.url + "/progress", json=batch, timeout=10).raise_for_status()
+            return server_end(serve.port, stuck) is None
+
+        # Dropped for lagging or not, uvicorn's close would wait for the unsent data forever: the kernel cuts it.
+        wait_until(cut_after_a_round, timeout=30, interval=0.05, what="the server's end of the stuck client to go")
+        # The negative control: the healthy dashboard, idle between rounds, keeps its connection and its updates.
+        http.post(serve.url + "/progress", json={"task_id": "probe", "n": 1}, timeout=10).raise_for_status()
+        wait_until(lambda: 1 in healthy.arrived, what="the probe on the healthy dashboard")
+        wait_until(lambda: metric(serve.url, "progressista_ws_clients") == 1, what="only the healthy one left")
+
+
+@linux_only
+def test_a_dashboard_that_never_reads_its_snapshot_is_cut_without_further_changes(serve):
+    with requests.Session() as http:
+        for first in range(0, 3000, 500):  # a 3 MB snapshot, which it will not read
+            batch = [{"task_id": f"t{i}", "desc": BIG} for i in range(first, first + 500)]
+            http.post(serve.url + "/progress", json=batch, timeout=10).raise_for_status()
+        with stuck_client(serve.port) as stuck:
+            wait_until(lambda: metric(serve.url, "progressista_ws_clients") == 1, what="the stuck client in")
+            # Nothing changes, so it is never dropped for lagging; its buffers go with the connection.
+            wait_until(lambda: metric(serve.url, "progressista_ws_clients") == 0, timeout=20, what="the client cut")
+            assert server_end(serve.port, stuck) is None
+            assert metric(serve.url, "progressista_ws_clients_dropped_total") == 0

@@ -1,8 +1,13 @@
 """Tokens: every protected route and /ws refuse a missing or wrong token."""
 
+import http.client
 import logging
+import time
+from collections import Counter
 
 import pytest
+import requests
+from support import wait_until
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -129,3 +134,50 @@ def test_query_tokens_are_redacted_from_logs(secured):
     assert any("/tasks?token=*** " in line for line in capture.lines), capture.lines
     assert any("WebSocket /ws?token=***" in line for line in capture.lines), capture.lines
     assert not any("tok-1" in line or "tok-2" in line for line in capture.lines), capture.lines
+
+
+def status_from(server, address: str, token: str) -> int:
+    """``GET /tasks`` with ``token`` from another loopback address (Linux routes all of 127.0.0.0/8 to lo)."""
+    port = int(server.url.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5, source_address=(address, 0))
+    try:
+        conn.request("GET", "/tasks", headers={"Authorization": f"Bearer {token}"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_an_address_that_keeps_sending_wrong_tokens_gets_one_check_a_second(start_server):
+    server = start_server(api_token="right", auth_failures=5)
+
+    def get(token: str) -> requests.Response:
+        return server.http.get(server.url + "/tasks", headers={"Authorization": f"Bearer {token}"}, timeout=5)
+
+    assert [get("right").status_code for _ in range(20)] == [200] * 20  # right tokens never count
+    assert [get("wrong").status_code for _ in range(5)] == [401] * 5
+    answers: Counter[int] = Counter()
+    ended = time.monotonic() + 2.0
+    while time.monotonic() < ended:  # a guesser at full speed for two seconds
+        response = get("wrong")
+        answers[response.status_code] += 1
+        if response.status_code == 429:
+            assert response.headers["retry-after"] == "1" and "too many wrong tokens" in response.json()["detail"]
+    assert set(answers) == {401, 429} and answers[401] <= 3 and answers[429] >= 20, answers
+    assert status_from(server, "127.0.0.2", "right") == 200  # another address is not slowed
+    assert status_from(server, "127.0.0.3", "wrong") == 401
+    wait_until(lambda: get("right").status_code == 200, timeout=5, what="the right token at its turn")
+
+    def ws_close() -> tuple[int, str]:
+        with connect(server.ws_url + "?token=wrong", open_timeout=5) as ws, pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=5)
+        assert closed.value.rcvd is not None
+        return closed.value.rcvd.code, closed.value.rcvd.reason
+
+    wait_until(lambda: ws_close() == (1013, "too many wrong tokens; retry later"), what="/ws throttled too")
+    assert server.http.get(server.url + "/health", timeout=5).status_code == 200
+
+
+def test_with_auth_failures_0_wrong_tokens_are_never_throttled(start_server):
+    server = start_server(api_token="right", auth_failures=0)
+    statuses = {server.http.get(server.url + "/tasks?token=wrong", timeout=5).status_code for _ in range(60)}
+    assert statuses == {401}

@@ -3,10 +3,12 @@
 import asyncio
 import json
 import random
+import re
 import time
 import uuid
 
-from support import wait_until
+from serverproc import ServerProcess
+from support import RedisServer, require_binary, wait_until
 from websockets.sync.client import connect
 
 from progressista.server.background import stop
@@ -123,3 +125,25 @@ def test_a_lifecycle_loop_on_redis_stops_even_when_stopped_in_the_middle_of_a_co
             await store.close()
 
     asyncio.run(body())
+
+
+def test_a_redis_outage_is_one_line_when_passes_fail_and_one_when_they_resume():
+    """``progressista serve`` configures the server's own logger; an outage does not log a traceback per pass."""
+    redis = RedisServer(require_binary("redis-server")).start()
+    try:
+        with ServerProcess(cli=True, log_level="debug", redis_url=redis.url, cleanup_interval=0.1) as live:
+
+            def count(text: str) -> int:
+                return live.output().count(text)
+
+            for outage in (1, 2):  # the second outage is the negative control: it gets its own line
+                redis.stop()
+                wait_until(lambda o=outage: count("pass failed again") >= 3 * o, timeout=30, what="3 failures")
+                redis.start()
+                wait_until(lambda o=outage: count("lifecycle passes resumed") == o, timeout=30, what="the recovery")
+                assert count("WARNING:  lifecycle passes are failing (Redis is unavailable: ") == outage
+            resumed = re.findall(r"INFO:     lifecycle passes resumed after (\d+) failed over \d+ s", live.output())
+            assert len(resumed) == 2 and all(int(failed) >= 4 for failed in resumed), resumed
+            assert "Traceback" not in live.output()
+    finally:
+        redis.close()

@@ -165,6 +165,23 @@ def test_static_dashboard_is_served_without_referrer(server):
     assert response.headers["referrer-policy"] == "no-referrer"
 
 
+def test_static_pages_may_not_be_framed_unless_the_setting_says_by_whom(start_server):
+    default = start_server()
+    for path in ("/static/index.html", "/static/", "/"):
+        page = default.http.get(default.url + path, timeout=5)
+        assert page.status_code == 200, path
+        assert page.headers["content-security-policy"] == "frame-ancestors 'none'"
+        assert page.headers["x-frame-options"] == "DENY"
+    intranet = start_server(frame_ancestors="'self' https://intranet.example.com")
+    page = intranet.http.get(intranet.url + "/static/index.html", timeout=5)
+    assert page.headers["content-security-policy"] == "frame-ancestors 'self' https://intranet.example.com"
+    assert "x-frame-options" not in page.headers  # it cannot name another site
+    anyone = start_server(frame_ancestors="")
+    assert not {"content-security-policy", "x-frame-options"} & set(
+        anyone.http.get(anyone.url + "/", timeout=5).headers
+    )
+
+
 def test_openapi_documents_the_event_schema(server):
     doc = server.http.get(server.url + "/openapi.json", timeout=5).json()
     body = doc["paths"]["/progress"]["post"]["requestBody"]["content"]["application/json"]["schema"]

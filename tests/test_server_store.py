@@ -13,8 +13,8 @@ import uuid
 import pytest
 
 from progressista.protocol.statuses import FINAL
-from progressista.protocol.task import BOOKKEEPING
-from progressista.server.store import Change, MemoryStore, TooManyTasks
+from progressista.protocol.task import BOOKKEEPING, MAX_SEQ
+from progressista.server.store import Change, MemoryStore, TooManyNewTasks, TooManyTasks
 from progressista.server.store_json import JsonFile
 from progressista.server.tasks import Lifecycle
 
@@ -171,6 +171,64 @@ def test_cap_never_evicts_a_task_the_request_names(use_store):
     use_store(check, max_tasks=2)
 
 
+def test_cap_evicts_lost_tasks_longest_silent_first_after_completed_ones(use_store):
+    """Found by the adversarial pass (issue 23): lost tasks were never evicted, so a cap filled
+    with bars that died (or with one POST of made-up ids) refused every new task for a day."""
+
+    async def check(store, _):
+        await store.apply([{"task_id": "lost-a"}], time.time())
+        await store.apply([{"task_id": "lost-b"}], time.time())
+        await store.apply([{"task_id": "done", "status": "close"}], time.time())
+        await asyncio.sleep(0.6)
+        await store.apply([{"task_id": "busy"}], time.time())
+        marked = await store.sweep(time.time(), Lifecycle(lost_seconds=0.5, retention_seconds=3600))
+        assert sorted(marked.tasks) == ["lost-a", "lost-b"]
+        await store.apply([{"task_id": "new-1"}], time.time())  # a completed task goes first
+        assert set(await store.tasks(now=time.time())) == {"lost-a", "lost-b", "busy", "new-1"}
+        await store.apply([{"task_id": "new-2"}], time.time())  # then the longest silent lost one
+        assert set(await store.tasks(now=time.time())) == {"lost-b", "busy", "new-1", "new-2"}
+        # lost-b is named, so kept (its event revives it); nothing else may go: refused whole.
+        with pytest.raises(TooManyTasks, match="max_tasks=4"):
+            await store.apply([{"task_id": "lost-b"}, {"task_id": "new-3"}], time.time())
+        assert (await store.tasks(now=time.time()))["lost-b"]["status"] == "lost"
+        await store.apply([{"task_id": "new-3"}], time.time())
+        assert set(await store.tasks(now=time.time())) == {"busy", "new-1", "new-2", "new-3"}
+        # The negative control: open tasks are never evicted.
+        with pytest.raises(TooManyTasks):
+            await store.apply([{"task_id": "new-4"}], time.time())
+
+    use_store(check, max_tasks=4)
+
+
+def test_one_request_may_create_only_a_share_of_the_cap(use_store):
+    async def check(store, _):
+        now = time.time()
+        with pytest.raises(TooManyNewTasks, match=r"at most 200 new tasks \(a tenth of max_tasks=2000, at least 100"):
+            await store.apply([{"task_id": f"t{k}"} for k in range(201)], now)
+        assert await store.tasks(now=now) == {}  # refused whole
+        assert await store.apply([{"task_id": f"t{k}"} for k in range(200)], now) == 200
+        # Only new ids count: updates of known tasks, and an id named twice, do not.
+        batch = [{"task_id": f"t{k}", "n": 1} for k in range(200)] + [{"task_id": "x"}, {"task_id": "x"}]
+        await store.apply(batch, now)
+        assert len(await store.tasks(now=now)) == 201
+
+    use_store(check, max_tasks=2000)
+
+
+def test_seq_up_to_its_bound_orders_alike_in_both_stores(use_store):
+    """Redis compares seq as doubles, exact up to MAX_SEQ (2**53 - 1); ingest refuses larger ones."""
+
+    async def check(store, _):
+        now = time.time()
+        await store.apply([{"task_id": "a", "n": 1, "seq": MAX_SEQ - 1}], now)
+        assert await store.apply([{"task_id": "a", "n": 2, "seq": MAX_SEQ}], now) == 1
+        assert await store.apply([{"task_id": "a", "n": 3, "seq": MAX_SEQ - 1}], now) == 0  # older: ignored
+        task = (await store.tasks(now=now))["a"]
+        assert (task["n"], task["seq"]) == (2, MAX_SEQ)
+
+    use_store(check)
+
+
 def test_sweep_marks_stale_and_lost_and_expires(use_store):
     async def check(store, recorder):
         now = time.time()
@@ -212,6 +270,31 @@ def test_redis_pass_skips_tasks_heard_from_since_it_looked(redis_server):
         assert (await store.tasks(now=time.time()))["t"]["status"] == "update"
 
     run_on(RedisStore(redis_server.url, f"race-{uuid.uuid4().hex[:8]}:"), check)
+
+
+def test_redis_indexes_lost_tasks_a_server_without_the_index_marked(redis_server):
+    """Tasks marked lost before ``<prefix>lost`` existed are indexed at start, so the cap can evict them."""
+    import redis as redis_py
+
+    from progressista.server.store_redis import RedisStore
+
+    prefix = f"index-{uuid.uuid4().hex[:8]}:"
+
+    async def mark_lost_then_forget_the_index(store, _):
+        await store.apply([{"task_id": "a"}, {"task_id": "b"}], time.time())
+        await asyncio.sleep(0.02)
+        assert len((await store.sweep(time.time(), Lifecycle(lost_seconds=0.01))).tasks) == 2
+        with redis_py.Redis.from_url(redis_server.url) as client:
+            client.delete(prefix + "lost")  # as a server from before the index left it
+        with pytest.raises(TooManyTasks):  # the negative control: unindexed, they hold the cap
+            await store.apply([{"task_id": "c"}], time.time())
+
+    async def evict_after_a_restart(store, _):
+        await store.apply([{"task_id": "c"}], time.time())
+        assert set(await store.tasks(now=time.time())) == {"b", "c"}
+
+    run_on(RedisStore(redis_server.url, prefix, max_tasks=2), mark_lost_then_forget_the_index)
+    run_on(RedisStore(redis_server.url, prefix, max_tasks=2), evict_after_a_restart)
 
 
 @pytest.mark.parametrize("field", [*sorted(BOOKKEEPING), "desc"])
@@ -312,3 +395,30 @@ def test_random_sequences_give_the_same_tasks_as_the_pure_merge(use_store, seed)
         assert strip(await store.tasks(now=now)) == strip(await reference.tasks(now=now))
 
     use_store(check)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_random_sequences_at_a_small_cap_evict_alike(use_store, seed):
+    """The cap's choices (completed, then lost tasks; refusals) are the same in Lua and in tasks.evictions."""
+
+    async def check(store, _):
+        reference = MemoryStore(max_tasks=3)
+        now = time.time()
+        lost = Lifecycle(lost_seconds=1e-9, retention_seconds=1e9)
+        for event in random_events(seed, 300):
+            if event.get("status") == "lost-mark":
+                await asyncio.sleep(0.002)
+                tick = time.time()
+                assert {*(await store.sweep(tick, lost)).tasks} == {*(await reference.sweep(tick, lost)).tasks}
+                continue
+            now = time.time()
+            outcomes = []
+            for target in (store, reference):
+                try:
+                    outcomes.append(await target.apply([event], now))
+                except TooManyTasks:
+                    outcomes.append("refused")
+            assert outcomes[0] == outcomes[1], event
+            assert strip(await store.tasks(now=now)) == strip(await reference.tasks(now=now)), event
+
+    use_store(check, max_tasks=3)

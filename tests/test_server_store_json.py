@@ -1,13 +1,26 @@
 """PROGRESSISTA_STORAGE_PATH: atomic snapshots, restarts, corrupt files kept aside."""
 
+import asyncio
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
 from support import wait_until
 
-from progressista.server.store_json import JsonFile, StorageError
+from progressista.server.store import MemoryStore
+from progressista.server.store_json import JsonFile, StorageError, StorageLocked
+
+
+def lock_free(path: Path) -> bool:
+    file = JsonFile(path)
+    try:
+        file.lock()
+    except StorageLocked:
+        return False
+    file.unlock()
+    return True
 
 
 def test_save_then_load_round_trips(tmp_path):
@@ -42,7 +55,6 @@ def test_missing_file_is_an_empty_start(tmp_path):
         b"\xff\xfe",
         b"[]",
         b'{"version": 99, "tasks": {}}',
-        b'{"version": 1, "tasks": {"a": {}}}',
         b'{"version": 1, "tasks": {"a": {"status": "update", "created_at": NaN, "updated_at": 1}}}',
     ],
 )
@@ -78,6 +90,7 @@ def test_tasks_survive_a_restart(start_server, tmp_path):
     before = first.tasks()
     first.server.should_exit = True
     wait_until(lambda: json.loads(path.read_text())["tasks"]["a"]["n"] == 4, what="save at shutdown")
+    wait_until(lambda: lock_free(path), what="the first server to let go of the file")
     second = start_server(storage_path=path)
     assert second.tasks() == before
 
@@ -91,3 +104,52 @@ def test_a_corrupt_file_does_not_stop_the_server(start_server, tmp_path, caplog)
     wait_until(lambda: path.exists() and "new" in path.read_text(), what="fresh save")
     aside = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
     assert aside and aside[0].read_text() == '{"version": 1, "tasks": '
+
+
+def test_a_malformed_task_is_skipped_and_reported_once_and_lifecycle_passes_go_on(start_server, tmp_path, caplog):
+    """Found by the adversarial pass (issue 23): one task with a bad seen_at made every lifecycle pass raise."""
+    path = tmp_path / "state.json"
+    now = time.time()
+    good = {"status": "update", "n": 1, "created_at": now, "updated_at": now, "seen_at": now}
+    snapshot = {
+        "version": 1,
+        "tasks": {
+            "good": good,
+            "bad-clock": {**good, "seen_at": "yesterday"},
+            "bad-n": {**good, "n": "3"},
+            "bad-status": {**good, "status": "paused"},
+            "not-a-task": [],
+        },
+    }
+    path.write_text(json.dumps(snapshot))
+    with caplog.at_level(logging.WARNING, logger="progressista.server"):
+        server = start_server(storage_path=path, lost_seconds=0.3, cleanup_interval=0.05)
+        assert set(server.tasks()) == {"good"}
+        # The passes work: the good task, silent since the snapshot, goes lost.
+        wait_until(lambda: server.tasks()["good"]["status"] == "lost", what="a lifecycle pass marking it lost")
+    reports = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(reports) == 1, reports
+    assert "skipped 4 malformed task(s)" in reports[0]
+    assert "'bad-clock' (seen_at: must be a finite number)" in reports[0] and "'bad-n' (n: must be" in reports[0]
+    assert not any(r.levelno >= logging.ERROR for r in caplog.records)  # no "lifecycle pass failed"
+    aside = [p for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert len(aside) == 1 and json.loads(aside[0].read_text()) == snapshot  # nothing dropped silently
+
+
+def test_a_store_will_not_share_its_file_with_another(tmp_path):
+    """The lock the app takes as it starts (``progressista serve`` checks it first, for a one-line error)."""
+    path = tmp_path / "state.json"
+
+    async def check() -> None:
+        first = MemoryStore(file=JsonFile(path))
+        await first.start()
+        second = MemoryStore(file=JsonFile(path))
+        with pytest.raises(StorageLocked, match=r"in use by another server \(pid \d+ holds state.json.lock\)"):
+            await second.start()
+        await first.apply([{"task_id": "a"}], time.time())
+        await first.close()
+        await second.start()  # the negative control: a released file is free again
+        assert set(await second.tasks(now=time.time())) == {"a"}
+        await second.close()
+
+    asyncio.run(check())

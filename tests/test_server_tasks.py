@@ -8,6 +8,7 @@ from progressista.server.tasks import (
     evictions,
     matches,
     merge,
+    new_task_limit,
     sweep,
     with_status,
 )
@@ -173,15 +174,49 @@ class TestEvictions:
         }
         assert evictions(tasks, incoming=2, limit=4) == ["old-error", "mid-close"]
 
-    def test_none_when_only_active_tasks_remain(self):
+    def test_none_when_only_active_and_stale_tasks_remain(self):
         tasks = {"a": task(), "b": task(status="stale"), "c": task(status="close")}
         assert evictions(tasks, incoming=2, limit=3) is None
 
+    def test_lost_tasks_go_after_completed_ones_longest_silent_first(self):
+        """Found by the adversarial pass (issue 23): lost tasks were never evicted, so bars
+        killed at once (or one POST of made-up ids) held the cap for the retention window."""
+        tasks = {
+            "active": task(updated_at=0.0, seen_at=0.0),
+            "stale": task(status="stale", updated_at=0.0, seen_at=0.0),
+            "lost-recent": task(status="lost", updated_at=0.0, seen_at=8.0),
+            "lost-old": task(status="lost", updated_at=7.0, seen_at=2.0),  # by contact, not by change
+            "close": task(status="close", updated_at=9.0, seen_at=9.0),
+        }
+        assert evictions(tasks, incoming=1, limit=5) == ["close"]  # completed first, even the newest
+        assert evictions(tasks, incoming=2, limit=5) == ["close", "lost-old"]
+        assert evictions(tasks, incoming=3, limit=5) == ["close", "lost-old", "lost-recent"]
+        assert evictions(tasks, incoming=4, limit=5) is None  # never an active or stale task
 
-def test_count_by_status():
-    assert count_by_status([task(), task(), task(status="close")]) == {"update": 2, "close": 1}
+    def test_ties_go_by_id_as_in_a_redis_sorted_set(self):
+        tasks = {name: task(status="lost", seen_at=1.0) for name in ("b", "c", "a")}
+        assert evictions(tasks, incoming=2, limit=3) == ["a", "b"]
 
     def test_tasks_the_request_names_are_kept(self):
         tasks = {"old": task(status="close", updated_at=1.0), "new": task(status="close", updated_at=2.0)}
         assert evictions(tasks, incoming=1, limit=2, keep={"old"}) == ["new"]
         assert evictions(tasks, incoming=1, limit=2, keep={"old", "new"}) is None
+        lost = {"gone": task(status="lost"), "also": task(status="lost", seen_at=1.0)}
+        assert evictions(lost, incoming=1, limit=2, keep={"gone"}) == ["also"]  # its event revives it
+
+
+def test_one_request_may_create_a_tenth_of_the_cap_and_at_least_100():
+    assert [new_task_limit(cap) for cap in (10_000, 2_000, 1_001, 1_000, 150, 100, 40, 1)] == [
+        1_000,
+        200,
+        100,
+        100,
+        100,
+        100,
+        40,
+        1,
+    ]
+
+
+def test_count_by_status():
+    assert count_by_status([task(), task(), task(status="close")]) == {"update": 2, "close": 1}

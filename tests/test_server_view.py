@@ -35,6 +35,23 @@ def test_only_touched_groups_are_sent_and_only_when_their_row_changed():
     assert view.take_changes() == ({}, [])
 
 
+def test_a_run_tasks_change_is_its_groups_head_in_the_next_delta():
+    run = {**task(n=0, total=None), "desc": "python job.py", "meta": {"kind": "run"}}
+    view = TaskView()
+    view.reset({"a:1": task(status="close"), "a:run": run})
+    assert view.rows_for(view.tasks)["a"]["run"]["status"] == "update"
+    ended = {**run, "status": "error", "meta": {"kind": "run", "exit_code": 1, "error": "OSError: disk full"}}
+    view.apply(Change(tasks={"a:run": ended}))
+    rows, _ = view.take_changes()
+    assert rows == groups(view.tasks)
+    assert (rows["a"]["status"], rows["a"]["run"]["exit"], rows["a"]["run"]["reason"]) == (
+        "error",
+        "exit 1",
+        "OSError: disk full",
+    )
+    assert rows["a"]["members"] == 1  # the bars; the run is the head
+
+
 def test_an_emptied_group_is_reported_once_and_a_group_seen_by_nobody_not_at_all():
     view = TaskView()
     view.reset({"a:1": task(), "a:2": task()})
@@ -75,7 +92,7 @@ def test_members_are_aggregated_in_id_order_whatever_the_order_they_came_in(monk
         seen.append([member["task_id"] for member in members])
         return aggregate(members)
 
-    monkeypatch.setattr("progressista.server.view.aggregate", recording)
+    monkeypatch.setattr("progressista.protocol.groups.aggregate", recording)  # what summarise sums with
     view = TaskView()
     view.reset({})
     for i in (3, 0, 4, 1, 2):

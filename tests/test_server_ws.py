@@ -7,7 +7,10 @@ import socket
 import time
 
 import pytest
+import requests
+from serverproc import ServerProcess
 from support import wait_until
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 
@@ -122,7 +125,8 @@ def test_removing_a_groups_last_member_sends_its_prefix_in_groups_removed(server
 
 def test_a_large_groups_row_follows_without_further_changes(server):
     """A group of more than 1,000 members is computed once every few broadcasts: its row still arrives."""
-    server.post([{"task_id": f"big:{i:04d}", "n": 1, "total": 10} for i in range(2500)])
+    for first in range(0, 2500, 500):  # one request may create a tenth of the cap (new_task_limit)
+        server.post([{"task_id": f"big:{i:04d}", "n": 1, "total": 10} for i in range(first, first + 500)])
     with connect(server.ws_url + "?mode=delta", open_timeout=5) as ws:
         listener = Listener(ws)
         assert listener.next()["groups"]["big"]["n"] == 2500
@@ -221,3 +225,49 @@ def test_a_stuck_client_is_dropped_and_others_keep_up(start_server):
             healthy.until(lambda m: m["tasks"].get("t0", {}).get("n") == -1)
     finally:
         stuck.close()
+
+
+def closed_with(ws) -> tuple[int, str]:
+    """The close code and reason the server sent (the client reads until then)."""
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            ws.recv(timeout=5)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+def test_a_message_over_the_size_limit_is_closed_1009_and_the_server_keeps_serving(start_server):
+    server = start_server(ws_max_message_bytes=4096)
+    with connect(server.ws_url, open_timeout=5) as ws:
+        ws.recv(timeout=5)  # the snapshot
+        ws.send("x" * 4096)  # the negative control: at the limit, read and ignored
+        server.post({"task_id": "a"})
+        assert '"a"' in ws.recv(timeout=5)
+        ws.send("é" * 2049)  # 4,098 bytes of UTF-8
+        assert closed_with(ws) == (1009, "message too big")
+    assert server.post({"task_id": "b"}).status_code == 200
+    with connect(server.ws_url, open_timeout=5) as other:
+        assert set(json.loads(other.recv(timeout=5))["tasks"]) == {"a", "b"}
+
+
+def test_a_client_sending_too_often_is_closed_1008(server):
+    with connect(server.ws_url, open_timeout=5) as ws:
+        ws.recv(timeout=5)
+        for _ in range(10):  # the negative control: a burst within the allowance
+            ws.send("ping")
+        server.post({"task_id": "a"})
+        assert '"a"' in ws.recv(timeout=5)
+        for _ in range(40):
+            ws.send("ping")
+        assert closed_with(ws) == (1008, "too many messages")
+    assert server.post({"task_id": "b"}).status_code == 200
+
+
+def test_serve_refuses_a_big_compressed_message_before_reading_it_whole():
+    """uvicorn's default reads (and inflates) messages of up to 16 MiB; ``progressista serve`` passes its own limit."""
+    with ServerProcess(cli=True) as live, connect(live.ws_url, open_timeout=5, compression="deflate") as ws:
+        ws.recv(timeout=5)
+        ws.send("0" * (1 << 20))  # 1 MiB, about 1 kB on the wire
+        code, reason = closed_with(ws)
+        assert code == 1009 and reason != "message too big"  # refused by uvicorn's protocol, not by the app
+        assert requests.get(live.url + "/health", timeout=5).ok

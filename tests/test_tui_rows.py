@@ -149,3 +149,88 @@ def test_group_rows_are_the_servers_when_the_feed_carries_them():
         assert not app.board.served
 
     drive(app, scenario)
+
+
+def run_task(run_id: str, status: str = "update", **meta: Any) -> dict[str, Any]:
+    """The task ``progressista run`` posts for the program itself (as the client side sends it)."""
+    fields = {"desc": "python etl.py --full", "n": 0, "total": None, "meta": {"kind": "run", **meta}}
+    return {"task_id": f"{run_id}:run", "status": status, **fields}
+
+
+def test_a_failed_card_says_why_and_a_card_without_a_reason_says_nothing(server):
+    server.post(
+        [
+            event("etl:load", "error", desc="Load", meta={"error": "KeyError: 'id'"}, host="gpu-1", pid=7),
+            event("etl:kill", "error", desc="Kill", meta={"signal": "SIGTERM"}),
+            event("etl:bare", "error", desc="Bare"),
+            event("etl:fine", "close", desc="Fine", meta={"error": "left over"}),
+            event("etl:ansi", "error", desc="Ansi", meta={"error": "ValueError: \x1b[31mred\x1b[0m\nsecond"}),
+        ]
+    )
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(app.column("completed").task_ids) == 5, "five cards")
+        # The reason first on the details line, in the error style; then the id and host as before.
+        assert card_text(app, "etl:load").splitlines()[3] == "  ▍ KeyError: 'id' · etl:load · gpu-1:7"
+        assert card_text(app, "etl:kill").splitlines()[3] == "  ▍ SIGTERM · etl:kill"
+        assert card_text(app, "etl:ansi").splitlines()[3] == "  ▍ ValueError: [31mred [0m second · etl:ansi"
+        # Negative controls: no reason, nothing said; a closed task's meta is no reason.
+        assert card_text(app, "etl:bare").splitlines()[3] == "  ▍ etl:bare"
+        assert "left over" not in card_text(app, "etl:fine")
+        # A narrow column cuts the line's end, the reason first.
+        narrow = app.column("completed").row_text(("task", "etl:load"), width=20)
+        assert narrow is not None and narrow[3] == "  ▍ KeyError: 'id' …"
+
+    drive(app, scenario)
+
+
+def test_a_run_heads_its_group_and_has_no_card_of_its_own(server):
+    server.post([event("etl:extract", "close", n=10, total=10), event("etl:load", n=3, total=10), run_task("etl")])
+    server.post(event("plain:x"))  # a group without a run task: no head
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: group_text(app, "completed", "etl") is not None, "the etl rows")
+        active = group_text(app, "active", "etl") or ""
+        assert active.splitlines()[0].startswith("▌ ▾ etl  $ python etl.py --full")
+        assert active.splitlines()[3] == "▌ run: running · 2 tasks: 1 active · 1 done"  # the bars are counted
+        assert app.column("active").row_text(("task", "etl:run")) is None  # the row is its card
+        assert sorted(app.column("active").task_ids) == ["etl:load", "plain:x"]
+        assert app.column("active").item(("group", "etl")).size == 1
+        assert "etl:run" in app.column("active").members["etl"]  # d on the row removes it with the bars
+        assert "run:" not in (group_text(app, "active", "plain") or "x")  # negative control
+
+        server.post(run_task("etl", "error", exit_code=1, error="RuntimeError: boom at 40"))
+        await until(pilot, lambda: "exit 1" in (group_text(app, "completed", "etl") or ""), "the failed run")
+        for column in ("active", "completed"):  # every row of the group says it
+            text = group_text(app, column, "etl") or ""
+            assert " ERROR " in text.splitlines()[0]
+            assert (
+                text.splitlines()[3] == "▌ run: error · exit 1 · 2 tasks: 1 active · 1 done · RuntimeError: boom at 40"
+            )
+        # A narrow column cuts the reason, last, and keeps the state, the exit code and the counts.
+        narrow = app.column("completed").row_text(("group", "etl"), width=52)
+        assert narrow is not None and narrow[3] == "▌ run: error · exit 1 · 2 tasks: 1 active · 1 done …"
+        assert app.column("completed").row_text(("task", "etl:run")) is None
+        assert app.column("completed").task_ids == ["etl:extract"]
+        served = server.http.get(server.url + "/groups", timeout=5).json()["groups"]
+        assert app.board.aggregate("etl") == served["etl"]  # drawn from the server's row
+
+    drive(app, scenario)
+
+
+def test_a_run_without_bars_is_a_row_alone():
+    app = offline()
+    now = time.time()
+    run = {**run_task("early"), "updated_at": now}
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        app.post_message(Snapshot({"early:run": run}))  # no server rows: the board computes the same
+        await until(pilot, lambda: group_text(app, "active", "early") is not None, "the row")
+        lines = (group_text(app, "active", "early") or "").splitlines()
+        assert lines[0].startswith("▌ ▾ early  $ python etl.py --full") and lines[3] == "▌ run: running"
+        assert "mixed units" not in "\n".join(lines) and "0 tasks" not in "\n".join(lines)
+        assert app.column("active").task_ids == []
+
+    drive(app, scenario)

@@ -16,6 +16,7 @@ def tasks(**statuses: str) -> dict[str, dict[str, Any]]:
 
 IDS = Target(task_ids=("a", "b"))
 GROUP = Target(groups=("run",))
+GROUP_R = Target(groups=("r",))
 
 
 @pytest.mark.parametrize(
@@ -54,7 +55,7 @@ def test_the_verdict_counts_and_orders_failures_by_time() -> None:
     }
     verdict = decide(seen, GROUP)
     assert (verdict.matched, verdict.closed, verdict.open) == (4, 1, ("run:b",))
-    assert verdict.failed == (("run:d", "lost", None), ("run:c", "error", "SIGTERM"))
+    assert verdict.failed == (("run:d", "lost", None, None), ("run:c", "error", "SIGTERM", None))
 
 
 def test_removed_tasks_keep_an_ending_and_lose_an_open_state() -> None:
@@ -103,6 +104,37 @@ def test_summaries() -> None:
     assert summary(several, 1) == "r:1 is lost (no contact); 1 more failed"
     signalled = decide({"r:1": {"status": "error", "meta": {"signal": "SIGTERM"}}}, Target(groups=("r",)))
     assert summary(signalled, 1) == "r:1 ended error (SIGTERM)"
+
+
+def test_the_summary_says_why_a_task_failed() -> None:
+    def line(**task: Any) -> str:
+        return summary(decide({"etl:load": task}, Target(groups=("etl",))), 1)
+
+    assert line(status="error", meta={"error": "KeyError: 'id'"}) == "etl:load ended error: KeyError: 'id'"
+    # The exception is the reason; a signal is said only when there is nothing else (as on the cards).
+    assert line(status="error", meta={"error": "KeyboardInterrupt", "signal": "SIGINT"}) == (
+        "etl:load ended error: KeyboardInterrupt"
+    )
+    assert line(status="error", meta={"error": "ValueError: a\nb"}) == "etl:load ended error: ValueError: a b"
+    # Negative controls: no reason, no colon; a lost task's leftover meta is no reason.
+    assert line(status="error", meta={}) == "etl:load ended error"
+    assert line(status="error", meta={"error": ""}) == "etl:load ended error"
+    assert line(status="lost", meta={"error": "old news"}) == "etl:load is lost (no contact)"
+
+
+def test_a_group_is_not_done_while_its_run_task_is_open() -> None:
+    """``progressista run job.py & progressista wait --group RUN``: closed bars and a pause are not the end."""
+    run = {"status": "update", "desc": "python job.py", "meta": {"kind": "run"}}
+    bars = {"r:a": {"status": "close"}, "r:b": {"status": "close"}}
+    pausing = decide({**bars, "r:run": run}, GROUP_R)
+    assert (pausing.outcome, pausing.open) == (PENDING, ("r:run",))
+    assert decide(bars, GROUP_R).outcome == DONE  # negative control: without the run task, those bars are done
+    ended = decide({**bars, "r:run": {**run, "status": "close", "meta": {"kind": "run", "exit_code": 0}}}, GROUP_R)
+    assert ended.outcome == DONE and ended.closed == 3
+    failed = {**run, "status": "error", "meta": {"kind": "run", "exit_code": 1, "error": "RuntimeError: boom at 40"}}
+    verdict = decide({**bars, "r:run": failed}, GROUP_R)
+    assert verdict.outcome == FAILED
+    assert summary(verdict, 1) == "r:run ended error: RuntimeError: boom at 40"
 
 
 def test_timeout_summaries() -> None:

@@ -72,6 +72,49 @@ def test_exits_1_when_a_group_member_ends_in_error(server: LiveServer) -> None:
     assert (code, out, err) == (1, "", "run-42:rank-1 ended error (SIGTERM)")
 
 
+def test_the_summary_says_why_a_task_failed(server: LiveServer) -> None:
+    server.post([event("etl:extract", "close"), event("etl:load", "start")])
+    waiter = start_wait(server, "--group", "etl")
+    server.post(event("etl:load", "error", meta={"error": "KeyError: 'id'"}))
+    assert finished(waiter) == (1, "", "etl:load ended error: KeyError: 'id'")
+    # Negative control: an error without a reason says no more than that.
+    server.post(event("bare:x", "error"))
+    assert wait(server, "--group", "bare") == (1, "", "bare:x ended error")
+
+
+def run_task(run_id: str, status: str = "start", **meta: Any) -> dict[str, Any]:
+    """The task ``progressista run`` posts for the program itself (what the client side sends)."""
+    fields = {"desc": "python job.py --epochs 3", "n": 0, "total": None}
+    return {"task_id": f"{run_id}:run", "status": status, **fields, "meta": {"kind": "run", **meta}}
+
+
+def test_a_group_whose_run_task_is_open_is_not_done(server: LiveServer) -> None:
+    """The program pauses between two bars: every bar closed, the run task open; wait waits for the program."""
+    server.post([event("job-1:a", "close"), event("job-1:b", "close"), run_task("job-1")])
+    assert wait(server, "--group", "job-1", "--timeout", "0.5")[::2] == (
+        2,
+        "timed out after 0.5 s: 1 of 3 tasks still open",
+    )
+    waiter = start_wait(server, "--group", "job-1", "--timeout", "20")
+    server.post(event("job-1:c", "start"))  # the next bar, after the pause
+    server.post(event("job-1:c", "close"))
+    assert waiter.poll() is None  # every bar closed, the program still runs
+    server.post(run_task("job-1", "close", exit_code=0))
+    code, out, err = finished(waiter)
+    assert code == 0, err
+    assert out.startswith("4 tasks closed in ")
+    # Negative control: the same bars without a run task are done at once.
+    server.post([event("job-2:a", "close"), event("job-2:b", "close")])
+    assert wait(server, "--group", "job-2", "--timeout", "0.5")[0] == 0
+
+
+def test_a_failed_run_task_fails_the_wait_with_its_reason(server: LiveServer) -> None:
+    server.post([event("job-3:a", "close"), run_task("job-3")])
+    waiter = start_wait(server, "--group", "job-3", "--timeout", "20")
+    server.post(run_task("job-3", "error", exit_code=1, error="RuntimeError: boom at 40"))
+    assert finished(waiter) == (1, "", "job-3:run ended error: RuntimeError: boom at 40")
+
+
 def test_exits_1_when_a_task_is_lost(start_server: Callable[..., LiveServer]) -> None:
     server = start_server(lost_seconds=0.3)
     server.post(event("quiet:1", "start"))  # and no contact after that

@@ -50,7 +50,7 @@ class _PatchAfterLoading(importlib.abc.Loader):
         if module.__spec__ is not None:
             module.__spec__.loader = self.loader
         self.loader.exec_module(module)
-        if _time_to_patch():
+        if _time_to_patch(loaded=module.__name__):
             _unwatch()
             _patch()
 
@@ -85,11 +85,14 @@ def _initializing(name: str) -> bool:
     return bool(getattr(spec, "_initializing", False))
 
 
-def _time_to_patch() -> bool:
-    """tqdm is loaded, and no module of progressista is half imported (the patch imports them)."""
-    if "tqdm" not in sys.modules or _initializing("tqdm"):
+def _time_to_patch(loaded: str) -> bool:
+    """tqdm is loaded, and no module of progressista is half imported (the patch imports them).
+
+    ``loaded`` has just run its code (the import system marks it done right after).
+    """
+    if "tqdm" not in sys.modules:
         return False
-    return not any(_watched(name) and _initializing(name) for name in list(sys.modules))
+    return not any(_watched(name) and name != loaded and _initializing(name) for name in list(sys.modules))
 
 
 _watcher = _Watcher()

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .errors import fail
-from .run import client_environment
+from .run import PushEveryOption, RunIdOption, RunTaskOption, TokenOption, UrlOption, client_environment
 
 __all__ = ["CONTEXT_SETTINGS", "exec_command"]
 
@@ -17,30 +17,11 @@ CONTEXT_SETTINGS = {"allow_interspersed_args": False}
 
 def exec_command(
     command: Annotated[list[str] | None, typer.Argument(metavar="-- CMD [ARGS...]", help="The program to run.")] = None,
-    url: Annotated[
-        str | None, typer.Option(help="Server URL: base, /progress or ws:// (env PROGRESSISTA_SERVER_URL)")
-    ] = None,
-    token: Annotated[str | None, typer.Option(help="Bearer token (env PROGRESSISTA_API_TOKEN)")] = None,
-    push_every: Annotated[
-        float | None, typer.Option(min=0, help="Seconds between posts of updates (env PROGRESSISTA_PUSH_INTERVAL)")
-    ] = None,
-    run_id: Annotated[
-        str | None,
-        typer.Option(
-            "--run-id",
-            metavar="ID",
-            help="Group the bars of every Python process below CMD under ID "
-            "(env PROGRESSISTA_RUN_ID; default: the command's name, time and a random suffix)",
-            show_default=False,
-        ),
-    ] = None,
-    run_task: Annotated[
-        bool,
-        typer.Option(
-            "--run-task/--no-run-task",
-            help="Post the command itself as the task RUN_ID:run, ending with its exit code",
-        ),
-    ] = True,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    push_every: PushEveryOption = None,
+    run_id: RunIdOption = None,
+    run_task: RunTaskOption = True,
 ) -> None:
     """Run any program (a shell script, a binary, a launcher) as one run.
 

@@ -8,10 +8,47 @@ import typer
 
 from .errors import fail
 
-__all__ = ["CONTEXT_SETTINGS", "client_environment", "run"]
+__all__ = [
+    "CONTEXT_SETTINGS",
+    "PushEveryOption",
+    "RunIdOption",
+    "RunTaskOption",
+    "TokenOption",
+    "UrlOption",
+    "client_environment",
+    "run",
+]
 
 #: Everything after the script (or after ``--``) belongs to the target, options included.
 CONTEXT_SETTINGS = {"allow_interspersed_args": False}
+
+
+#: The options ``run`` and ``exec`` share: where the run's processes report, and how the run is named.
+UrlOption = Annotated[
+    str | None, typer.Option("--url", help="Server URL: base, /progress or ws:// (env PROGRESSISTA_SERVER_URL)")
+]
+TokenOption = Annotated[str | None, typer.Option("--token", help="Bearer token (env PROGRESSISTA_API_TOKEN)")]
+PushEveryOption = Annotated[
+    float | None,
+    typer.Option("--push-every", min=0, help="Seconds between posts of updates (env PROGRESSISTA_PUSH_INTERVAL)"),
+]
+RunIdOption = Annotated[
+    str | None,
+    typer.Option(
+        "--run-id",
+        metavar="ID",
+        help="Group the bars of the program and of every Python process it starts under ID "
+        "(env PROGRESSISTA_RUN_ID; default: its name, the time and a random suffix)",
+        show_default=False,
+    ),
+]
+RunTaskOption = Annotated[
+    bool,
+    typer.Option(
+        "--run-task/--no-run-task",
+        help="Post the program itself as the task RUN_ID:run, ending with its exit code and reason",
+    ),
+]
 
 
 def run(
@@ -20,30 +57,11 @@ def run(
         typer.Argument(metavar="[SCRIPT] [-- ARGS...]", help="The script and its arguments (only arguments with -m)."),
     ] = None,
     module: Annotated[str | None, typer.Option("-m", "--module", help="Run a module, as python -m.")] = None,
-    url: Annotated[
-        str | None, typer.Option(help="Server URL: base, /progress or ws:// (env PROGRESSISTA_SERVER_URL)")
-    ] = None,
-    token: Annotated[str | None, typer.Option(help="Bearer token (env PROGRESSISTA_API_TOKEN)")] = None,
-    push_every: Annotated[
-        float | None, typer.Option(min=0, help="Seconds between posts of updates (env PROGRESSISTA_PUSH_INTERVAL)")
-    ] = None,
-    run_id: Annotated[
-        str | None,
-        typer.Option(
-            "--run-id",
-            metavar="ID",
-            help="Group the bars of this run (and of its child processes) under ID "
-            "(env PROGRESSISTA_RUN_ID; default: script name, time and a random suffix)",
-            show_default=False,
-        ),
-    ] = None,
-    run_task: Annotated[
-        bool,
-        typer.Option(
-            "--run-task/--no-run-task",
-            help="Post the program itself as the task RUN_ID:run, ending with its exit code and reason",
-        ),
-    ] = True,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    push_every: PushEveryOption = None,
+    run_id: RunIdOption = None,
+    run_task: RunTaskOption = True,
 ) -> None:
     """Run a Python script or module with every tqdm bar reporting to the server.
 

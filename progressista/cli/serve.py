@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -81,22 +82,84 @@ def serve(
         fail("--workers above 1 needs a shared store: give --redis-url (each worker would have its own tasks)", 2)
     if settings.redis_url:
         _check_redis(settings.redis_url)
-    # A bounded graceful shutdown: a stuck client connection must not keep the server from exiting.
-    common: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": settings.log_level,
-        "proxy_headers": True,
-        "timeout_graceful_shutdown": SHUTDOWN_GRACE,
-    }
+    elif settings.storage_path:
+        _check_storage(settings.storage_path)
     if workers > 1:
         # Workers are separate processes that build their own app: hand them the
         # settings through the environment they read.
         for name, value in overrides.items():
             os.environ[f"PROGRESSISTA_{name.upper()}"] = str(value)
-        uvicorn.run("progressista.server:create_app", factory=True, workers=workers, **common)
-    else:
-        uvicorn.run(create_app(settings), **common)
+    config = uvicorn.Config(
+        "progressista.server:create_app" if workers > 1 else create_app(settings),
+        factory=workers > 1,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        log_config=_log_config(settings.log_level),
+        # X-Forwarded-For is believed only from the proxies named: uvicorn would believe any local process.
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        ws_max_size=settings.ws_max_message_bytes,
+        # A bounded graceful shutdown: a stuck client connection must not keep the server from exiting.
+        timeout_graceful_shutdown=SHUTDOWN_GRACE,
+    )
+    _run(config, settings.send_timeout)
+
+
+def _run(config: Any, send_timeout: float) -> None:
+    """What ``uvicorn.run`` does, on a listening socket of our own that cuts clients that stop reading.
+
+    The socket's ``TCP_USER_TIMEOUT`` (Linux), inherited by every connection,
+    has the kernel drop a connection whose data stays unacknowledged for
+    ``send_timeout`` seconds, a full receive window included. uvicorn's own
+    close waits for the unsent data forever, holding its buffers, when a
+    dashboard never reads; the dropped connection frees them.
+    """
+    import inspect
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    sock = config.bind_socket()
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    if send_timeout > 0 and option is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, option, max(1, round(send_timeout * 1000)))
+    server = uvicorn.Server(config)
+    try:
+        if config.workers == 1:
+            server.run(sockets=[sock])
+        elif "target" in inspect.signature(Multiprocess).parameters:  # older uvicorn
+            Multiprocess(config, target=server.run, sockets=[sock]).run()  # type: ignore[call-arg]
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    if not server.started and config.workers == 1:
+        raise SystemExit(3)  # uvicorn's exit status for a failed startup
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, with the server's own ``progressista`` logger on the same handler and level."""
+    import copy
+
+    from uvicorn.config import LOG_LEVELS, LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["progressista"] = {"handlers": ["default"], "level": LOG_LEVELS[level], "propagate": False}
+    return config
+
+
+def _check_storage(path: Path) -> None:
+    """Fail with one line when another server holds the storage file (the app would refuse it with a traceback)."""
+    from progressista.server.store_json import JsonFile, StorageError
+
+    file = JsonFile(path)
+    try:
+        file.lock()
+    except (StorageError, OSError) as exc:
+        fail(str(exc))
+    file.unlock()  # the server takes it again as it starts
 
 
 def _check_redis(url: str) -> None:

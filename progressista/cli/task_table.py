@@ -4,9 +4,11 @@ Task text (ids, descriptions) comes from the network, so cells are built as
 :class:`rich.text.Text`, never parsed as markup. A ``lost`` task (no contact:
 its process died or hung hard) reads apart from a ``stale`` one (alive, no
 progress): its own colour, ``⚠ lost``, and how long it has been silent where a
-running task shows its ETA. The figures are those of the dashboards
-(:func:`progressista.protocol.format.task_figures`), the order and bars
-:mod:`progressista.board`'s and :mod:`progressista.cards`'.
+running task shows its ETA. A failed task's reason
+(:func:`progressista.protocol.reasons.reason`: ``KeyError: 'id'``, or the signal)
+has a line of its own under the task, wrapped rather than cut. The figures are
+those of the dashboards (:func:`progressista.protocol.format.task_figures`), the
+order and bars :mod:`progressista.board`'s and :mod:`progressista.cards`'.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rich.text import Text
 from progressista.board import newest_first, seen_at, updated_at
 from progressista.cards import bar_parts
 from progressista.protocol.format import eta_seconds, format_age, format_duration, format_since, fraction, task_figures
+from progressista.protocol.reasons import reason
 from progressista.protocol.statuses import STATUS_LABELS
 
 __all__ = ["BAR_WIDTH", "STATUS_STYLES", "task_table"]
@@ -51,7 +54,8 @@ def task_table(tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | 
     """
     compact = width < 110
     bar_width = 0 if compact else BAR_WIDTH if width >= 140 else 10
-    rows = [_cells(task_id, tasks[task_id], now, bar_width) for task_id in newest_first(tasks)]
+    order = newest_first(tasks)
+    rows = [_cells(task_id, tasks[task_id], now, bar_width) for task_id in order]
     shown = [header for header in HEADERS if not (compact and header == "Rate")]
     natural = {header: max([len(header), *(row[header].cell_len for row in rows)]) for header in shown}
 
@@ -77,8 +81,14 @@ def task_table(tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | 
         else:
             left = header == "Status" or (header == "Progress" and not compact)
             table.add_column(header, no_wrap=True, justify="left" if left else "right")
-    for row in rows:
+    # A reason goes under the description (else under the id), wrapped within that column.
+    under = "Description" if "Description" in shown else "Task ID"
+    for task_id, row in zip(order, rows, strict=True):
         table.add_row(*(row[header] for header in shown))
+        why = reason(tasks[task_id])
+        if why:
+            line = Text(f"↳ {why}", STATUS_STYLES["error"], no_wrap=False, overflow="fold")
+            table.add_row(*(line if header == under else Text("") for header in shown))
     return table
 
 

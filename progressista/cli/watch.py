@@ -27,3 +27,5 @@ def watch(url: UrlOption = None, token: TokenOption = None) -> None:
     except ValueError as exc:
         fail(f"--url: {exc}", EXIT_USAGE)
     app.run()
+    if app.return_code:  # Textual has printed the traceback; a crash must not exit 0 like a quit
+        fail("watch stopped on an unexpected error (its traceback is above)", app.return_code)

@@ -1,88 +1,30 @@
 """The bar: :class:`RemoteTqdm`, tqdm's own bar that also reports its state.
 
 It overrides only what reporting needs: ``__init__`` (set up, report
-``start``), ``display`` (report an ``update``), ``close`` and ``__exit__``
-(report ``close`` or ``error``), as tqdm's ``contrib.telegram`` does. What an
-event holds is :mod:`.event`'s, where it goes :mod:`.routes`', the sending the
-process's one sender's (:mod:`progressista.sender`).
+``start``), ``refresh`` (report an ``update``), ``close`` and ``__exit__``
+(report ``close`` or ``error``), as tqdm's ``contrib.telegram`` does; each hands
+over to :mod:`.reporting`, which the patch's hooks on tqdm's own class use too.
+What an event holds is :mod:`.event`'s, where it goes :mod:`.routes`', the
+sending the process's one sender's (:mod:`progressista.sender`).
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import requests
 from tqdm.std import tqdm as std_tqdm
 
-from .. import sender as _sender
 from ..api import post_events
-from ..protocol.task import MAX_TASK_ID
-from .event import bar_event, new_task_id, same_progress
-from .meta import bar_meta, failure_meta, meta_with, safe_meta
-from .routes import route_for
+from ..threads import signals_blocked
+from . import reporting
+from .meta import safe_meta
+from .reporting import INTERRUPT_GRACE, NULL_FILE
 
-__all__ = ["INTERRUPT_GRACE", "NULL_FILE", "RemoteTqdm", "remote_trange"]
-
-log = logging.getLogger("progressista")
+__all__ = ["EXTRAS", "INTERRUPT_GRACE", "NULL_FILE", "RemoteTqdm", "remote_trange"]
 
 _T = TypeVar("_T")
-
-#: Seconds a ``close`` from an interrupted ``for`` loop waits, in case the exception kills the job.
-INTERRUPT_GRACE = 1.0
-
-
-class _NullFile:
-    """A console that shows nothing: for a ``disable=None`` bar on a non-TTY, and phases without a console bar."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
-NULL_FILE = _NullFile()
-
-
-class _Remote:
-    """A bar's reporting state (kept apart from tqdm's attributes)."""
-
-    __slots__ = (
-        "failed",
-        "failure_meta",
-        "finished",
-        "generation",
-        "held",
-        "last_event",
-        "last_push",
-        "meta",
-        "meta_size",
-        "pid",
-        "route",
-        "seq",
-        "task_id",
-    )
-
-    def __init__(self, task_id: str, route: _sender.Route, meta: dict[str, Any], meta_size: int) -> None:
-        self.task_id = task_id
-        self.route = route
-        self.meta = meta
-        self.meta_size = meta_size
-        self.seq = 0
-        self.pid = os.getpid()
-        self.generation = _sender.generation
-        self.finished = False
-        self.failed = False
-        self.failure_meta: dict[str, Any] | None = None  # added to the meta of the final error
-        self.held = False
-        self.last_push = 0.0
-        self.last_event: dict[str, Any] | None = None
-
 
 if TYPE_CHECKING:
     _Tqdm = std_tqdm
@@ -121,7 +63,7 @@ class RemoteTqdm(_Tqdm[_T]):
 
     #: Defaults for the extra arguments, set on the classes :mod:`progressista.patch` installs.
     _remote_defaults: ClassVar[dict[str, Any]] = {}
-    _remote: _Remote | None = None  # None: not reporting (disabled, or not initialised yet)
+    _remote: reporting.Remote | None = None  # None: not reporting (disabled, or not initialised yet)
 
     if not TYPE_CHECKING:
 
@@ -136,6 +78,22 @@ class RemoteTqdm(_Tqdm[_T]):
             # class; a plain-method override receives the class as `self`.
             cls._post = classmethod(post)  # type: ignore[method-assign,assignment]
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        # tqdm starts its monitor thread here, with the mask of the thread making the bar: keep the
+        # program's signals off it (see progressista.threads). Only when it starts: that is rare.
+        monitor = cls.monitor
+        if cls.monitor_interval and (monitor is None or not monitor.report()):  # type: ignore[no-untyped-call]
+            with signals_blocked():
+                return super().__new__(cls, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
+
+    @classmethod
+    def get_lock(cls) -> Any:
+        """tqdm's write lock, shared with plain tqdm's bars; like tqdm's, a deleted one comes back."""
+        if "_lock" not in cls.__dict__:  # inherited, or deleted (tqdm's own tests do that)
+            setattr(cls, "_lock", std_tqdm.get_lock())  # type: ignore[no-untyped-call]  # noqa: B010
+        return cls.__dict__["_lock"]
+
     def __init__(
         self,
         *args: Any,
@@ -147,64 +105,35 @@ class RemoteTqdm(_Tqdm[_T]):
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        if "disable" in kwargs and kwargs["disable"] is None:
-            kwargs["disable"] = False
-            if not _isatty(kwargs.get("file") or sys.stderr):
-                kwargs["file"] = NULL_FILE
-        super().__init__(*args, **kwargs)
-        if self.disable:
-            return
-        try:
-            defaults = self._remote_defaults
-            route, run_id = route_for(type(self), defaults, server_url, push_every, request_timeout, headers)
-            safe, size = bar_meta(defaults.get("meta"), meta)
-            given = None if task_id is None else str(task_id)[:MAX_TASK_ID]
-            self._remote = _Remote(given or new_task_id(run_id), route, safe, size)
-        except Exception:
-            log.debug("progressista: this bar will not report", exc_info=True)
-            return
-        self._push("start", urgent=True)
+        super().__init__(*args, **reporting.visible_kwargs(kwargs))
+        if not self.disable:
+            reporting.start(
+                self, type(self), self._remote_defaults, server_url, task_id, push_every, request_timeout, meta, headers
+            )
 
     # -- the overridden tqdm hooks -------------------------------------------------
 
-    def display(self, *args: Any, **kwargs: Any) -> Any:
-        """tqdm's display (already throttled by tqdm), then report the state."""
-        shown = super().display(*args, **kwargs)
-        if self._remote is not None and not self.disable:
-            self._push("update")
+    def refresh(self, *args: Any, **kwargs: Any) -> Any:
+        """tqdm's refresh (already throttled by tqdm), then report the state."""
+        shown = super().refresh(*args, **kwargs)
+        reporting.refreshed(self)
         return shown
 
     def close(self) -> None:
         """Close as tqdm does, then report ``close`` (or ``error``, see :mod:`progressista.client`)."""
-        remote = self._remote
-        if remote is None or remote.finished:
-            return super().close()
-        # An exception in flight here: a loop left early (GeneratorExit), an iterable that raised, or
-        # a close() in an except block. Whether it kills the job is not known yet: hold the close.
-        interrupted = sys.exc_info()[1] is not None and not self._complete()
-        try:
-            super().close()
-        finally:
-            if remote.failed:
-                self._finish("error", meta=remote.failure_meta)
-            else:
-                self._finish("close", hold=INTERRUPT_GRACE if interrupted else 0.0)
+        reporting.closing(self, super().close)
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
-        remote = self._remote
-        if remote is not None and exc_type is not None and _is_failure(exc_value):
-            remote.failed = True
-            remote.failure_meta = failure_meta(exc_value)
-            if remote.finished and remote.held:  # a loop inside the block closed the bar already
-                self._finish("error", meta=remote.failure_meta)
+        reporting.exiting(self, exc_value if exc_type is not None else None)
         return super().__exit__(exc_type, exc_value, traceback)
 
-    # -- public extras --------------------------------------------------------------
+    # -- public extras (under the patch, every tqdm bar has them: see EXTRAS) ----------
 
     @property
     def task_id(self) -> str | None:
         """The id this bar reports under (``None`` when it does not report)."""
-        return None if self._remote is None else self._remote.task_id
+        remote = reporting.remote_of(self)
+        return None if remote is None else remote.task_id
 
     def detach(self) -> None:
         """Stop reporting this bar, without a final status.
@@ -216,8 +145,9 @@ class RemoteTqdm(_Tqdm[_T]):
 
     def set_meta(self, meta: Mapping[str, Any], refresh: bool = True) -> None:
         """Replace the ``meta`` dict sent with every event."""
-        if self._remote is not None:
-            self._remote.meta, self._remote.meta_size = safe_meta(meta)
+        remote = reporting.remote_of(self)
+        if remote is not None:
+            remote.meta, remote.meta_size = safe_meta(meta)
         if refresh:
             self.refresh()
 
@@ -248,63 +178,11 @@ class RemoteTqdm(_Tqdm[_T]):
         """
         return post_events(session, url, payload, headers, timeout)
 
-    # -- reporting -----------------------------------------------------------------
 
-    def _complete(self) -> bool:
-        return self.total is not None and self.n >= self.total
-
-    def _finish(self, status: str, hold: float = 0.0, meta: Mapping[str, Any] | None = None) -> None:
-        remote = self._remote
-        if remote is None:
-            return
-        remote.finished = True
-        remote.held = hold > 0
-        self._push(status, urgent=True, hold=hold, meta=meta)
-
-    def _push(
-        self,
-        status: str,
-        urgent: bool = False,
-        hold: float = 0.0,
-        heartbeat: bool = False,
-        meta: Mapping[str, Any] | None = None,
-    ) -> None:
-        remote = self._remote
-        if remote is None or remote.generation != _sender.generation:
-            return  # not reporting, or inherited through fork from the parent process
-        remote.last_push = time.monotonic()
-        try:
-            remote.seq += 1
-            event = bar_event(self, status, remote.task_id, remote.seq, remote.meta, remote.pid)
-            last = remote.last_event
-            if heartbeat and last is not None and same_progress(event, last):
-                # Nothing moved: resend the last timing too, so the state the server keeps is the one
-                # the dashboards were last told of (timing is bookkeeping, not progress, to the server).
-                event["elapsed"], event["rate"] = last.get("elapsed"), last.get("rate")
-            if meta:  # e.g. the signal that ended the bar, on its final event only
-                event["meta"] = meta_with(remote.meta, meta)
-            remote.last_event = event
-            size = 400 + remote.meta_size + len(event["desc"] or "") + len(event["postfix"] or "")  # JSON, roughly
-            _sender.get_sender().submit(remote.route, remote.task_id, event, urgent, hold, size)
-        except Exception:
-            log.debug("progressista: could not report %r", remote.task_id, exc_info=True)
+#: What a reporting bar has beyond tqdm's: the patch gives every tqdm bar these.
+EXTRAS = ("task_id", "detach", "set_meta")
 
 
 def remote_trange(*args: int, **kwargs: Any) -> RemoteTqdm[int]:
     """``RemoteTqdm(range(*args), **kwargs)``."""
     return RemoteTqdm(range(*args), **kwargs)
-
-
-def _is_failure(exc: BaseException | None) -> bool:
-    if isinstance(exc, GeneratorExit):
-        return False
-    if isinstance(exc, SystemExit):
-        return exc.code not in (None, 0)
-    return True
-
-
-def _isatty(file: Any) -> bool:
-    try:
-        return bool(file.isatty())
-    except Exception:
-        return False

@@ -20,14 +20,17 @@ from tqdm.std import tqdm as std_tqdm
 
 from .. import sender as _sender
 from ..config import ClientConfig
-from .bar import RemoteTqdm
+from . import reporting
 from .meta import failure_meta, meta_with
 
 __all__ = ["finish_open_bars", "open_bars"]
 
 
-def open_bars() -> list[RemoteTqdm[Any]]:
-    """This process's reporting bars that are still open (not those inherited through fork)."""
+def open_bars() -> list[Any]:
+    """This process's reporting bars that are still open (not those inherited through fork).
+
+    ``RemoteTqdm`` bars, and under the patch any tqdm bar.
+    """
     for _ in range(5):
         try:
             bars = list(cast(Any, std_tqdm)._instances)
@@ -39,10 +42,9 @@ def open_bars() -> list[RemoteTqdm[Any]]:
     return [
         bar
         for bar in bars
-        if isinstance(bar, RemoteTqdm)
-        and bar._remote is not None
-        and not bar._remote.finished
-        and bar._remote.generation == _sender.generation
+        if (remote := reporting.remote_of(bar)) is not None
+        and not remote.finished
+        and remote.generation == _sender.generation
     ]
 
 
@@ -56,7 +58,7 @@ def finish_open_bars(status: str = "close", meta: Mapping[str, Any] | None = Non
     """
     count = 0
     for bar in open_bars():
-        bar._finish(status, meta=meta)
+        reporting.finish(bar, status, meta=meta)
         count += 1
     sender = _sender.current()
     if status == "error" and sender is not None:
@@ -81,9 +83,9 @@ def _heartbeat() -> None:
     interval = _heartbeat_interval()
     now = time.monotonic()
     for bar in open_bars():
-        remote = bar._remote
+        remote = reporting.remote_of(bar)
         if remote is not None and now - remote.last_push >= interval * 0.9:
-            bar._push("update", heartbeat=True)
+            reporting.push(bar, "update", heartbeat=True)
 
 
 def _heartbeat_interval() -> float:

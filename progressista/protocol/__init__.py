@@ -6,7 +6,9 @@ the server, the CLI and the dashboards all cite one definition:
 - :mod:`.statuses`: event and task statuses, ``?status=`` filters, the three columns;
 - :mod:`.task`: field limits, the task's fields and defaults, which fields are progress;
 - :mod:`.feed`: ``/ws`` messages, close codes, the reconnect backoff;
-- :mod:`.groups`: which tasks form a group, and a group's aggregate;
+- :mod:`.groups`: which tasks form a group, a group's aggregate, and its run head row;
+- :mod:`.reasons`: why a task ended ``error`` (``meta.error``, else ``meta.signal``), as every surface says it;
+- :mod:`.runs`: the run task a ``progressista run`` or ``exec`` posts for the program itself;
 - :mod:`.urls`: any URL a user gives, normalised to the server's endpoints;
 - :mod:`.format`: amounts, rates, durations, ages and ETAs as both dashboards write them
   (its cases, in ``format_cases.json``, are checked against the Python and the

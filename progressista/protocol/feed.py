@@ -20,6 +20,8 @@ FeedUpdate(tasks={}, removed=['a'], groups=None, groups_removed=[])
 True
 >>> closing(1013, "").at_once, closing(1008, "missing or wrong token").token, closing(1008, "origin not allowed").token
 (True, True, False)
+>>> closing(1013, REASON_THROTTLED).at_once  # reconnects after a backoff
+False
 """
 
 from __future__ import annotations
@@ -32,11 +34,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "MESSAGE_TOO_BIG",
     "NORMAL_CLOSURE",
     "POLICY_VIOLATION",
     "REASON_BAD_TOKEN",
     "REASON_ORIGIN",
     "REASON_RESYNC",
+    "REASON_THROTTLED",
+    "REASON_TOO_BIG",
+    "REASON_TOO_MANY",
     "REASON_TOO_SLOW",
     "SERVICE_RESTART",
     "TRY_AGAIN_LATER",
@@ -50,11 +56,15 @@ __all__ = [
 
 #: The client or the server is done with the connection.
 NORMAL_CLOSURE = 1000
-#: Refused: a missing or wrong token, an origin the server does not allow, a bad ``?mode=``. Do not retry.
+#: Refused: a missing or wrong token, an origin the server does not allow, a bad ``?mode=``,
+#: a client sending messages too often. Do not retry.
 POLICY_VIOLATION = 1008
+#: The client sent a message larger than the server reads (dashboards need send none).
+MESSAGE_TOO_BIG = 1009
 #: The server lost its store's change feed (Redis restarted): reconnect for a fresh snapshot.
 SERVICE_RESTART = 1012
 #: The server dropped a client that fell behind: reconnect at once, the fresh snapshot resyncs.
+#: With :data:`REASON_THROTTLED`: its address sent too many wrong tokens; reconnect after a backoff.
 TRY_AGAIN_LATER = 1013
 
 #: The reasons the server gives with those codes.
@@ -62,6 +72,9 @@ REASON_BAD_TOKEN = "missing or wrong token"
 REASON_ORIGIN = "origin not allowed"
 REASON_TOO_SLOW = "too slow; reconnect"
 REASON_RESYNC = "resync; reconnect"
+REASON_THROTTLED = "too many wrong tokens; retry later"
+REASON_TOO_BIG = "message too big"
+REASON_TOO_MANY = "too many messages"
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,8 @@ def closing(code: int | None, reason: str) -> Closing:
     if code == POLICY_VIOLATION:
         why = f"the server refused the connection: {reason or 'policy violation'}"
         return Closing(why, refused=True, token=reason == REASON_BAD_TOKEN)
+    if code == TRY_AGAIN_LATER and reason == REASON_THROTTLED:
+        return Closing("the server is throttling this address after too many wrong tokens; retrying")
     if code == TRY_AGAIN_LATER:
         return Closing("the server dropped this client for falling behind; resyncing", at_once=True)
     if code == SERVICE_RESTART:

@@ -65,7 +65,7 @@ def rate_of(task: Task) -> float | None:
         return rate
     n, elapsed = finite(task.get("n")), finite(task.get("elapsed"))
     if n and elapsed and n > 0 and elapsed > 0:
-        return n / elapsed
+        return n / elapsed or None  # 0.0 when the quotient underflows: no rate to divide by
     return None
 
 
@@ -76,14 +76,21 @@ def eta_seconds(task: Task) -> float | None:
     total, rate = finite(task.get("total")), rate_of(task)
     if total is None or total <= 0 or rate is None:
         return None
-    return max(0.0, (total - (finite(task.get("n")) or 0.0)) / rate)
+    # In floats, as JavaScript: an int difference past the float range is Infinity, not OverflowError.
+    return max(0.0, (float(total) - float(finite(task.get("n")) or 0.0)) / rate)
 
 
 def _fixed(x: float, digits: int) -> str:
     """``x`` with ``digits`` decimals, ties away from zero: what JavaScript's ``toFixed`` gives.
 
-    (Python's own formatting rounds an exact tie such as 1.125 to even.)
+    (Python's own formatting rounds an exact tie such as 1.125 to even.) From 1e21 up,
+    ``toFixed`` writes the number as ``String`` does (``1e+21``); so does this, where
+    ``quantize`` would raise (more digits than its context's 28).
     """
+    if not math.isfinite(x):  # 1 / a subnormal rate
+        return "Infinity" if x > 0 else "-Infinity"
+    if abs(x) >= 1e21:
+        return repr(float(x))
     return str(Decimal(x + 0.0).quantize(_STEPS[digits], rounding=ROUND_HALF_UP))  # + 0.0: no "-0.00"
 
 
@@ -195,6 +202,8 @@ def group_figures(group: Mapping[str, Any]) -> dict[str, str]:
     ...                "unknown_totals": 1, "members": 3, "counts": {"active": 2, "done": 1}})["amount"]
     '30/200 it'
     """
+    if finite(group.get("members")) == 0:  # only a run task, no bar yet: nothing to sum, nothing to count
+        return dict.fromkeys(("percent", "amount", "unknown", "rate", "eta", "counts"), "")
     unit = group.get("unit")
     amount = ""
     if unit is None:
@@ -214,8 +223,10 @@ def group_figures(group: Mapping[str, Any]) -> dict[str, str]:
 
 
 def group_counts(group: Mapping[str, Any]) -> str:
-    """``5 tasks: 2 active · 1 lost · 2 done``: members per bucket, empty buckets left out."""
+    """``5 tasks: 2 active · 1 lost · 2 done``: members per bucket, empty buckets left out; ``""`` for none."""
     counts = group.get("counts") or {}
+    if finite(group.get("members")) == 0:
+        return ""
     members = int(finite(group.get("members")) or 0)
     split = " · ".join(f"{counts[bucket]} {bucket}" for bucket in BUCKETS if counts.get(bucket))
     return f"{members} task{'' if members == 1 else 's'}: {split}"

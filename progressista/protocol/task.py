@@ -26,6 +26,7 @@ __all__ = [
     "MAX_HOST",
     "MAX_META_BYTES",
     "MAX_POSTFIX",
+    "MAX_SEQ",
     "MAX_TASK_ID",
     "MAX_UNIT",
     "PROGRESS_FIELDS",
@@ -43,6 +44,10 @@ MAX_HOST = 256
 MAX_META_BYTES = 16 * 1024
 #: ``meta.error`` (``"Type: message"``) is cut to this many characters.
 MAX_ERROR = 500
+#: The largest ``seq`` and ``pid`` (2**53 - 1): every integer up to it is exact as a
+#: double, so the Redis store's Lua (whose numbers are doubles), the memory store and
+#: JavaScript (``Number.MAX_SAFE_INTEGER``) compare them alike. Larger values get 422.
+MAX_SEQ = 2**53 - 1
 
 _FLOAT_MAX = sys.float_info.max
 

@@ -146,8 +146,10 @@ def _register_multiprocessing_exit() -> None:
     # multiprocessing children end with os._exit(), skipping atexit; they run
     # multiprocessing.util's finalizers first, so flush there too. A child's
     # registry starts empty, and its sender is created there, after it started.
+    # Not in the parent: there atexit runs, and runs last (a run's end comes first).
+    process = sys.modules.get("multiprocessing.process")
     util = sys.modules.get("multiprocessing.util")
-    if util is not None:
+    if util is not None and process is not None and process.parent_process() is not None:
         util.Finalize(None, _at_exit, exitpriority=100)
 
 

@@ -20,6 +20,7 @@ import requests
 
 from .. import notices
 from ..protocol.statuses import FINAL
+from ..threads import start_without_signals
 from .routes import Route
 from .rules import (
     BATCH_BYTES,
@@ -207,7 +208,7 @@ class Sender:
 
         thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         try:
-            thread.start()
+            start_without_signals(thread)  # the program's signals are for its own threads
         except RuntimeError:  # interpreter shutting down: nothing can be sent any more
             self._closed = True
             return

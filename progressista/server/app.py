@@ -35,6 +35,7 @@ from .settings import Settings
 from .store import MemoryStore, StoreUnavailable, TaskStore
 from .store_json import JsonFile
 from .tasks import Lifecycle
+from .throttle import Throttle
 
 __all__ = ["create_app"]
 
@@ -42,12 +43,36 @@ _LOGGERS_WITH_URLS = ("uvicorn.access", "uvicorn.error")
 
 
 class DashboardFiles(StaticFiles):
-    """Static files that never leak the page address (``?token=``) as a referrer."""
+    """Static files that never leak the page address (``?token=``) as a referrer, nor let other pages frame them."""
+
+    def __init__(self, *, frame_ancestors: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.security_headers = {"Referrer-Policy": "no-referrer", **framing_headers(frame_ancestors)}
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers.update(self.security_headers)
         return response
+
+
+def framing_headers(frame_ancestors: str) -> dict[str, str]:
+    """The headers that tell browsers which pages may frame the dashboard (``PROGRESSISTA_FRAME_ANCESTORS``).
+
+    >>> framing_headers("'none'")
+    {'Content-Security-Policy': "frame-ancestors 'none'", 'X-Frame-Options': 'DENY'}
+    >>> framing_headers("https://intranet.example.com")  # X-Frame-Options cannot name other sites
+    {'Content-Security-Policy': 'frame-ancestors https://intranet.example.com'}
+    >>> framing_headers("")
+    {}
+    """
+    sources = " ".join(frame_ancestors.split())
+    if not sources:
+        return {}
+    headers = {"Content-Security-Policy": f"frame-ancestors {sources}"}
+    legacy = {"'none'": "DENY", "'self'": "SAMEORIGIN"}.get(sources)  # for browsers without CSP frame-ancestors
+    if legacy:
+        headers["X-Frame-Options"] = legacy
+    return headers
 
 
 def build_store(settings: Settings) -> TaskStore:
@@ -62,7 +87,9 @@ def build_store(settings: Settings) -> TaskStore:
             ) from exc
         # The lease outlives a few missed passes, so a dead leader is replaced quickly.
         lease = max(1.0, settings.cleanup_interval * 3)
-        return RedisStore(settings.redis_url, settings.redis_prefix, settings.max_tasks, lease)
+        return RedisStore(
+            settings.redis_url, settings.redis_prefix, settings.max_tasks, lease, timeout=settings.redis_timeout
+        )
     file = JsonFile(settings.storage_path) if settings.storage_path else None
     return MemoryStore(settings.max_tasks, file, settings.save_interval)
 
@@ -127,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.tokens = settings.tokens
+    app.state.throttle = Throttle(settings.auth_failures)
     app.state.metrics = Metrics()
     if settings.allow_origins:
         app.add_middleware(
@@ -139,5 +167,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.include_router(routes.router)
     app.include_router(ws.router)
-    app.mount("/static", DashboardFiles(directory=str(files("progressista") / "static"), html=True), name="static")
+    static = DashboardFiles(
+        directory=str(files("progressista") / "static"), html=True, frame_ancestors=settings.frame_ancestors
+    )
+    app.mount("/static", static, name="static")
     return app

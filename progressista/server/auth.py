@@ -1,7 +1,8 @@
 """Bearer-token checks for REST routes and the WebSocket.
 
 Tokens come from an ``Authorization: Bearer <token>`` header or a ``?token=``
-query parameter (browsers cannot set headers on a WebSocket).
+query parameter (browsers cannot set headers on a WebSocket). An address that
+keeps sending wrong tokens is throttled (:mod:`.throttle`).
 """
 
 from __future__ import annotations
@@ -9,14 +10,18 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
+import math
 import re
+import time
 from typing import Annotated
 from urllib.parse import unquote_plus
 
 from fastapi import Depends, HTTPException, Request, status
 from starlette.requests import HTTPConnection
 
-__all__ = ["RequireToken", "TokenRedactingFilter", "presented_token", "require_token", "token_ok"]
+from .throttle import Throttle
+
+__all__ = ["RequireToken", "TokenRedactingFilter", "presented_token", "refused", "require_token", "token_ok"]
 
 
 def presented_token(conn: HTTPConnection) -> str | None:
@@ -54,15 +59,45 @@ def token_ok(presented: str | None, accepted: list[str]) -> bool:
     return ok
 
 
+def refused(conn: HTTPConnection) -> float | None:
+    """Check the token of a request or WebSocket, throttling addresses that keep failing.
+
+    ``None``: accepted (or no token is configured). ``0.0``: missing or wrong,
+    counted against the client's address. Above 0: the address is throttled
+    (see :mod:`.throttle`) and the token was not checked; retry in that many seconds.
+    """
+    accepted = conn.app.state.tokens
+    if not accepted:
+        return None
+    throttle: Throttle = conn.app.state.throttle
+    address = conn.client.host if conn.client else ""
+    now = time.monotonic()
+    wait = throttle.wait(address, now)
+    if wait > 0:
+        return wait
+    if token_ok(presented_token(conn), accepted):
+        return None
+    throttle.failed(address, now)
+    return 0.0
+
+
 async def require_token(request: Request) -> None:
-    """Raise 401 unless the request carries an accepted token (or none is configured)."""
-    accepted = request.app.state.tokens
-    if accepted and not token_ok(presented_token(request), accepted):
+    """Raise 401 unless the request carries an accepted token (or none is configured); 429 while throttled."""
+    wait = refused(request)
+    if wait is None:
+        return
+    if wait > 0:
+        seconds = math.ceil(wait)
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong token: send 'Authorization: Bearer <token>' or '?token=<token>'",
-            headers={"WWW-Authenticate": "Bearer"},
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many wrong tokens from this address: retry in {seconds} s",
+            headers={"Retry-After": str(seconds)},
         )
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "missing or wrong token: send 'Authorization: Bearer <token>' or '?token=<token>'",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 #: Route dependency: 401 unless the request carries an accepted token.

@@ -35,11 +35,13 @@ from .store import Change
 from .tasks import Task
 from .view import MEMBERS_PER_SECOND, TaskView
 
-__all__ = ["Broadcaster", "Client", "Mode", "Pending"]
+__all__ = ["Broadcaster", "Client", "Mode", "Pending", "Reader"]
 
 log = logging.getLogger("progressista.server")
 
 Mode = Literal["snapshot", "delta"]
+#: Reads one client's messages until it leaves (``None``) or earns a close ``(code, reason)``.
+Reader = Callable[[], Awaitable[tuple[int, str] | None]]
 
 _REASONS = {TRY_AGAIN_LATER: REASON_TOO_SLOW, SERVICE_RESTART: REASON_RESYNC}
 _RELOAD_BACKOFF = Backoff(first=0.1, limit=5.0)
@@ -89,6 +91,7 @@ class Client:
     backlog: list[str] = field(default_factory=list)
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
     close_code: int = TRY_AGAIN_LATER
+    close_reason: str = REASON_TOO_SLOW
     # Delta mode: the group rows of its snapshot, until its first delta leaves out those it has.
     known: dict[str, Any] | None = None
 
@@ -227,10 +230,11 @@ class Broadcaster:
                 return
         self._drop(client)
 
-    def _drop(self, client: Client, code: int = TRY_AGAIN_LATER) -> None:
+    def _drop(self, client: Client, code: int = TRY_AGAIN_LATER, reason: str | None = None) -> None:
         if client in self.clients:
             self.clients.discard(client)
             client.close_code = code
+            client.close_reason = _REASONS[code] if reason is None else reason
             client.dropped.set()
             if code == TRY_AGAIN_LATER:
                 self.stats.dropped()
@@ -238,8 +242,12 @@ class Broadcaster:
 
     # -- one client --------------------------------------------------------
 
-    async def serve(self, websocket: WebSocket, mode: Mode) -> None:
-        """Send this (accepted) client a snapshot, then changes, until it leaves or lags."""
+    async def serve(self, websocket: WebSocket, mode: Mode, read: Reader | None = None) -> None:
+        """Send this (accepted) client a snapshot, then changes, until it leaves or lags.
+
+        ``read()`` reads what the client sends until it leaves (``None``) or
+        deserves a close (``(code, reason)``); by default everything is read and ignored.
+        """
         client = Client(websocket, mode, asyncio.Queue(self.queue_size))
         self.clients.add(client)
         try:
@@ -258,18 +266,24 @@ class Broadcaster:
                 client.queue.put_nowait(message)
             client.backlog.clear()
             client.ready = True
-            await _first_done(self._write(client), self._read_until_closed(websocket), client.dropped.wait())
+            reading = self._read_until_closed(websocket) if read is None else self._read(client, read)
+            await _first_done(self._write(client), reading, client.dropped.wait())
         finally:
             self.clients.discard(client)
         if client.dropped.is_set():
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(websocket.close(client.close_code, _REASONS[client.close_code]), 1.0)
+                await asyncio.wait_for(websocket.close(client.close_code, client.close_reason), 1.0)
 
     async def _write(self, client: Client) -> None:
         while True:
             message = await client.queue.get()
             await client.websocket.send_text(message)
             self.stats.sent(1)
+
+    async def _read(self, client: Client, read: Reader) -> None:
+        close = await read()
+        if close is not None:  # closed once the writer has stopped, as a dropped client is
+            self._drop(client, *close)
 
     @staticmethod
     async def _read_until_closed(websocket: WebSocket) -> None:

@@ -8,6 +8,7 @@ is exactly what a partial update needs (missing fields keep their value).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -28,6 +29,7 @@ from progressista.protocol.task import (
     MAX_HOST,
     MAX_META_BYTES,
     MAX_POSTFIX,
+    MAX_SEQ,
     MAX_TASK_ID,
     MAX_UNIT,
     finite,
@@ -41,6 +43,7 @@ __all__ = [
     "EventBody",
     "event_body_schema",
     "explain",
+    "field_problem",
     "parse_events",
 ]
 
@@ -75,6 +78,25 @@ Number = Annotated[
 Meta = Annotated[dict[str, Any], AfterValidator(_small_finite_json)]
 
 
+def _counter(value: Any) -> int:
+    # JSON Schema's integer: 12 or 12.0 (never true), up to where a double still holds every integer.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if type(value) is not int:
+        raise ValueError("must be an integer")
+    if not 0 <= value <= MAX_SEQ:
+        raise ValueError(f"must be from 0 to {MAX_SEQ} (2**53 - 1)")
+    return value
+
+
+#: ``seq`` and ``pid``: whole numbers both stores (and browsers) compare exactly.
+Counter = Annotated[
+    int,
+    PlainValidator(_counter),
+    WithJsonSchema({"type": "integer", "minimum": 0, "maximum": MAX_SEQ}),
+]
+
+
 def _text(limit: int) -> Any:
     return Annotated[str, Field(max_length=limit)]
 
@@ -95,9 +117,9 @@ class Event(TypedDict, total=False):
     rate: Number | None
     postfix: Annotated[str | None, Field(max_length=MAX_POSTFIX)]
     meta: Meta
-    seq: int | None
+    seq: Counter | None
     host: Annotated[str | None, Field(max_length=MAX_HOST)]
-    pid: int | None
+    pid: Counter | None
 
 
 def _one_or_many(body: Any) -> str:
@@ -110,6 +132,7 @@ EventBody = Annotated[
     Discriminator(_one_or_many),
 ]
 _body: TypeAdapter[Event | list[Event]] = TypeAdapter(EventBody)
+_one: TypeAdapter[Event] = TypeAdapter(Event)
 
 
 def parse_events(raw: bytes) -> list[Event]:
@@ -132,6 +155,22 @@ def explain(error: ValidationError) -> list[dict[str, str]]:
             message = "unknown field"
         out.append({"field": field or "body", "message": message})
     return out
+
+
+def field_problem(fields: Mapping[str, Any]) -> str | None:
+    """The first problem ``POST /progress`` would find in these event fields, or ``None``.
+
+    For values that did not come through ingest (a storage file):
+
+    >>> field_problem({"task_id": "a", "n": 3}), field_problem({"task_id": "a", "n": "3"})
+    (None, 'n: must be a number')
+    """
+    try:
+        _one.validate_python(dict(fields))
+    except ValidationError as exc:
+        first = explain(exc)[0]
+        return f"{first['field']}: {first['message']}"
+    return None
 
 
 def event_body_schema() -> tuple[dict[str, Any], dict[str, Any]]:

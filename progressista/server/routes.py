@@ -21,7 +21,7 @@ from .deps import BroadcasterDep, MetricsDep, StoreDep
 from .metrics import Metrics
 from .models import event_body_schema, explain, parse_events
 from .settings import Settings
-from .store import TaskStore, TooManyTasks
+from .store import TaskStore, TooManyNewTasks, TooManyTasks
 from .tasks import count_by_status
 
 __all__ = ["router"]
@@ -85,7 +85,10 @@ _REMOVED = _body(
 )
 
 
-_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: _error("Missing or wrong token")}
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: _error("Missing or wrong token"),
+    429: _error("Too many wrong tokens from this address: `Retry-After` says when its next token is checked"),
+}
 _BAD_QUERY: dict[int | str, dict[str, Any]] = {422: _error("Invalid query parameter; `detail` names it")}
 
 
@@ -138,9 +141,9 @@ async def _read_body(request: Request, limit: int) -> bytes:
             _object(accepted={"type": "integer"}, applied={"type": "integer"}),
         ),
         **_UNAUTHORIZED,
-        413: _error("Body too large"),
+        413: _error("Body too large, or more new tasks than one request may create"),
         422: {"description": "Invalid event; `detail` names the field, `errors` lists each problem"},
-        429: _error("Too many tasks, all active"),
+        429: _error("Too many tasks, none completed or lost"),
     },
 )
 async def ingest(request: Request) -> Response:
@@ -172,6 +175,9 @@ async def ingest(request: Request) -> Response:
     except TooManyTasks as exc:
         metrics.events_rejected.inc(len(events))
         raise HTTPException(http.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from None
+    except TooManyNewTasks as exc:
+        metrics.events_rejected.inc(len(events))
+        raise HTTPException(http.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from None
     metrics.events_accepted.inc(len(events))
     return Response(b'{"accepted":%d,"applied":%d}' % (len(events), applied), media_type="application/json")
 
@@ -261,19 +267,28 @@ async def delete_tasks(
                 by_status={"type": "object", "additionalProperties": {"type": "integer"}},
             ),
         ),
-        503: _body("The store is unreachable", _object(status={"type": "string"}, detail={"type": "string"})),
+        503: _body(
+            "The store is unreachable, or does not keep what it is sent",
+            _object(status={"type": "string"}, detail={"type": "string"}),
+        ),
     },
 )
 async def health(store: StoreDep) -> Response:
     """Open to all: ``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``.
 
-    503 with ``{"status": "unavailable"}`` while a shared store (Redis) is unreachable.
+    503 with ``{"status": "unavailable"}`` while a shared store (Redis) is unreachable, and
+    with ``{"status": "degraded", "detail": why, ...counts}`` while it is reached but does not
+    keep what it is sent (Redis out of memory, a storage file that cannot be saved).
     """
     if not await store.ping():
         return _json({"status": "unavailable", "detail": "the task store is unreachable"}, 503)
+    problem = await store.problem()
     counts = count_by_status((await store.tasks(now=time.time())).values())
     active = counts.get("start", 0) + counts.get("update", 0)
-    return _json({"status": "ok", "tasks": sum(counts.values()), "active": active, "by_status": counts})
+    figures = {"tasks": sum(counts.values()), "active": active, "by_status": counts}
+    if problem is not None:
+        return _json({"status": "degraded", "detail": problem, **figures}, 503)
+    return _json({"status": "ok", **figures})
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

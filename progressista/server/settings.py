@@ -53,12 +53,28 @@ class Settings(BaseSettings):
     """Largest ``POST /progress`` body accepted (413 above it)."""
     ws_queue_size: int = Field(16, ge=1)
     """Messages a dashboard may fall behind before it is dropped (it reconnects)."""
+    ws_max_message_bytes: int = Field(64 * 1024, ge=1024)
+    """Largest message a ``/ws`` client may send (decompressed); larger closes it with 1009."""
+    send_timeout: float = Field(30, ge=0)
+    """Seconds data sent to a client may wait unacknowledged (the client stopped reading) before its
+    connection is cut; Linux only, under ``progressista serve`` (0 disables)."""
+    auth_failures: int = Field(20, ge=0)
+    """Wrong or missing tokens from one address within a minute before that address gets one token
+    check a second (429 with ``Retry-After`` for the rest); 0 disables."""
+    forwarded_allow_ips: str = ""
+    """Comma separated addresses of reverse proxies whose ``X-Forwarded-For``/``-Proto`` are believed
+    (``*``: any); empty: none, every client is the address it connects from."""
+    frame_ancestors: str = "'none'"
+    """Pages allowed to frame the dashboard (CSP ``frame-ancestors``); ``'none'`` also sends
+    ``X-Frame-Options: DENY``; empty sends neither header."""
     redis_url: str | None = None
     """Redis URL (``redis://host:6379/0``): tasks live in Redis, shared by every server process using it."""
     redis_prefix: str = Field("progressista:", min_length=1)
-    """Prefix of every Redis key, so several deployments can share one Redis."""
+    """Prefix of every Redis key, so several deployments can share one Redis (it may not contain ``task:``)."""
+    redis_timeout: float = Field(5.0, gt=0)
+    """Seconds a Redis command or connection may take before the request gets 503 (a frozen Redis holds none)."""
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
-    """uvicorn log level."""
+    """Log level of uvicorn and of the server's own ``progressista`` logger."""
 
     @field_validator("allow_origins", "api_tokens", mode="before")
     @classmethod
@@ -66,6 +82,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("redis_prefix")
+    @classmethod
+    def _separate_namespaces(cls, prefix: str) -> str:
+        # Task keys are <prefix>task:<id>: a prefix P + "task:" + S would put one deployment's
+        # keys (P + "task:" + S + "ids") among another's tasks (P's task "S" + "ids").
+        if "task:" in prefix:
+            raise ValueError("must not contain 'task:', or its keys could be another prefix's task keys")
+        return prefix
 
     @property
     def tokens(self) -> list[str]:

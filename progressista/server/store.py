@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from .background import wait_event
 from .models import Event
 from .store_json import JsonFile
-from .tasks import Lifecycle, Task, evictions, matches, merge, sweep, with_status
+from .tasks import Lifecycle, Task, evictions, matches, merge, new_task_limit, sweep, with_status
 
-__all__ = ["Change", "MemoryStore", "StoreUnavailable", "TaskStore", "TooManyTasks"]
+__all__ = ["Change", "MemoryStore", "StoreUnavailable", "TaskStore", "TooManyNewTasks", "TooManyTasks"]
 
 log = logging.getLogger("progressista.server")
 
@@ -41,7 +41,27 @@ class Change:
 
 
 class TooManyTasks(Exception):
-    """New tasks would exceed ``max_tasks`` and every stored task is still active."""
+    """New tasks would exceed ``max_tasks`` and every stored task is still open (active or stale)."""
+
+
+class TooManyNewTasks(Exception):
+    """One request would create more new tasks than one request may (:func:`.tasks.new_task_limit`)."""
+
+
+def too_many_tasks(max_tasks: int) -> TooManyTasks:
+    """The refusal both stores give when the cap is reached and nothing can be evicted."""
+    return TooManyTasks(
+        f"the server holds max_tasks={max_tasks} tasks, none completed or lost (those are evicted "
+        "to make room); new tasks are refused until some end or go lost"
+    )
+
+
+def too_many_new_tasks(max_tasks: int) -> TooManyNewTasks:
+    """The refusal both stores give a request that would create too many tasks at once."""
+    return TooManyNewTasks(
+        f"body: one request may create at most {new_task_limit(max_tasks)} new tasks "
+        f"(a tenth of max_tasks={max_tasks}, at least 100); send the new task ids in smaller batches"
+    )
 
 
 class StoreUnavailable(Exception):
@@ -69,13 +89,18 @@ class TaskStore(abc.ABC):
         """Can the store serve requests right now?"""
         return True
 
+    async def problem(self) -> str | None:
+        """Why the store may not keep what it acknowledges now (``/health`` says degraded); ``None``: no reason."""
+        return None
+
     @abc.abstractmethod
     async def apply(self, events: list[Event], now: float) -> int:
         """Merge a validated batch, all or nothing; return how many events changed a task's state.
 
         Every accepted event counts as contact (``seen_at``), even when it changes nothing else.
 
-        Raises :class:`TooManyTasks` (and changes nothing) when new tasks do not fit.
+        Raises :class:`TooManyTasks` (and changes nothing) when new tasks do not fit, and
+        :class:`TooManyNewTasks` when the batch creates more than one request may.
         """
 
     @abc.abstractmethod
@@ -111,10 +136,16 @@ class MemoryStore(TaskStore):
         self._dirty = asyncio.Event()
         self._stop = asyncio.Event()
         self._saver: asyncio.Task[None] | None = None
+        self._save_error: str | None = None
 
     async def start(self) -> None:
         if self._file is not None:
-            self._tasks = await asyncio.to_thread(self._file.load)
+            await asyncio.to_thread(self._file.lock)  # a second server on the file stops here
+            try:
+                self._tasks = await asyncio.to_thread(self._file.load)
+            except BaseException:
+                self._file.unlock()
+                raise
             self._saver = asyncio.create_task(self._save_loop(), name="progressista-save")
 
     async def close(self) -> None:
@@ -124,6 +155,11 @@ class MemoryStore(TaskStore):
             await self._saver
             self._saver = None
             await self._save()
+        if self._file is not None:
+            self._file.unlock()
+
+    async def problem(self) -> str | None:
+        return self._save_error
 
     async def apply(self, events: list[Event], now: float) -> int:
         tasks = self._tasks
@@ -131,13 +167,12 @@ class MemoryStore(TaskStore):
         new_ids = {event["task_id"] for event in events if event["task_id"] not in tasks}
         change = Change()
         if new_ids:
+            if len(new_ids) > new_task_limit(self.max_tasks):
+                raise too_many_new_tasks(self.max_tasks)
             named = {event["task_id"] for event in events}
             evicted = evictions(tasks, len(new_ids), self.max_tasks, keep=named)
             if evicted is None:
-                raise TooManyTasks(
-                    f"the server holds {len(tasks)} tasks (max_tasks={self.max_tasks}), all active; "
-                    f"{len(new_ids)} new task(s) refused"
-                )
+                raise too_many_tasks(self.max_tasks)
             for task_id in evicted:
                 del tasks[task_id]
             change.removed = evicted
@@ -197,4 +232,10 @@ class MemoryStore(TaskStore):
             await asyncio.to_thread(self._file.save, dict(self._tasks))
         except OSError as exc:
             self._dirty.set()
-            log.warning("could not save tasks to %s: %s", self._file.path, exc)
+            if self._save_error is None:  # once per failing spell, not every interval
+                log.warning("could not save tasks to %s: %s", self._file.path, exc)
+            self._save_error = f"cannot save tasks to {self._file.path}: {exc}"
+        else:
+            if self._save_error is not None:
+                log.warning("saving tasks to %s works again", self._file.path)
+            self._save_error = None

@@ -7,15 +7,22 @@ Layout, under ``PROGRESSISTA_REDIS_PREFIX`` (default ``progressista:``):
 - ``task:<id>``: a hash per task, each field's value JSON-encoded, so Lua
   compares and republishes tasks without decoding them;
 - ``ids``: the set of task ids; ``done``: completed task ids scored by
-  ``updated_at``, for evicting the oldest first;
+  ``updated_at``, and ``lost``: lost task ids scored by ``seen_at``, for
+  evicting the oldest first at the cap;
 - ``changes``: the pub/sub channel every process listens on; each message is a
   change, ``{"tasks": {...}, "removed": [...]}``;
-- ``lifecycle``: the lease held by the one process that runs cleanup passes.
+- ``lifecycle``: the lease held by the one process that runs cleanup passes;
+- ``health``: what ``/health`` writes to learn whether Redis takes writes.
 
 Writes are group-committed: requests that arrive while a write is in flight
 are merged by the next single Lua call (``lua/merge.lua``), which applies them
 atomically and publishes what changed. A POST is answered only once its events
 are in Redis, so nothing is acknowledged that could still be lost.
+
+Every command has a timeout (``PROGRESSISTA_REDIS_TIMEOUT``): a Redis that
+stops answering fails requests with 503 instead of holding them. A Redis whose
+``maxmemory-policy`` may evict any key (``allkeys-*``) would drop acknowledged
+tasks silently: the store warns at start.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import OutOfMemoryError, RedisError
 
 from progressista.protocol.feed import Backoff
 from progressista.protocol.statuses import ACTIVE, FINAL
@@ -40,10 +47,10 @@ from progressista.protocol.task import BOOKKEEPING, TASK_DEFAULTS
 from .background import stop, wait_event
 from .lua_scripts import json_texts, lua_script
 from .models import Event
-from .store import Change, StoreUnavailable, TaskStore, TooManyTasks
-from .tasks import Lifecycle, Task, matches, sweep, with_status
+from .store import Change, StoreUnavailable, TaskStore, too_many_new_tasks, too_many_tasks
+from .tasks import Lifecycle, Task, matches, new_task_limit, sweep, with_status
 
-__all__ = ["RedisStore"]
+__all__ = ["RedisStore", "evicts_tasks"]
 
 log = logging.getLogger("progressista.server")
 
@@ -52,6 +59,26 @@ _RETRY = Backoff(first=0.1, limit=5.0)  # reconnecting to the change feed
 _CLOSE_TIMEOUT = 2.0
 _SUBSCRIBE_TIMEOUT = 10.0
 _MARK_OPS = {"stale": "s", "lost": "l"}  # ops of lua/remove.lua
+_FEED_POLL = 1.0  # seconds a read of the change feed waits before it looks again
+_HEALTH_KEY_MS = 60_000  # the health probe's key expires by itself
+
+
+def evicts_tasks(policy: str) -> bool:
+    """Can Redis drop task keys under this ``maxmemory-policy`` once it reaches ``maxmemory``?
+
+    Only ``allkeys-*`` policies evict keys without a TTL, and task keys have none
+    (``volatile-*`` policies may evict only the lifecycle lease, which is taken again).
+
+    >>> evicts_tasks("allkeys-lru"), evicts_tasks("noeviction"), evicts_tasks("volatile-lru")
+    (True, False, False)
+    """
+    return policy.startswith("allkeys-")
+
+
+def _unavailable(exc: Exception) -> StoreUnavailable:
+    if isinstance(exc, OutOfMemoryError):
+        return StoreUnavailable(f"Redis is out of memory and refuses writes: {exc}")
+    return StoreUnavailable(f"Redis is unavailable: {exc}")
 
 
 def _dumps(value: Any) -> str:
@@ -80,21 +107,36 @@ class RedisStore(TaskStore):
     """The store for ``PROGRESSISTA_REDIS_URL``; see the module docstring."""
 
     def __init__(
-        self, url: str, prefix: str = "progressista:", max_tasks: int = 10_000, lease_seconds: float = 10.0
+        self,
+        url: str,
+        prefix: str = "progressista:",
+        max_tasks: int = 10_000,
+        lease_seconds: float = 10.0,
+        *,
+        timeout: float = 5.0,
     ) -> None:
+        """``timeout``: seconds any Redis command (and connecting) may take; set here, since
+        the redis-py versions ``redis>=5`` admits differ in their defaults (some wait forever)."""
         super().__init__()
         self.url = url
         self.prefix = prefix
         self.max_tasks = max_tasks
         self.lease_ms = max(1, int(lease_seconds * 1000))
         self._holder = f"{os.getpid()}-{uuid.uuid4().hex}"
-        self._redis: aioredis.Redis = aioredis.from_url(url, decode_responses=True, health_check_interval=10)
+        self._redis: aioredis.Redis = aioredis.from_url(
+            url,
+            decode_responses=True,
+            health_check_interval=10,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
         self._merge = self._redis.register_script(
             lua_script("merge.lua", FINAL=json_texts(FINAL), BOOKKEEPING=BOOKKEEPING)
         )
         self._all = self._redis.register_script(lua_script("all_tasks.lua"))
         self._remove = self._redis.register_script(lua_script("remove.lua", ACTIVE=json_texts(ACTIVE)))
         self._lead = self._redis.register_script(lua_script("lead.lua"))
+        self._index_lost = self._redis.register_script(lua_script("lost_index.lua"))
         defaults: list[str] = []
         for name, value in TASK_DEFAULTS.items():
             defaults += [name, _dumps(value)]
@@ -112,6 +154,11 @@ class RedisStore(TaskStore):
         except (RedisError, OSError) as exc:
             await self._redis.aclose()
             raise StoreUnavailable(f"cannot reach Redis at {self.url}: {exc}") from exc
+        await self._check_eviction_policy()
+        try:
+            await self._index_lost(args=[self.prefix])
+        except (RedisError, OSError) as exc:  # a Redis out of memory: the index fills as tasks go lost
+            log.warning("could not index lost tasks in Redis: %s", exc)
         self._background = [
             asyncio.create_task(self._write_loop(), name="progressista-redis-writer"),
             asyncio.create_task(self._listen_loop(), name="progressista-redis-listener"),
@@ -129,11 +176,34 @@ class RedisStore(TaskStore):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._redis.aclose(), _CLOSE_TIMEOUT)
 
+    async def _check_eviction_policy(self) -> None:
+        """Warn when Redis may evict task keys: it would drop acknowledged tasks without a word."""
+        try:
+            found = await self._redis.config_get("maxmemory-policy")
+        except (RedisError, OSError) as exc:  # managed Redis services often refuse CONFIG
+            log.info("could not read Redis' maxmemory-policy (%s); it must not be allkeys-*", exc)
+            return
+        policy = str(found.get("maxmemory-policy", ""))
+        if evicts_tasks(policy):
+            log.warning(  # not the URL: it may hold a password
+                "Redis has maxmemory-policy %s: when it reaches maxmemory it will silently drop "
+                "tasks this server acknowledged; set maxmemory-policy noeviction (or a volatile-* policy)",
+                policy,
+            )
+
     async def ping(self) -> bool:
         try:
             return bool(await self._redis.ping())
         except (RedisError, OSError):
             return False
+
+    async def problem(self) -> str | None:
+        """A write Redis refuses (out of memory, read-only replica) means every POST gets 503."""
+        try:
+            await self._redis.set(self.prefix + "health", repr(time.time()), px=_HEALTH_KEY_MS)
+        except (RedisError, OSError) as exc:
+            return str(_unavailable(exc))
+        return None
 
     # -- writes --------------------------------------------------------------
 
@@ -147,10 +217,10 @@ class RedisStore(TaskStore):
         self._queue.append((args, future))
         self._wake.set()
         applied = await future
+        if applied == -2:
+            raise too_many_new_tasks(self.max_tasks)
         if applied < 0:
-            raise TooManyTasks(
-                f"the server holds too many tasks (max_tasks={self.max_tasks}), all active; new task(s) refused"
-            )
+            raise too_many_tasks(self.max_tasks)
         return applied
 
     async def _write_loop(self) -> None:
@@ -164,7 +234,8 @@ class RedisStore(TaskStore):
 
     async def _commit(self, batch: list[tuple[list[str], asyncio.Future[int]]]) -> None:
         """Write one batch and answer every request in it, whatever happens."""
-        args = [self.prefix, repr(time.time()), str(self.max_tasks), *self._defaults]
+        args = [self.prefix, repr(time.time()), str(self.max_tasks), str(new_task_limit(self.max_tasks))]
+        args += self._defaults
         for request_args, _ in batch:
             args += request_args
         try:
@@ -173,7 +244,7 @@ class RedisStore(TaskStore):
             if len(outcomes) != len(batch):
                 raise RuntimeError(f"merge.lua answered {len(outcomes)} results for {len(batch)} requests")
         except (RedisError, OSError) as exc:
-            outcomes = [StoreUnavailable(f"Redis is unavailable: {exc}")] * len(batch)
+            outcomes = [_unavailable(exc)] * len(batch)
         except Exception as exc:  # a bug must fail these requests, not hang them and every later one
             log.exception("writing to Redis failed")
             outcomes = [exc] * len(batch)
@@ -198,7 +269,7 @@ class RedisStore(TaskStore):
         try:
             result: list[str] = await self._remove(args=args)
         except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
+            raise _unavailable(exc) from exc
         split = result.index("|")
         return result[:split], result[split + 1 :]
 
@@ -210,7 +281,7 @@ class RedisStore(TaskStore):
         try:
             text = await self._all(args=[self.prefix])
         except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
+            raise _unavailable(exc) from exc
         tasks: dict[str, Task] = json.loads(text)
         if statuses is None and older_than is None:
             return tasks
@@ -223,7 +294,7 @@ class RedisStore(TaskStore):
         try:
             leading = await self._lead(keys=[self.prefix + "lifecycle"], args=[self._holder, self.lease_ms])
         except (RedisError, OSError) as exc:
-            raise StoreUnavailable(f"Redis is unavailable: {exc}") from exc
+            raise _unavailable(exc) from exc
         if not leading:
             return Change()
         tasks = await self.tasks(now=now)
@@ -256,8 +327,11 @@ class RedisStore(TaskStore):
                     log.warning("Redis is back; dashboards will resync")
                     self.on_change(Change(resync=True))
                     lost, attempt = False, 0
-                async for message in pubsub.listen():
-                    if message["type"] == "message":
+                while True:
+                    # Polled, not listen(): each read then has a timeout of its own, where some
+                    # redis-py versions would apply socket_timeout to listen() and drop an idle feed.
+                    message = await pubsub.get_message(timeout=_FEED_POLL)
+                    if message is not None and message["type"] == "message":
                         self._relay(message["data"])
             except (RedisError, OSError) as exc:
                 if not lost:
@@ -267,7 +341,7 @@ class RedisStore(TaskStore):
                 await asyncio.sleep(_RETRY.delay(attempt))
             finally:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pubsub.aclose(), _CLOSE_TIMEOUT)  # type: ignore[no-untyped-call]
+                    await asyncio.wait_for(pubsub.aclose(), _CLOSE_TIMEOUT)
 
     def _relay(self, data: str) -> None:
         try:

@@ -8,10 +8,12 @@ consistent snapshot.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from progressista.protocol.runs import is_run_task
 from progressista.protocol.statuses import ACTIVE, FINAL, OPEN
 from progressista.protocol.task import BOOKKEEPING, TASK_DEFAULTS
 
@@ -26,11 +28,16 @@ __all__ = [
     "evictions",
     "matches",
     "merge",
+    "new_task_limit",
     "sweep",
     "with_status",
 ]
 
 Task = dict[str, Any]
+
+# new_task_limit: a request may create a tenth of max_tasks, and 100 whatever the cap.
+_NEW_TASKS_SHARE = 10
+_NEW_TASKS_AT_LEAST = 100
 
 
 class Merged(NamedTuple):
@@ -108,7 +115,8 @@ def sweep(tasks: Mapping[str, Task], now: float, policy: Lifecycle) -> Decisions
     - completed tasks idle longer than ``retention_seconds`` are removed, and so
       are lost tasks not heard from for that long;
     - open tasks not heard from for ``lost_seconds`` become lost;
-    - active tasks without progress for ``stale_seconds`` become stale.
+    - active tasks without progress for ``stale_seconds`` become stale (run tasks never:
+      they have no progress of their own).
     """
     decisions = Decisions()
     for task_id, task in tasks.items():
@@ -123,7 +131,12 @@ def sweep(tasks: Mapping[str, Task], now: float, policy: Lifecycle) -> Decisions
                 decisions.expired.append(task_id)
         elif policy.lost_seconds and silent > policy.lost_seconds and status in OPEN:
             decisions.lost.append(task_id)
-        elif status in ACTIVE and policy.stale_seconds and now - task["updated_at"] > policy.stale_seconds:
+        elif (
+            status in ACTIVE
+            and policy.stale_seconds
+            and now - task["updated_at"] > policy.stale_seconds
+            and not is_run_task(task)  # no progress of its own: heard from, it is alive
+        ):
             decisions.stale.append(task_id)
     return decisions
 
@@ -141,26 +154,50 @@ def matches(task: Task, statuses: frozenset[str] | None, older_than: float | Non
 
 
 def evictions(tasks: Mapping[str, Task], incoming: int, limit: int, keep: Container[str] = ()) -> list[str] | None:
-    """Which completed tasks to drop, oldest first, so ``incoming`` new tasks fit.
+    """Which tasks to drop so ``incoming`` new tasks fit under ``limit``.
+
+    Completed tasks go first, oldest change (``updated_at``) first; then lost
+    ones, oldest contact (``seen_at``) first: a lost task may still come back,
+    a completed one will not. Active and stale tasks are never dropped, so bars
+    that went quiet cannot hold the cap against new ones for the retention window.
+    Ties go by id, as in the Redis store's sorted sets.
 
     Tasks in ``keep`` (those the request being applied names) are never chosen:
     an evicted task that an event of the same request named would be created
     again, over the cap, and a closed one would be reopened by a late update.
 
-    ``None`` when even dropping every other completed task leaves no room.
+    ``None`` when even dropping every other completed and lost task leaves no room.
+
+    >>> tasks = {"done": {"status": "close", "updated_at": 9.0, "seen_at": 9.0},
+    ...          "gone": {"status": "lost", "updated_at": 1.0, "seen_at": 2.0},
+    ...          "busy": {"status": "update", "updated_at": 0.0, "seen_at": 0.0}}
+    >>> evictions(tasks, 1, 3), evictions(tasks, 2, 3), evictions(tasks, 3, 3)
+    (['done'], ['done', 'gone'], None)
     """
     excess = len(tasks) + incoming - limit
     if excess <= 0:
         return []
-    completed = [
-        (task["updated_at"], task_id)
+    candidates = [
+        (0, task["updated_at"], task_id) if task["status"] in FINAL else (1, task["seen_at"], task_id)
         for task_id, task in tasks.items()
-        if task["status"] in FINAL and task_id not in keep
+        if (task["status"] in FINAL or task["status"] == "lost") and task_id not in keep
     ]
-    if len(completed) < excess:
+    if len(candidates) < excess:
         return None
-    completed.sort()
-    return [task_id for _, task_id in completed[:excess]]
+    return [task_id for _, _, task_id in heapq.nsmallest(excess, candidates)]
+
+
+def new_task_limit(max_tasks: int) -> int:
+    """How many new tasks one request may create: a tenth of the cap, at least 100 (all of a smaller cap).
+
+    A request asking for more is refused whole (413): one request must not flush
+    out most of what the cap keeps, while a job that starts a hundred bars at
+    once still posts them together (the client splits a refused batch anyway).
+
+    >>> new_task_limit(10_000), new_task_limit(500), new_task_limit(40)
+    (1000, 100, 40)
+    """
+    return min(max_tasks, max(_NEW_TASKS_AT_LEAST, max_tasks // _NEW_TASKS_SHARE))
 
 
 def count_by_status(tasks: Iterable[Task]) -> dict[str, int]:

@@ -2,11 +2,11 @@
 
 The delta feed sends group rows (see :mod:`progressista.protocol.groups`): every
 prefix with at least one member is a group, and its row is
-:func:`~progressista.protocol.groups.aggregate` of its members in id order, what
-``GET /groups`` answers. The broadcaster keeps a :class:`TaskView` up to date
-with every :class:`~progressista.server.store.Change` (with Redis, the changes
-of every process, from pub/sub), so the rows a delta carries never need a read
-of the store.
+:func:`~progressista.protocol.groups.summarise` of its members in id order (the
+aggregate of its bars, and its run task as the head), what ``GET /groups``
+answers. The broadcaster keeps a :class:`TaskView` up to date with every
+:class:`~progressista.server.store.Change` (with Redis, the changes of every
+process, from pub/sub), so the rows a delta carries never need a read of the store.
 
 Cheap by construction: an index ``prefix -> member ids`` (kept sorted); only
 the groups a change touched are computed again, once per broadcast at most;
@@ -36,7 +36,7 @@ import bisect
 from collections.abc import Mapping
 from typing import Any
 
-from progressista.protocol.groups import aggregate, group_of
+from progressista.protocol.groups import group_of, summarise
 
 from .store import Change
 from .tasks import Task
@@ -121,7 +121,7 @@ class TaskView:
                 or ids != self._members.get(prefix)
                 or any(tasks[task_id] is not mine[task_id] for task_id in ids)
             ):
-                row = aggregate([tasks[task_id] for task_id in ids])
+                row = summarise([(task_id, tasks[task_id]) for task_id in ids])
                 # This snapshot's row may be neither what deltas sent nor the view's: the next
                 # deltas send every dashboard the view's row, even one equal to what deltas sent.
                 self._rows.pop(prefix, None)
@@ -166,4 +166,4 @@ class TaskView:
 
     def _compute(self, prefix: str) -> Row:
         tasks = self.tasks
-        return aggregate([tasks[task_id] for task_id in self._members[prefix]])
+        return summarise([(task_id, tasks[task_id]) for task_id in self._members[prefix]])

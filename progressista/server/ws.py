@@ -3,25 +3,80 @@
 Auth and origin are checked after ``accept()``: closing before it reaches the
 client as an HTTP 403 (a browser sees 1006), while a 1008 close after accept
 tells the dashboard plainly that it was refused. Nothing is sent before.
+
+Dashboards send nothing the server needs, so what a client sends is read and
+bounded (:class:`Inbound`): a message over ``ws_max_message_bytes`` is closed
+with 1009, more than about :data:`INBOUND_RATE` messages a second with 1008.
+``progressista serve`` also hands that size to uvicorn (``ws_max_size``), which
+then refuses a larger message before reading it whole.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass, field
 from typing import cast, get_args
 
 from fastapi import APIRouter, WebSocket
 
-from progressista.protocol.feed import POLICY_VIOLATION, REASON_BAD_TOKEN, REASON_ORIGIN
+from progressista.protocol.feed import (
+    MESSAGE_TOO_BIG,
+    POLICY_VIOLATION,
+    REASON_BAD_TOKEN,
+    REASON_ORIGIN,
+    REASON_THROTTLED,
+    REASON_TOO_BIG,
+    REASON_TOO_MANY,
+    TRY_AGAIN_LATER,
+)
 
-from .auth import presented_token, token_ok
+from .auth import refused
 from .broadcast import Mode
 from .deps import BroadcasterDep, SettingsDep
 
-__all__ = ["router"]
+__all__ = ["INBOUND_BURST", "INBOUND_RATE", "Inbound", "router"]
 
 router = APIRouter()
 
 MODES = get_args(Mode)
+
+#: Messages a second a client may send on average, and at once.
+INBOUND_RATE = 5.0
+INBOUND_BURST = 20.0
+
+
+@dataclass
+class Inbound:
+    """What one client may send: messages of at most ``max_bytes``, ``rate`` a second, ``burst`` at once (pure).
+
+    >>> inbound = Inbound(max_bytes=10, rate=1.0, burst=2.0)
+    >>> inbound.take(11, now=0.0)
+    (1009, 'message too big')
+    >>> inbound.take(1, now=0.0), inbound.take(1, now=0.0), inbound.take(1, now=0.0)
+    (None, None, (1008, 'too many messages'))
+    >>> inbound.take(1, now=1.0)  # a second later, one more
+    """
+
+    max_bytes: int
+    rate: float = INBOUND_RATE
+    burst: float = INBOUND_BURST
+    _allowance: float = field(init=False)
+    _at: float | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self._allowance = self.burst
+
+    def take(self, size: int, now: float) -> tuple[int, str] | None:
+        """Count a message of ``size`` bytes received at ``now``; the close ``(code, reason)`` it earns, if any."""
+        if size > self.max_bytes:
+            return MESSAGE_TOO_BIG, REASON_TOO_BIG
+        if self._at is not None:
+            self._allowance = min(self.burst, self._allowance + (now - self._at) * self.rate)
+        self._at = now
+        if self._allowance < 1:
+            return POLICY_VIOLATION, REASON_TOO_MANY
+        self._allowance -= 1
+        return None
 
 
 @router.websocket("/ws")
@@ -40,10 +95,29 @@ async def watch(
     if origin and allowed and "*" not in allowed and origin not in allowed:
         await websocket.close(POLICY_VIOLATION, REASON_ORIGIN)
         return
-    if not token_ok(presented_token(websocket), websocket.app.state.tokens):
-        await websocket.close(POLICY_VIOLATION, REASON_BAD_TOKEN)
+    wait = refused(websocket)
+    if wait is not None:
+        close = (TRY_AGAIN_LATER, REASON_THROTTLED) if wait > 0 else (POLICY_VIOLATION, REASON_BAD_TOKEN)
+        await websocket.close(*close)
         return
     if mode not in MODES:
         await websocket.close(POLICY_VIOLATION, f"unknown mode {mode[:40]!r}; use snapshot or delta")
         return
-    await broadcaster.serve(websocket, cast(Mode, mode))
+    inbound = Inbound(settings.ws_max_message_bytes)
+    await broadcaster.serve(websocket, cast(Mode, mode), lambda: _read(websocket, inbound))
+
+
+async def _read(websocket: WebSocket, inbound: Inbound) -> tuple[int, str] | None:
+    """Read what the client sends until it leaves (``None``) or earns a close."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return None
+        text = message.get("text")
+        if text is not None:
+            size = len(text) if text.isascii() else len(text.encode())
+        else:
+            size = len(message.get("bytes") or b"")
+        close = inbound.take(size, time.monotonic())
+        if close is not None:
+            return close

@@ -4,19 +4,21 @@
 -- sequences, against both).
 -- Task hash fields hold JSON-encoded values, so comparing and re-publishing a
 -- task never decodes or re-encodes it. Each request is all or nothing: a request
--- whose new tasks do not fit under max_tasks (after evicting the oldest completed
--- tasks) changes nothing and reports -1.
+-- whose new tasks do not fit under max_tasks (after evicting the oldest completed,
+-- then the longest silent lost tasks: tasks.evictions) changes nothing and reports -1;
+-- one that would create more than new_limit tasks (tasks.new_task_limit) reports -2.
 --
--- ARGV: prefix, now (JSON number), max_tasks, n_defaults, (field, value) * n_defaults,
+-- ARGV: prefix, now (JSON number), max_tasks, new_limit, n_defaults, (field, value) * n_defaults,
 --       then per request: n_events, then per event:
 --       task_id, task_id as JSON, status, seq ('' when absent), n_fields, (field, value) * n_fields
--- Returns: one integer per request, the number of events that changed a task, or -1.
+-- Returns: one integer per request, the number of events that changed a task, or -1 or -2.
 
-local prefix, now, max_tasks = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local ids_key, done_key, channel = prefix .. 'ids', prefix .. 'done', prefix .. 'changes'
-local n_defaults = tonumber(ARGV[4])
+local prefix, now, max_tasks, new_limit = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local ids_key, done_key, lost_key = prefix .. 'ids', prefix .. 'done', prefix .. 'lost'
+local channel = prefix .. 'changes'
+local n_defaults = tonumber(ARGV[5])
 local defaults = {}
-local i = 5
+local i = 6
 for _ = 1, n_defaults * 2 do
   defaults[#defaults + 1] = ARGV[i]
   i = i + 1
@@ -40,6 +42,7 @@ local function drop(id, id_json)
   redis.call('DEL', prefix .. 'task:' .. id)
   redis.call('SREM', ids_key, id)
   redis.call('ZREM', done_key, id)
+  redis.call('ZREM', lost_key, id)
   changed[id] = nil
   removed[#removed + 1] = id_json
 end
@@ -59,41 +62,55 @@ local function read_request()
   return events
 end
 
--- Make room for the request's new tasks, or say it cannot fit.
--- Completed tasks the request names are never evicted for it (tasks.evictions: keep):
+-- Drop up to `count` tasks of a sorted set, lowest score first, skipping the request's own
+-- (`named` of them are in the set); returns how many are still to drop.
+local function evict(key, count, named, seen)
+  if count <= 0 then return 0 end
+  for _, victim in ipairs(redis.call('ZRANGE', key, 0, count + named - 1)) do
+    if count == 0 then break end
+    if not seen[victim] then
+      drop(victim, redis.call('HGET', prefix .. 'task:' .. victim, 'task_id'))
+      count = count - 1
+    end
+  end
+  return count
+end
+
+-- Make room for the request's new tasks: 0 when they fit, -1 when they cannot, -2 when
+-- they are more than one request may create.
+-- Completed and lost tasks the request names are never evicted for it (tasks.evictions: keep):
 -- an event would create them again, over the cap, or reopen a closed one.
 local function make_room(events)
-  local new, named, seen = 0, 0, {}
+  local new, named_done, named_lost, seen = 0, 0, 0, {}
   for _, ev in ipairs(events) do
     if not seen[ev.id] then
       seen[ev.id] = true
       if redis.call('EXISTS', prefix .. 'task:' .. ev.id) == 0 then
         new = new + 1
       elseif redis.call('ZSCORE', done_key, ev.id) then
-        named = named + 1
+        named_done = named_done + 1
+      elseif redis.call('ZSCORE', lost_key, ev.id) then
+        named_lost = named_lost + 1
       end
     end
   end
+  if new > new_limit then return -2 end
   local excess = redis.call('SCARD', ids_key) + new - max_tasks
-  if excess <= 0 then return true end
-  if redis.call('ZCARD', done_key) - named < excess then return false end
-  local dropped = 0
-  for _, victim in ipairs(redis.call('ZRANGE', done_key, 0, excess + named - 1)) do
-    if dropped == excess then break end
-    if not seen[victim] then
-      drop(victim, redis.call('HGET', prefix .. 'task:' .. victim, 'task_id'))
-      dropped = dropped + 1
-    end
-  end
-  return true
+  if excess <= 0 then return 0 end
+  local room = redis.call('ZCARD', done_key) - named_done + redis.call('ZCARD', lost_key) - named_lost
+  if room < excess then return -1 end
+  evict(lost_key, evict(done_key, excess, named_done, seen), named_lost, seen)
+  return 0
 end
 
+-- The indexes evictions read: completed tasks by when they ended (and no merge leaves a task lost).
 local function set_done(id, status_json)
   if FINAL[status_json] then
     redis.call('ZADD', done_key, now, id)
   else
     redis.call('ZREM', done_key, id)
   end
+  redis.call('ZREM', lost_key, id)
 end
 
 -- Returns true when the task's state changed (what POST reports as "applied").
@@ -141,6 +158,7 @@ local function apply(ev)
   -- Contact without progress (a heartbeat): seen_at moves; a lost task is alive again.
   if current == '"lost"' then
     redis.call('HSET', key, 'status', '"update"', unpack(fields))
+    set_done(ev.id, '"update"')
     note_changed(ev.id, ev.id_json)
     return true
   end
@@ -151,14 +169,15 @@ end
 local results = {}
 while i <= #ARGV do
   local events = read_request()
-  if make_room(events) then
+  local refused = make_room(events)
+  if refused == 0 then
     local applied = 0
     for _, ev in ipairs(events) do
       if apply(ev) then applied = applied + 1 end
     end
     results[#results + 1] = applied
   else
-    results[#results + 1] = -1
+    results[#results + 1] = refused
   end
 end
 

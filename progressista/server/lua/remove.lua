@@ -5,7 +5,8 @@
 --   op 'x': remove the task;  op 's': mark an active task stale;  op 'l': mark an open task lost.
 -- Returns: the ids removed, then '|', then the ids marked.
 local prefix = ARGV[1]
-local ids_key, done_key, channel = prefix .. 'ids', prefix .. 'done', prefix .. 'changes'
+local ids_key, done_key, lost_key = prefix .. 'ids', prefix .. 'done', prefix .. 'lost'
+local channel = prefix .. 'changes'
 -- Active statuses as JSON text (protocol.statuses.ACTIVE), filled in when the store loads this script.
 local ACTIVE = { --[[ACTIVE]] }
 local removed, removed_json, marked, marked_parts = {}, {}, {}, {}
@@ -18,10 +19,13 @@ for i = 2, #ARGV, 3 do
       redis.call('DEL', key)
       redis.call('SREM', ids_key, id)
       redis.call('ZREM', done_key, id)
+      redis.call('ZREM', lost_key, id)
       removed[#removed + 1] = id
       removed_json[#removed_json + 1] = current[3]
     elseif (op == 's' and ACTIVE[current[2]]) or (op == 'l' and (ACTIVE[current[2]] or current[2] == '"stale"')) then
       redis.call('HSET', key, 'status', op == 's' and '"stale"' or '"lost"')
+      -- lost tasks are evicted at the cap, longest silent first (merge.lua's make_room)
+      if op == 'l' then redis.call('ZADD', lost_key, current[1], id) end
       marked[#marked + 1] = id
       local flat = redis.call('HGETALL', key)
       local fields = {}

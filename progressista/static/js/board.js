@@ -7,7 +7,9 @@
  * with members in several columns gets a row in each of them, every row
  * showing the whole group's aggregate (so the same figures as `GET /groups`
  * wherever you look, and a failure elsewhere colours the row beside the
- * running members). The filter hides cards, never a row's figures.
+ * running members). The filter hides cards, never a row's figures. A
+ * group's run task (the server names it: `run.task_id` of its row) has no
+ * card: its group's row is its card, placed in the run task's column too.
  *
  * @module board
  */
@@ -107,7 +109,9 @@ export function updateRows(prefixes) {
     if (!changed.has(row.prefix)) continue;
     const aggregate = groups.get(row.prefix);
     if (!aggregate) return true;
+    const runId = row.runId;
     updateGroupRow(row, aggregate, row.count, collapsed.has(row.key));
+    if (row.runId !== runId) return true; // a card becomes the row's head, or stops being it
     drawn.add(row.prefix);
   }
   for (const prefix of changed) if (!drawn.has(prefix)) return true;
@@ -135,10 +139,11 @@ export function layout() {
     const prefix = view.prefix !== null && groups.has(view.prefix) ? view.prefix : null;
     let entry = prefix === null ? null : placed[name].get(prefix);
     if (prefix !== null && !entry) {
-      entry = { id: prefix, updated: -Infinity, members: [], count: 0 };
+      entry = { id: prefix, updated: -Infinity, members: [], count: 0, listed: false };
       placed[name].set(prefix, entry);
     }
-    if (entry) entry.count += 1; // members here, whatever the filter
+    const head = entry !== null && groups.get(prefix).run?.task_id === view.id; // drawn as the row itself
+    if (entry && !head) entry.count += 1; // cards here, whatever the filter
     if (!matches(view)) continue;
     shown[name] += 1;
     const item = { id: view.id, updated: finite(view.task.updated_at) ?? 0, view };
@@ -146,8 +151,9 @@ export function layout() {
       items[name].push(item);
       continue;
     }
-    if (!entry.members.length) items[name].push(entry);
-    entry.members.push(item);
+    if (!entry.listed) items[name].push(entry);
+    entry.listed = true;
+    if (!head) entry.members.push(item);
     entry.updated = Math.max(entry.updated, item.updated);
   }
   const live = new Set();

@@ -4,13 +4,15 @@
  * Every figure is `taskFigures(task)` (format.js), each in its own
  * `data-testid` node (task-percent, task-count, task-rate, task-elapsed,
  * task-eta) holding exactly that text, so a card reads as the terminal does.
+ * A failed task says why in task-reason (`reasonOf`, protocol.js: its
+ * `meta.error`, else its `meta.signal`), clamped to a few lines, whole in its tooltip.
  *
  * @module cards
  */
 
 import { clip, el, isObject, part, progressBar, put, setBar, text } from "./dom.js";
 import { finite, formatAge, formatSince, fraction, taskFigures } from "./format.js";
-import { groupOf, knownStatus, STATUS_LABELS } from "./protocol.js";
+import { groupOf, knownStatus, reasonOf, reasonText, STATUS_LABELS } from "./protocol.js";
 
 // Meta keys shown in the card footer rather than as chips.
 const HOST_KEYS = ["host", "hostname", "node"];
@@ -33,7 +35,7 @@ export function createCard(id) {
   root.dataset.taskId = id;
   const head = el("div", "card-head");
   const badge = part("span", "badge", "task-status");
-  const title = part("h3", "card-title", "task-title");
+  const title = part("h3", "card-title clamped", "task-title");
   const discard = part("button", "icon-btn discard", "discard");
   discard.textContent = "×";
   discard.type = "button";
@@ -42,6 +44,7 @@ export function createCard(id) {
   discard.setAttribute("aria-label", "Discard task");
   head.append(badge, title, discard);
   const idLine = part("div", "card-id", "task-id");
+  const reason = part("div", "card-reason clamped", "task-reason");
   const [bar, fill] = progressBar("div", "bar");
   const pct = part("span", "stat-pct", "task-percent");
   const barRow = el("div", "bar-row");
@@ -63,9 +66,9 @@ export function createCard(id) {
   const origin = part("span", "origin", "task-origin");
   const age = part("span", "age", "task-age");
   foot.append(origin, age);
-  root.append(head, idLine, barRow, statsRow, extras, foot);
+  root.append(head, idLine, reason, barRow, statsRow, extras, foot);
   return {
-    id, el: root, badge, title, idLine, bar, fill, figures, extras, postfix, chips, origin, age,
+    id, el: root, badge, title, idLine, reason, bar, fill, figures, extras, postfix, chips, origin, age,
     prefix: groupOf(id), task: null, search: "", searchMeta: "", cache: Object.create(null),
   };
 }
@@ -92,6 +95,9 @@ export function updateCard(view, task, now) {
     view.title.title = view.cache.tip;
   }
   put(view, "idLine", view.idLine, desc && desc !== view.id ? view.id : "");
+  const reason = reasonOf(task);
+  put(view, "reason", view.reason, reason);
+  if (view.reason.title !== reason) view.reason.title = reason;
 
   const share = fraction(task);
   if (view.cache.share !== share) {
@@ -104,11 +110,15 @@ export function updateCard(view, task, now) {
 
   const meta = isObject(task.meta) ? task.meta : {};
   const metaJson = metaValue(meta);
-  if (view.cache.meta !== metaJson || view.cache.host !== task.host || view.cache.pid !== task.pid) {
+  if (
+    view.cache.meta !== metaJson || view.cache.host !== task.host || view.cache.pid !== task.pid
+    || view.cache.said !== reason
+  ) {
     view.cache.meta = metaJson;
     view.cache.host = task.host;
     view.cache.pid = task.pid;
-    renderMeta(view, task, meta);
+    view.cache.said = reason;
+    renderMeta(view, task, meta, reason);
   }
   const noExtras = view.postfix.hidden && view.chips.hidden;
   if (view.cache.noExtras !== noExtras) {
@@ -133,9 +143,13 @@ function firstMeta(meta, keys) {
   return keys.find((key) => Object.hasOwn(meta, key) && meta[key] !== null && meta[key] !== "") ?? null;
 }
 
-function renderMeta(view, task, meta) {
+// The meta key the reason line already says (no chip repeats it).
+const REASON_KEYS = ["error", "signal"];
+
+function renderMeta(view, task, meta, reason) {
   const hostKey = text(task.host) ? null : firstMeta(meta, HOST_KEYS);
   const jobKey = firstMeta(meta, JOB_KEYS);
+  const saidKey = reason ? REASON_KEYS.find((key) => reasonText(meta[key]) === reason) ?? null : null;
   const host = text(task.host) || (hostKey ? metaValue(meta[hostKey]) : "");
   const parts = [];
   if (host) parts.push(host);
@@ -146,7 +160,7 @@ function renderMeta(view, task, meta) {
   view.origin.title = origin;
 
   const keys = Object.keys(meta);
-  const shown = keys.filter((key) => key !== hostKey && key !== jobKey);
+  const shown = keys.filter((key) => key !== hostKey && key !== jobKey && key !== saidKey);
   const chips = shown.slice(0, CHIP_LIMIT).map((key) => {
     const value = metaValue(meta[key]);
     const chip = el("li", "chip");

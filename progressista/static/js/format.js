@@ -227,6 +227,9 @@ export function taskFigures(task) {
  * @returns {{percent: string, amount: string, unknown: string, rate: string, eta: string, counts: string}}
  */
 export function groupFigures(group) {
+  if (finite(group.members) === 0) { // only a run task, no bar yet: nothing to sum, nothing to count
+    return { percent: "", amount: "", unknown: "", rate: "", eta: "", counts: "" };
+  }
   const unit = group.unit ?? null;
   let amount = "";
   if (unit === null) amount = "mixed units";
@@ -268,10 +271,11 @@ export function groupMembers(group) {
 }
 
 /**
- * `5 tasks: 2 active · 1 lost · 2 done`: members per bucket, empty buckets left out.
+ * `5 tasks: 2 active · 1 lost · 2 done`: members per bucket, empty buckets left out; `""` for none.
  * @param {object} group
  * @returns {string}
  */
 export function groupCounts(group) {
+  if (finite(group.members) === 0) return "";
   return `${groupMembers(group)}: ${bucketCounts(group).map(([, text]) => text).join(COUNT_SEPARATOR)}`;
 }

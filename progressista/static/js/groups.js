@@ -9,10 +9,15 @@
  * buckets are pills of their own (group-active, group-stale, group-lost,
  * group-done, group-error). group-status names the worst member's status.
  *
+ * A run (`progressista run` / `exec`) heads its group: the row's `run`
+ * (`groups.run_head`) shows in group-run as run-command (what was typed),
+ * run-state (its status label), run-exit (`exit 1`) and run-reason (why it
+ * failed). Its task has no card of its own (board.js leaves it out).
+ *
  * @module groups
  */
 
-import { el, part, progressBar, put, setBar } from "./dom.js";
+import { el, isObject, part, progressBar, put, setBar, text } from "./dom.js";
 import { bucketCounts, COUNT_SEPARATOR, groupFigures, groupMembers } from "./format.js";
 import { knownStatus, STATUS_LABELS } from "./protocol.js";
 
@@ -44,6 +49,15 @@ export function createGroupRow(key, prefix) {
   const badge = part("span", "badge group-badge", "group-status");
   top.append(chevron, name, here, badge);
 
+  const run = part("span", "group-run", "group-run");
+  const runParts = {
+    command: part("span", "run-command", "run-command"),
+    state: part("span", "badge run-state", "run-state"),
+    exit: part("span", "run-exit", "run-exit"),
+    reason: part("span", "run-reason clamped", "run-reason"),
+  };
+  run.append(runParts.command, runParts.state, runParts.exit, runParts.reason);
+
   const barRow = el("span", "group-bar-row");
   const [bar, fill] = progressBar("span", "group-bar");
   bar.setAttribute("aria-label", `${prefix}: progress of the group`);
@@ -59,10 +73,13 @@ export function createGroupRow(key, prefix) {
   const statsRow = el("span", "group-stats");
   statsRow.append(figures.amount, figures.rate, figures.eta, figures.unknown, tally);
 
-  head.append(top, barRow, statsRow);
+  head.append(top, run, barRow, statsRow);
   const body = el("div", "group-body");
   root.append(head, body);
-  return { key, el: root, head, here, badge, barRow, bar, fill, figures, tally, body, cache: Object.create(null) };
+  return {
+    key, el: root, head, here, badge, run, runParts, runId: null, barRow, bar, fill, figures, tally, body,
+    cache: Object.create(null),
+  };
 }
 
 /**
@@ -80,7 +97,8 @@ export function updateGroupRow(row, aggregate, here, collapsed) {
   }
   put(row, "badge", row.badge, status === "update" ? "" : STATUS_LABELS[status]);
   const members = aggregate.members;
-  put(row, "here", row.here, here === members ? "" : `${here} of ${members} here`);
+  // No card here (only the run task is in this column): nothing to count.
+  put(row, "here", row.here, here === members || here === 0 ? "" : `${here} of ${members} here`);
   if (row.cache.hereTip !== here) {
     row.cache.hereTip = here;
     row.here.title = `${here} of this group's ${members} tasks are in this column; the figures cover the whole group`;
@@ -97,7 +115,9 @@ export function updateGroupRow(row, aggregate, here, collapsed) {
   if (row.cache.counts !== figures.counts) {
     row.cache.counts = figures.counts;
     drawTally(row.tally, aggregate);
+    row.tally.hidden = figures.counts === ""; // only a run task, no bar yet
   }
+  drawRun(row, isObject(aggregate.run) ? aggregate.run : null);
 
   if (row.cache.collapsed !== collapsed) {
     row.cache.collapsed = collapsed;
@@ -118,4 +138,26 @@ function drawTally(tally, aggregate) {
     nodes.push(pill);
   });
   tally.replaceChildren(...nodes);
+}
+
+// The run at the head of the group: what was typed, its state, exit code and reason, as the server wrote them.
+function drawRun(row, run) {
+  row.runId = run === null ? null : text(run.task_id);
+  const status = run === null ? "" : knownStatus(run.status);
+  if (row.cache.runStatus !== status) {
+    row.cache.runStatus = status;
+    row.run.dataset.status = status;
+    row.run.hidden = run === null;
+  }
+  const parts = row.runParts;
+  const said = {
+    command: run === null ? "" : text(run.command),
+    state: run === null ? "" : STATUS_LABELS[status],
+    exit: run === null ? "" : text(run.exit),
+    reason: run === null ? "" : text(run.reason),
+  };
+  for (const [name, value] of Object.entries(said)) {
+    put(row, "run-" + name, parts[name], value);
+    if ((name === "command" || name === "reason") && parts[name].title !== value) parts[name].title = value;
+  }
 }

@@ -1,9 +1,10 @@
 /**
- * The contract's names, as `progressista/protocol/statuses.py` and `groups.py` define them.
+ * The contract's names, as `progressista/protocol/statuses.py`, `groups.py` and `reasons.py` define them.
  *
  * Only what the dashboard draws with: which column a status goes to, how it
- * reads, how group members are counted, and which tasks form a group. The
- * group figures themselves come from the server (`/ws` `groups`), never from here.
+ * reads, how group members are counted, which tasks form a group, and why a
+ * task failed. The group figures themselves, and which member is a group's
+ * run task, come from the server (`/ws` `groups`), never from here.
  *
  * @module protocol
  */
@@ -58,4 +59,33 @@ export function knownStatus(status) {
 export function groupOf(taskId) {
   const i = taskId.indexOf(":");
   return i > 0 && i < taskId.length - 1 ? taskId.slice(0, i) : null;
+}
+
+/** `task.MAX_ERROR`: a reason is cut to this many characters. */
+export const MAX_ERROR = 500;
+
+// reasons.py's _BREAKS: line breaks, tabs and control characters read as one space.
+const BREAKS = /[\u0000-\u0020\u007f-\u009f\u2028\u2029]+/g;
+
+/**
+ * `reasons.reason_text`: `value` as one line, at most MAX_ERROR characters (cut with "…"); "" if not text.
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function reasonText(value) {
+  if (typeof value !== "string") return "";
+  const flat = value.replace(BREAKS, " ").replace(/^ | $/g, "");
+  const chars = Array.from(flat); // code points, as Python counts them
+  return chars.length <= MAX_ERROR ? flat : chars.slice(0, MAX_ERROR - 1).join("") + "…";
+}
+
+/**
+ * `reasons.reason`: why an `error` task ended, its `meta.error`, else its `meta.signal`; "" otherwise.
+ * @param {object} task
+ * @returns {string}
+ */
+export function reasonOf(task) {
+  const meta = task.meta !== null && typeof task.meta === "object" && !Array.isArray(task.meta) ? task.meta : {};
+  if (task.status !== "error") return "";
+  return reasonText(meta.error) || reasonText(meta.signal);
 }

@@ -1,0 +1,240 @@
+"""How any tqdm bar reports: the functions behind :class:`~progressista.client.RemoteTqdm`'s hooks and the patch's.
+
+A reporting bar carries a :class:`Remote` in its ``_remote`` attribute (its
+task id, route, meta and counters); everything else about it is tqdm's. The
+same functions serve a ``RemoteTqdm`` (from its overridden methods) and, under
+:func:`progressista.patch.install`, any ``tqdm.std.tqdm`` (from the hooks the
+patch puts on tqdm's base class), so a bar reports the same whichever way it
+came to:
+
+- :func:`start` when the bar is made (``start``, urgent);
+- :func:`refreshed` after each of tqdm's refreshes, already throttled by tqdm
+  (``update``);
+- :func:`closing` around tqdm's ``close`` (``close``, or ``error``; a close from a
+  loop an exception broke is held back :data:`INTERRUPT_GRACE` seconds);
+- :func:`exiting` from ``__exit__`` (a ``with`` block that raised: ``error``, with
+  ``meta.error``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .. import sender as _sender
+from ..protocol.task import MAX_TASK_ID
+from .event import bar_event, new_task_id, same_progress
+from .meta import bar_meta, failure_meta, meta_with
+from .routes import route_for
+
+__all__ = [
+    "INTERRUPT_GRACE",
+    "NULL_FILE",
+    "REMOTE_ARGUMENTS",
+    "Remote",
+    "closing",
+    "exiting",
+    "finish",
+    "push",
+    "refreshed",
+    "remote_of",
+    "start",
+    "visible_kwargs",
+]
+
+log = logging.getLogger("progressista")
+
+#: Seconds a ``close`` from an interrupted ``for`` loop waits, in case the exception kills the job.
+INTERRUPT_GRACE = 1.0
+#: The keyword arguments a reporting bar takes on top of tqdm's.
+REMOTE_ARGUMENTS = ("server_url", "task_id", "push_every", "request_timeout", "meta", "headers")
+
+
+class _NullFile:
+    """A console that shows nothing: for a ``disable=None`` bar on a non-TTY, and phases without a console bar."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+NULL_FILE = _NullFile()
+
+
+class Remote:
+    """A bar's reporting state (kept apart from tqdm's attributes)."""
+
+    __slots__ = (
+        "failed",
+        "failure_meta",
+        "finished",
+        "generation",
+        "held",
+        "last_event",
+        "last_push",
+        "meta",
+        "meta_size",
+        "pid",
+        "route",
+        "seq",
+        "task_id",
+    )
+
+    def __init__(self, task_id: str, route: _sender.Route, meta: dict[str, Any], meta_size: int) -> None:
+        self.task_id = task_id
+        self.route = route
+        self.meta = meta
+        self.meta_size = meta_size
+        self.seq = 0
+        self.pid = os.getpid()
+        self.generation = _sender.generation
+        self.finished = False
+        self.failed = False
+        self.failure_meta: dict[str, Any] | None = None  # added to the meta of the final error
+        self.held = False
+        self.last_push = 0.0
+        self.last_event: dict[str, Any] | None = None
+
+
+def remote_of(bar: Any) -> Remote | None:
+    """The bar's reporting state, or ``None`` when it does not report."""
+    return getattr(bar, "_remote", None)
+
+
+def visible_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """tqdm's arguments, where ``disable=None`` (tqdm: "hide on a non-TTY") hides the console bar only.
+
+    A bar nobody sees in a CI log is exactly the one worth watching remotely:
+    it stays enabled, drawing to :data:`NULL_FILE` when its file is no TTY.
+    """
+    if "disable" in kwargs and kwargs["disable"] is None:
+        kwargs = {**kwargs, "disable": False}
+        if not _isatty(kwargs.get("file") or sys.stderr):
+            kwargs["file"] = NULL_FILE
+    return kwargs
+
+
+def start(
+    bar: Any,
+    bar_class: type[Any],
+    defaults: Mapping[str, Any],
+    server_url: str | None = None,
+    task_id: str | None = None,
+    push_every: float | None = None,
+    request_timeout: float | None = None,
+    meta: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    """Make ``bar`` (an initialised, enabled tqdm) report, and post its ``start``.
+
+    ``bar_class._post`` posts its batches; ``defaults`` are the options not
+    given (the class's, or the patch's), then ``PROGRESSISTA_*``.
+    """
+    try:
+        route, run_id = route_for(bar_class, defaults, server_url, push_every, request_timeout, headers)
+        safe, size = bar_meta(defaults.get("meta"), meta)
+        given = None if task_id is None else str(task_id)[:MAX_TASK_ID]
+        bar._remote = Remote(given or new_task_id(run_id), route, safe, size)
+    except Exception:
+        log.debug("progressista: this bar will not report", exc_info=True)
+        return
+    push(bar, "start", urgent=True)
+
+
+def refreshed(bar: Any) -> None:
+    """tqdm refreshed the bar (its throttling already applied): report its state."""
+    if getattr(bar, "_remote", None) is not None and not bar.disable:
+        push(bar, "update")
+
+
+def closing(bar: Any, close: Callable[[], None]) -> None:
+    """Run tqdm's ``close``, then report ``close`` (or ``error``, see :mod:`progressista.client`)."""
+    remote = remote_of(bar)
+    if remote is None or remote.finished:
+        close()
+        return
+    # An exception in flight here: a loop left early (GeneratorExit), an iterable that raised, or
+    # a close() in an except block. Whether it kills the job is not known yet: hold the close.
+    interrupted = sys.exc_info()[1] is not None and not _complete(bar)
+    try:
+        close()
+    finally:
+        if remote.failed:
+            finish(bar, "error", meta=remote.failure_meta)
+        else:
+            finish(bar, "close", hold=INTERRUPT_GRACE if interrupted else 0.0)
+
+
+def exiting(bar: Any, exc_value: BaseException | None) -> None:
+    """The ``with`` block around the bar ends; with ``exc_value`` a failure, the bar ends ``error`` and says why."""
+    remote = remote_of(bar)
+    if remote is not None and exc_value is not None and _is_failure(exc_value):
+        remote.failed = True
+        remote.failure_meta = failure_meta(exc_value)
+        if remote.finished and remote.held:  # a loop inside the block closed the bar already
+            finish(bar, "error", meta=remote.failure_meta)
+
+
+def finish(bar: Any, status: str, hold: float = 0.0, meta: Mapping[str, Any] | None = None) -> None:
+    """Report the final ``status`` (urgent; ``hold`` keeps it back that long, see the sender's ``fail_held``)."""
+    remote = remote_of(bar)
+    if remote is None:
+        return
+    remote.finished = True
+    remote.held = hold > 0
+    push(bar, status, urgent=True, hold=hold, meta=meta)
+
+
+def push(
+    bar: Any,
+    status: str,
+    urgent: bool = False,
+    hold: float = 0.0,
+    heartbeat: bool = False,
+    meta: Mapping[str, Any] | None = None,
+) -> None:
+    """Hand the bar's full state, as ``status``, to the sender."""
+    remote = remote_of(bar)
+    if remote is None or remote.generation != _sender.generation:
+        return  # not reporting, or inherited through fork from the parent process
+    remote.last_push = time.monotonic()
+    try:
+        remote.seq += 1
+        event = bar_event(bar, status, remote.task_id, remote.seq, remote.meta, remote.pid)
+        last = remote.last_event
+        if heartbeat and last is not None and same_progress(event, last):
+            # Nothing moved: resend the last timing too, so the state the server keeps is the one
+            # the dashboards were last told of (timing is bookkeeping, not progress, to the server).
+            event["elapsed"], event["rate"] = last.get("elapsed"), last.get("rate")
+        if meta:  # e.g. the signal that ended the bar, on its final event only
+            event["meta"] = meta_with(remote.meta, meta)
+        remote.last_event = event
+        size = 400 + remote.meta_size + len(event["desc"] or "") + len(event["postfix"] or "")  # JSON, roughly
+        _sender.get_sender().submit(remote.route, remote.task_id, event, urgent, hold, size)
+    except Exception:
+        log.debug("progressista: could not report %r", remote.task_id, exc_info=True)
+
+
+def _complete(bar: Any) -> bool:
+    return bar.total is not None and bar.n >= bar.total
+
+
+def _is_failure(exc: BaseException | None) -> bool:
+    if isinstance(exc, GeneratorExit):
+        return False
+    if isinstance(exc, SystemExit):
+        return exc.code not in (None, 0)
+    return True
+
+
+def _isatty(file: Any) -> bool:
+    try:
+        return bool(file.isatty())
+    except Exception:
+        return False
