@@ -49,7 +49,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "scale_out": (lambda: scale_out.run(seconds=4), lambda: scale_out.run(seconds=1)),
     "tui": (lambda: tui_redraw.run(rounds=40), lambda: tui_redraw.run(rounds=5)),
     "limits": (lambda: limits.run(posts=20, clients=60), lambda: limits.run(posts=2, clients=5)),
-    "pipe": (lambda: pipe.run(lines=5_000_000, rounds=5), lambda: pipe.run(lines=100_000, rounds=1)),
+    "pipe": (lambda: pipe.run(lines=5_000_000, rounds=5), lambda: pipe.run(lines=1_000_000, rounds=1, copies=1)),
 }
 
 

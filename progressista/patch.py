@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.std import tqdm as std_tqdm
 
+from . import capture
 from .client import RemoteTqdm, reporting
 from .client.bar import EXTRAS
 from .config import CLIENT_OPTIONS, ClientOptions, check_options
@@ -75,23 +76,28 @@ def install(**client_options: Unpack[ClientOptions]) -> None:
     global _defaults
     with _lock:
         _defaults = dict(client_options)  # a new dict: bars' routes are cached by the defaults' identity
-        if _originals:
-            return
-        originals = {name: std_tqdm.__dict__[name] for name in HOOKED}  # as defined: put back as they were
-        methods = {name: getattr(std_tqdm, name) for name in HOOKED}  # as called (__init__ may be a partialmethod)
-        hooks = {
-            "__init__": _hooked_init(methods["__init__"]),
-            "refresh": _hooked_refresh(methods["refresh"]),
-            "close": _hooked_close(methods["close"]),
-            "__exit__": _hooked_exit(methods["__exit__"]),
-        }
-        for name, hook in hooks.items():
-            setattr(std_tqdm, name, hook)
-        for name in EXTRAS:  # bar.task_id, bar.set_meta(...), bar.detach(): as on a RemoteTqdm
-            if name not in std_tqdm.__dict__:
-                setattr(std_tqdm, name, RemoteTqdm.__dict__[name])
-                _added.append(name)
-        _originals.update(originals)
+        if not _originals:
+            _hook_tqdm()
+    capture.install(client_options)  # rich.progress, click/typer progress bars, enlighten: see progressista.capture
+
+
+def _hook_tqdm() -> None:
+    """Hook tqdm's base class (with the lock held)."""
+    originals = {name: std_tqdm.__dict__[name] for name in HOOKED}  # as defined: put back as they were
+    methods = {name: getattr(std_tqdm, name) for name in HOOKED}  # as called (__init__ may be a partialmethod)
+    hooks = {
+        "__init__": _hooked_init(methods["__init__"]),
+        "refresh": _hooked_refresh(methods["refresh"]),
+        "close": _hooked_close(methods["close"]),
+        "__exit__": _hooked_exit(methods["__exit__"]),
+    }
+    for name, hook in hooks.items():
+        setattr(std_tqdm, name, hook)
+    for name in EXTRAS:  # bar.task_id, bar.set_meta(...), bar.detach(): as on a RemoteTqdm
+        if name not in std_tqdm.__dict__:
+            setattr(std_tqdm, name, RemoteTqdm.__dict__[name])
+            _added.append(name)
+    _originals.update(originals)
 
 
 def uninstall() -> None:
@@ -105,6 +111,7 @@ def uninstall() -> None:
         _added.clear()
         _originals.clear()
         _defaults = {}
+    capture.uninstall()
 
 
 def installed() -> bool:

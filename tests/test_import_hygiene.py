@@ -32,12 +32,35 @@ def leaked(modules: list[str], stacks: tuple[str, ...] = SERVER_SIDE) -> list[st
         "from progressista import RemoteTqdm, trange",
         "import progressista.sender, progressista.api, progressista.protocol.urls, progressista.config",
         "import progressista.patch; progressista.patch.install(); progressista.patch.uninstall()",
+        "import progressista.capture; progressista.capture.install({}); progressista.capture.uninstall()",
         "import progressista.run, progressista.demo",
         "import progressista.cli",
     ],
 )
 def test_the_client_does_not_load_the_server_stack(statement: str) -> None:
     assert leaked(after(statement)) == [], f"{statement!r} imported them"
+
+
+#: What the capture hooks into, never imports itself (each module where its hooked class lives).
+CAPTURED = ("rich.progress", "click._termui_impl", "typer._click._termui_impl", "enlighten")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import progressista.capture; progressista.capture.install({})",
+        "import progressista.patch; progressista.patch.install()",
+        "import progressista.cli",
+    ],
+)
+def test_the_capture_imports_none_of_the_libraries_it_captures(statement: str) -> None:
+    assert set(after(statement)) & set(CAPTURED) == set(), f"{statement!r} imported them"
+
+
+def test_the_capture_probe_would_notice() -> None:
+    """Canary: a program that imports them does load them (the names are right)."""
+    code = "import rich.progress, click, typer, enlighten\nclick.progressbar(range(1)); typer.progressbar(range(1))"
+    assert set(after(code)) >= set(CAPTURED)
 
 
 def test_creating_a_bar_starts_no_server_stack() -> None:

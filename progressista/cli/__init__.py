@@ -7,6 +7,7 @@ import typer
 from .demo import demo
 from .exec import CONTEXT_SETTINGS as EXEC_CONTEXT
 from .exec import exec_command
+from .pipe import pipe
 from .run import CONTEXT_SETTINGS as RUN_CONTEXT
 from .run import run
 from .serve import serve
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.command()(serve)
 app.command(context_settings=RUN_CONTEXT)(run)
 app.command("exec", context_settings=EXEC_CONTEXT)(exec_command)
+app.command()(pipe)
 app.command()(demo)
 app.command()(watch)
 app.command()(wait)

@@ -31,7 +31,7 @@ from typing import Any, cast
 from ..protocol.task import MAX_ERROR, MAX_META_BYTES, finite
 from .event import number
 
-__all__ = ["bar_meta", "error_text", "failure_meta", "json_safe", "json_size", "meta_with", "safe_meta"]
+__all__ = ["bar_meta", "error_text", "failure_meta", "is_failure", "json_safe", "json_size", "meta_with", "safe_meta"]
 
 log = logging.getLogger("progressista")
 
@@ -100,6 +100,19 @@ def meta_with(meta: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, An
     except (TypeError, ValueError):
         return dict(meta)
     return merged if size <= MAX_META_BYTES else dict(meta)
+
+
+def is_failure(exc: BaseException | None) -> bool:
+    """Does ``exc``, ending a bar's block or loop, make it an ``error``?
+
+    Not ``None``, a ``GeneratorExit`` (a loop left early) or a successful ``SystemExit``.
+
+    >>> is_failure(ValueError()), is_failure(GeneratorExit()), is_failure(SystemExit(0)), is_failure(SystemExit(2))
+    (True, False, False, True)
+    """
+    if exc is None or isinstance(exc, GeneratorExit):
+        return False
+    return not isinstance(exc, SystemExit) or exc.code not in (None, 0)
 
 
 def failure_meta(exc: BaseException | None) -> dict[str, Any] | None:

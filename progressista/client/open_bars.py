@@ -22,6 +22,7 @@ from .. import sender as _sender
 from ..config import ClientConfig
 from . import reporting
 from .meta import failure_meta, meta_with
+from .task import finish_open_tasks
 
 __all__ = ["finish_open_bars", "open_bars"]
 
@@ -54,9 +55,11 @@ def finish_open_bars(status: str = "close", meta: Mapping[str, Any] | None = Non
     With ``"error"``, closes held back from interrupted loops become errors
     too. ``meta`` is added to each bar's meta in that final event (e.g.
     ``{"signal": "SIGTERM"}``; left out if the result would pass the size limit).
-    The console bars are left alone. ``progressista run`` and the exit hook call this.
+    The console bars are left alone. The open tasks that are no tqdm bars (other
+    libraries' bars, see :mod:`.task`) end too. ``progressista run``, its signal
+    handling and the exit hook call this.
     """
-    count = 0
+    count = finish_open_tasks(status, meta)
     for bar in open_bars():
         reporting.finish(bar, status, meta=meta)
         count += 1

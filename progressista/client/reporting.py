@@ -28,7 +28,7 @@ from typing import Any
 from .. import sender as _sender
 from ..protocol.task import MAX_TASK_ID
 from .event import bar_event, new_task_id, same_progress
-from .meta import bar_meta, failure_meta, meta_with
+from .meta import bar_meta, failure_meta, is_failure, meta_with
 from .routes import route_for
 
 __all__ = [
@@ -174,7 +174,7 @@ def closing(bar: Any, close: Callable[[], None]) -> None:
 def exiting(bar: Any, exc_value: BaseException | None) -> None:
     """The ``with`` block around the bar ends; with ``exc_value`` a failure, the bar ends ``error`` and says why."""
     remote = remote_of(bar)
-    if remote is not None and exc_value is not None and _is_failure(exc_value):
+    if remote is not None and exc_value is not None and is_failure(exc_value):
         remote.failed = True
         remote.failure_meta = failure_meta(exc_value)
         if remote.finished and remote.held:  # a loop inside the block closed the bar already
@@ -223,14 +223,6 @@ def push(
 
 def _complete(bar: Any) -> bool:
     return bar.total is not None and bar.n >= bar.total
-
-
-def _is_failure(exc: BaseException | None) -> bool:
-    if isinstance(exc, GeneratorExit):
-        return False
-    if isinstance(exc, SystemExit):
-        return exc.code not in (None, 0)
-    return True
 
 
 def _isatty(file: Any) -> bool:

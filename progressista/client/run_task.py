@@ -29,6 +29,8 @@ __all__ = ["RunTask"]
 class RunTask(RemoteTask):
     """The task of one run of a program, ``"{run_id}:run"``, its ``desc`` the command."""
 
+    ends_with_bars = False  # its run ends it, with the exit code
+
     def __init__(self, run_id: str, command: str, options: ClientOptions | None = None) -> None:
         given: ClientOptions = options or {}
         with_kind: ClientOptions = {**given, "meta": {**dict(given.get("meta") or {}), META_KIND: RUN_KIND}}

@@ -24,7 +24,7 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import sender as _sender
 from ..config import ClientConfig, ClientOptions
@@ -34,7 +34,7 @@ from .event import HOST, number
 from .meta import meta_with, safe_meta
 from .routes import route_for
 
-__all__ = ["RemoteTask"]
+__all__ = ["RemoteTask", "finish_open_tasks"]
 
 log = logging.getLogger("progressista")
 
@@ -47,8 +47,14 @@ class RemoteTask:
 
     ``options`` are the client options (``server_url``, ``push_every``,
     ``request_timeout``, ``meta``, ``headers``), unset ones from ``PROGRESSISTA_*``.
-    Updates build an event at most every ``mininterval`` seconds.
+    Updates build an event at most every ``mininterval`` seconds; one held back
+    goes out with the next heartbeat at the latest, or with the end. A task
+    still open when the process ends is ended with the open bars
+    (:func:`finish_open_tasks`).
     """
+
+    #: Ended with the open bars at exit or on a fatal signal (the run task is ended by its run instead).
+    ends_with_bars: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -159,6 +165,24 @@ class RemoteTask:
             _sender.get_sender().submit(self.route, self.task_id, event, status != "update", size=size)
         except Exception:
             log.debug("progressista: could not report %r", self.task_id, exc_info=True)
+
+
+def finish_open_tasks(status: str, meta: Mapping[str, Any] | None = None, kind: type[RemoteTask] | None = None) -> int:
+    """End every open task of this process that ends with the bars (of ``kind`` only, if given), as ``status``.
+
+    Returns how many.
+    """
+    with _open_lock:
+        tasks = [
+            task
+            for task in _open
+            if task.ends_with_bars
+            and task.generation == _sender.generation
+            and (kind is None or isinstance(task, kind))
+        ]
+    for task in tasks:
+        task._end(status, meta)
+    return len(tasks)
 
 
 def _heartbeat() -> None:
