@@ -34,6 +34,9 @@ class ApiError(Exception):
         self.status_code = status_code
 
 
+#: What every POST and DELETE says it sends; the server refuses other types (415), as a cross-site form has.
+JSON_CONTENT = {"Content-Type": "application/json"}
+
 #: The most of an answer's body :func:`post_events` reads: the sender needs its status and a line for the log.
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -159,8 +162,10 @@ class ProgressistaApi:
         return self._request("GET", self.urls.base + "/health")
 
     def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        # The server refuses a POST or DELETE not declared JSON (415), bodiless or not: forms on other sites send none.
+        headers = self.headers if method == "GET" else {**self.headers, **JSON_CONTENT}
         try:
-            response = self.session.request(method, url, headers=self.headers, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
         except requests.Timeout:
             raise ApiError(f"{self.urls.base} did not answer within {self.timeout:g}s") from None
         except requests.RequestException as exc:

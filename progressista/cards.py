@@ -25,6 +25,7 @@ from progressista.protocol.format import format_age, format_since, fraction, gro
 from progressista.protocol.reasons import reason
 from progressista.protocol.statuses import STATUS_LABELS
 from progressista.protocol.task import finite
+from progressista.protocol.text import shown_id, shown_text
 
 from .board import seen_at, updated_at
 
@@ -36,6 +37,7 @@ __all__ = [
     "group_clock",
     "group_numbers",
     "group_row",
+    "shown_figures",
     "task_clock",
     "task_row",
 ]
@@ -103,6 +105,15 @@ class RowText:
         ]
 
 
+def shown_figures(figures: Mapping[str, str]) -> dict[str, str]:
+    """Figures as shown: the unit in them is task text (:func:`~progressista.protocol.text.shown_text`).
+
+    >>> shown_figures(task_figures({"n": 3, "total": None, "unit": "rows\\x1b[2J"}))["amount"]
+    '3 rows<U+001B>[2J'
+    """
+    return {key: shown_text(text) for key, text in figures.items()}
+
+
 def task_clock(task: Task, now: float) -> tuple[str, str]:
     """A card's text that moves with the clock: its age, and how long a lost task is silent or a stale one idle."""
     age = format_age(now - updated_at(task)) if task else ""
@@ -129,11 +140,12 @@ def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
     ['▍ Alpha just now', '▍ 40%', '▍ 40/100 it · 4.00 it/s · ETA 00:15', '▍ a']
     """
     status = str(task.get("status", ""))
-    figures = task_figures(task)
+    figures = shown_figures(task_figures(task))
     age, since = task_clock(task, now)
     tone = TONES.get(status, "active")
     desc = task.get("desc")
-    name = desc if isinstance(desc, str) and desc else task_id
+    named = isinstance(desc, str) and bool(desc) and desc != task_id
+    name = shown_text(desc) if named and isinstance(desc, str) else shown_id(task_id)
     style = "error" if status == "error" else "title"
     title = [(_MARKS.get(status, ""), style)]
     if status == "lost":
@@ -152,13 +164,13 @@ def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
     details = []
     postfix = task.get("postfix")
     if isinstance(postfix, str) and postfix:
-        details.append(postfix)
-    if name != task_id:
-        details.append(task_id)
+        details.append(shown_text(postfix))
+    if named:
+        details.append(shown_id(task_id))
     host, pid = task.get("host"), task.get("pid")
     if isinstance(host, str) and host:
-        details.append(f"{host}:{pid}" if isinstance(pid, int) else host)
-    why = reason(task)
+        details.append(f"{shown_text(host)}:{pid}" if isinstance(pid, int) else shown_text(host))
+    why = shown_text(reason(task))
     failure: list[Span] = [(why, "error")] if why else []
     if why and details:
         failure.append((_DOT, "details"))
@@ -180,7 +192,7 @@ def group_numbers(group: Mapping[str, Any]) -> list[str]:
     >>> group_numbers({"n": 30, "total": 200, "unit": "it", "rate": 3.0, "eta": 56.7, "unknown_totals": 1})
     ['30/200 it', '1 without total', '3.00 it/s', 'ETA 00:57']
     """
-    figures = group_figures(group)
+    figures = shown_figures(group_figures(group))
     return [text for key in ("amount", "unknown", "rate", "eta") if (text := figures[key])]
 
 
@@ -199,14 +211,14 @@ def group_row(prefix: str, group: Mapping[str, Any], now: float, collapsed: bool
     figures = group_figures(group)
     worst = str(group.get("status", "update"))
     tone = TONES.get(worst, "active")
-    title: list[Span] = [(("▸ " if collapsed else "▾ ") + prefix, f"group gutter-{tone}")]
+    title: list[Span] = [(("▸ " if collapsed else "▾ ") + shown_id(prefix), f"group gutter-{tone}")]
     badge = _BADGES.get(worst)
     if badge:
         title += [("  ", ""), (f" {badge} ", f"badge-{worst}")]
     run = group.get("run")
     head = run if isinstance(run, Mapping) else None
     if head is not None:  # after the badge, which a long command must not push out of a narrow column
-        title += [("  $ ", "details"), (str(head.get("command", "")), "title")]
+        title += [("  $ ", "details"), (shown_text(str(head.get("command", ""))), "title")]
     # "5 tasks: 2 active · 1 lost · 2 done", split back into its buckets to colour each.
     tally, colon, buckets = figures["counts"].partition(": ")
     counts: list[Span] = [(tally + colon, "details")] if tally else []
@@ -240,7 +252,7 @@ def _run_state(head: Mapping[str, Any]) -> list[Span]:
 
 def _run_reason(head: Mapping[str, Any]) -> list[Span]:
     why = head.get("reason")
-    return [(why, "error")] if isinstance(why, str) and why else []
+    return [(shown_text(why), "error")] if isinstance(why, str) and why else []
 
 
 def _joined(*parts: list[Span]) -> list[Span]:

@@ -6,7 +6,8 @@
 >>> uninstall()                     # everything back as it was  # doctest: +SKIP
 
 :func:`install` hooks the lifecycle methods of tqdm's base class,
-``tqdm.std.tqdm``, in place: ``__init__`` (the bar starts reporting, and takes
+``tqdm.std.tqdm``, in place: ``__new__`` (tqdm's monitor thread starts with the
+program's signals blocked, see :mod:`progressista.threads`), ``__init__`` (the bar starts reporting, and takes
 ``RemoteTqdm``'s extra arguments, ``task_id=`` and the rest), ``refresh`` (each
 of tqdm's throttled redraws reports the bar's state: so do ``bar.n = v;
 bar.refresh()`` and ``reset(total=...)``), ``close`` and ``__exit__`` (the end:
@@ -56,7 +57,7 @@ __all__ = ["HOOKED", "OPTIONS", "install", "installed", "uninstall"]
 #: The keyword arguments :func:`install` accepts: defaults for every bar.
 OPTIONS = CLIENT_OPTIONS
 #: The methods of ``tqdm.std.tqdm`` the patch hooks.
-HOOKED = ("__init__", "refresh", "close", "__exit__")
+HOOKED = ("__new__", "__init__", "refresh", "close", "__exit__")
 
 _lock = threading.Lock()
 _originals: dict[str, Callable[..., Any]] = {}
@@ -86,6 +87,7 @@ def _hook_tqdm() -> None:
     originals = {name: std_tqdm.__dict__[name] for name in HOOKED}  # as defined: put back as they were
     methods = {name: getattr(std_tqdm, name) for name in HOOKED}  # as called (__init__ may be a partialmethod)
     hooks = {
+        "__new__": staticmethod(_hooked_new(methods["__new__"])),
         "__init__": _hooked_init(methods["__init__"]),
         "refresh": _hooked_refresh(methods["refresh"]),
         "close": _hooked_close(methods["close"]),
@@ -117,6 +119,14 @@ def uninstall() -> None:
 def installed() -> bool:
     """Is the patch in place?"""
     return bool(_originals)
+
+
+def _hooked_new(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def __new__(cls: type[Any], *args: Any, **kwargs: Any) -> Any:
+        return reporting.new_bar(cls, original, *args, **kwargs)  # tqdm's monitor thread: no signals
+
+    return __new__
 
 
 def _hooked_init(original: Callable[..., None]) -> Callable[..., None]:

@@ -47,6 +47,7 @@ from typing import Any
 from .protocol.groups import group_of
 from .protocol.reasons import error_text, reason
 from .protocol.statuses import FINAL
+from .protocol.text import shown_id, shown_text
 
 __all__ = [
     "DONE",
@@ -157,14 +158,20 @@ class Tracker:
 
 def summary(verdict: Verdict, elapsed: float) -> str:
     """The one line for a finished wait: ``3 tasks closed in 12.4 s``, ``etl:load ended error: KeyError: 'id'``
-    or ``run-42:rank-3 ended error (SIGTERM)``."""
+    or ``run-42:rank-3 ended error (SIGTERM)``; the id and the reason as
+    :mod:`progressista.protocol.text` shows task text, so a task cannot drive the terminal or pass for another.
+
+    >>> summary(Verdict(FAILED, failed=(("etl:\u202eload", "error", None, "Boom\u200b"),)), 1.0)
+    'etl:<U+202E>load ended error: Boom<U+200B>'
+    """
     if verdict.outcome == FAILED and verdict.failed:
         task_id, status, signal, error = verdict.failed[0]
-        line = f"{task_id} is lost (no contact)" if status == "lost" else f"{task_id} ended {status}"
+        shown = shown_id(task_id)
+        line = f"{shown} is lost (no contact)" if status == "lost" else f"{shown} ended {shown_text(status)}"
         if error:
-            line += f": {error}"
+            line += f": {shown_text(error)}"
         elif signal:
-            line += f" ({signal})"
+            line += f" ({shown_text(signal)})"
         others = len(verdict.failed) - 1
         return line + (f"; {others} more failed" if others else "")
     return f"{_tasks(verdict.closed)} closed in {elapsed:.1f} s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import signal
@@ -52,6 +53,10 @@ def require_binary(name: str, *candidates: str) -> str:
     pytest.skip(message)
 
 
+#: What a POST or DELETE must declare, else the server answers 415: ``headers=JSON``.
+JSON = {"Content-Type": "application/json"}
+
+
 @dataclass
 class LiveServer:
     """A running server: its base URL, settings and a ``requests`` session."""
@@ -87,13 +92,24 @@ def free_socket() -> socket.socket:
 
 @contextmanager
 def run_server(
-    settings: Settings | None = None, sock: socket.socket | None = None, **overrides: Any
+    settings: Settings | None = None,
+    sock: socket.socket | None = None,
+    uvicorn_options: dict[str, Any] | None = None,
+    **overrides: Any,
 ) -> Iterator[LiveServer]:
-    """Start uvicorn with ``create_app(settings)`` in a thread; stop it on exit."""
+    """Start uvicorn with ``create_app(settings)`` in a thread; stop it on exit.
+
+    ``uvicorn_options`` go to ``uvicorn.Config`` (``root_path``, …)."""
     settings = settings or Settings(**{"cleanup_interval": 0.05, **overrides})
     sock = sock or free_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        create_app(settings),
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        **(uvicorn_options or {}),
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")
     thread.start()
@@ -106,6 +122,21 @@ def run_server(
             server.should_exit = True
             thread.join(15)
             assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@contextmanager
+def serving(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[http.server.ThreadingHTTPServer]:
+    """A plain HTTP server on a free loopback port, in a thread, answering with ``handler``; stopped on exit."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True, name=f"http-{handler.__name__}")
+    thread.start()
+    try:
+        yield httpd
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
 
 
 class RedisServer:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from clientkit import CLI
 from support import LiveServer, free_port, wait_until
+from terminal_support import Terminal
 from typer.testing import CliRunner
 
 from progressista.board import newest_first
@@ -467,56 +468,6 @@ def test_tasks_help_documents_the_exit_codes():
 
 
 # ---------------------------------------------------------------- on a real terminal
-
-
-class Terminal:
-    """A command on a pseudo-terminal: what a person at a shell sees, read as it comes."""
-
-    def __init__(self, *args: str) -> None:
-        import pty
-
-        master, slave = pty.openpty()
-        self.master = master
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from progressista.cli import main; main()", *args],
-            stdin=slave,
-            stdout=slave,
-            stderr=slave,
-            close_fds=True,
-            env={**os.environ, "COLUMNS": "150", "LINES": "40", "TERM": "xterm"},
-        )
-        os.close(slave)
-        self.screen = ""
-        self._chunks: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, daemon=True).start()
-
-    def _pump(self) -> None:
-        while True:
-            try:
-                data = os.read(self.master, 4096)
-            except OSError:  # the child closed the terminal
-                return
-            if not data:
-                return
-            self._chunks.put(data.decode("utf-8", "replace"))
-
-    def shows(self, text: str) -> bool:
-        while not self._chunks.empty():
-            self.screen += self._chunks.get_nowait()
-        return text in self.screen
-
-    def wait_for(self, text: str) -> None:
-        wait_until(lambda: self.shows(text), 15, what=f"{text!r} on the terminal")
-
-    def type(self, keys: str) -> None:
-        os.write(self.master, keys.encode())
-
-    def finish(self, interrupt: bool = False) -> int:
-        if interrupt:
-            self.proc.send_signal(signal.SIGINT)
-        code = self.proc.wait(15)
-        os.close(self.master)
-        return code
 
 
 def test_ls_watch_on_a_terminal_redraws_in_place(server):

@@ -23,7 +23,7 @@ from dashboard_support import (  # noqa: F401 - the fixtures browser and page
     page_fixture,
 )
 from playwright.sync_api import Page, WebSocketRoute, expect
-from support import LiveServer
+from support import JSON, LiveServer
 
 from progressista.protocol.reasons import reason_text
 
@@ -135,10 +135,10 @@ def test_rows_come_and_go_with_the_feed(page: Page, server: LiveServer) -> None:
     expect(rows.first.get_by_test_id("group-count")).to_have_text("2 tasks: 1 active · 1 done")
     expect_rows_match(page, server, "late")
 
-    server.http.delete(server.url + "/tasks", params={"task_id": "late:a"}, timeout=5).raise_for_status()
+    server.http.delete(server.url + "/tasks", params={"task_id": "late:a"}, headers=JSON, timeout=5).raise_for_status()
     expect(rows).to_have_count(1)
     expect(column(page, "completed").locator(rows).get_by_test_id("group-count")).to_have_text("1 task: 1 done")
-    server.http.delete(server.url + "/tasks", params={"task_id": "late:b"}, timeout=5).raise_for_status()
+    server.http.delete(server.url + "/tasks", params={"task_id": "late:b"}, headers=JSON, timeout=5).raise_for_status()
     expect(rows).to_have_count(0)
     expect(page.get_by_test_id("task-card")).to_have_count(0)
 

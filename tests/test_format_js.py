@@ -25,19 +25,20 @@ CASES: dict[str, list[dict[str, Any]]] = json.loads(
     (files("progressista.protocol") / "format_cases.json").read_text(encoding="utf-8")
 )["cases"]
 
-# Each case as a call of the module's function: Python's snake_case name in camelCase.
-RUN_CASES = """async (cases) => {
-    const format = await import(new URL("js/format.js", location.href));
+# Each case as a call of the module's function: Python's snake_case name in camelCase. The cases go over as
+# JSON text, parsed in the page, so a lone surrogate (text.py's cases hold one) arrives as it was written.
+RUN_CASES = """async ([module, json]) => {
+    const mod = await import(new URL(`js/${module}.js`, location.href));
     const results = [];
-    for (const [name, list] of Object.entries(cases)) {
+    for (const [name, list] of Object.entries(JSON.parse(json))) {
         const camel = name.replace(/_([a-z])/g, (_, letter) => letter.toUpperCase());
         for (const { args } of list) {
-            if (typeof format[camel] !== "function") {
+            if (typeof mod[camel] !== "function") {
                 results.push({ name, camel, missing: true });
                 continue;
             }
             try {
-                results.push({ name, camel, out: format[camel](...args) });
+                results.push({ name, camel, out: mod[camel](...args) });
             } catch (error) {
                 results.push({ name, camel, error: String(error) });
             }
@@ -47,20 +48,20 @@ RUN_CASES = """async (cases) => {
 }"""
 
 
-def wrong_cases(page: Page, cases: dict[str, list[dict[str, Any]]]) -> list[str]:
-    """One line per case the page's ``format.js`` answers differently from its ``out``."""
-    results = iter(page.evaluate(RUN_CASES, cases))
+def wrong_cases(page: Page, cases: dict[str, list[dict[str, Any]]], module: str = "format") -> list[str]:
+    """One line per case the page's ``js/{module}.js`` answers differently from its ``out``."""
+    results = iter(page.evaluate(RUN_CASES, [module, json.dumps(cases)]))
     wrong = []
     for name, listed in cases.items():
         for case in listed:
             got = next(results)
             call = f"{got['camel']}({', '.join(json.dumps(arg) for arg in case['args'])})"
             if got.get("missing"):
-                wrong.append(f"format.js has no {got['camel']} (format.py's {name})")
+                wrong.append(f"{module}.js has no {got['camel']} ({module}.py's {name})")
             elif "error" in got:
                 wrong.append(f"{call} raised {got['error']}")
             elif got["out"] != case["out"]:
-                wrong.append(f"{call} gave {json.dumps(got['out'])}, format.py gives {json.dumps(case['out'])}")
+                wrong.append(f"{call} gave {json.dumps(got['out'])}, {module}.py gives {json.dumps(case['out'])}")
     return wrong
 
 
@@ -177,3 +178,50 @@ def test_the_pages_reasons_are_the_protocols(page: Page) -> None:
     assert found["reasons"] == [reason(task) for task in tasks] == [expected for _, expected in CASES]
     # Negative control: the comparison sees a task whose reason differs.
     assert page.evaluate(READ_REASONS, [{"status": "error", "meta": {"error": "a\nb"}}])["reasons"] != ["a\nb"]
+
+
+TEXT_CASES: dict[str, list[dict[str, Any]]] = json.loads(
+    (files("progressista.protocol") / "text_cases.json").read_text(encoding="utf-8")
+)["cases"]
+
+
+def test_every_case_of_text_py_holds_in_the_browser(page: Page) -> None:
+    """``js/text.js`` shows task text as ``protocol/text.py`` does: markers for controls and invisible characters."""
+    assert set(TEXT_CASES) == {"marker", "shown_text", "shown_id"}
+    assert wrong_cases(page, TEXT_CASES, "text") == []
+    # Negative control: a case the module does not satisfy (the override left in, as it was before) is seen.
+    altered = {"shown_id": [{"args": ["report\u202etxt.exe"], "out": "report\u202etxt.exe"}]}
+    assert wrong_cases(page, altered, "text") == [
+        'shownId("report\\u202etxt.exe") gave "report<U+202E>txt.exe", text.py gives "report\\u202etxt.exe"'
+    ]
+
+
+MARKED_CODE_POINTS = """async () => {
+    const text = await import(new URL("js/text.js", location.href));
+    const marked = { text: [], id: [] };
+    for (let code = 0; code <= 0x10ffff; code++) {
+        const char = String.fromCodePoint(code);
+        if (text.shownText(char) !== char) marked.text.push(code);
+        if (text.shownId(char) !== char) marked.id.push(code);
+    }
+    return marked;
+}"""
+
+
+def test_both_sides_mark_the_same_code_points(page: Page) -> None:
+    """Every code point this Python's Unicode database assigns is shown alike by ``text.py`` and ``text.js``.
+
+    Unassigned ones are left out: the browser's Unicode may be newer (it may know a format character Python
+    does not yet); the cases file holds none of them.
+    """
+    import unicodedata
+
+    from progressista.protocol.text import shown_id, shown_text
+
+    found = page.evaluate(MARKED_CODE_POINTS)
+    assigned = [code for code in range(0x110000) if unicodedata.category(chr(code)) != "Cn"]
+    for rule, shown in (("text", shown_text), ("id", shown_id)):
+        browser = set(found[rule])
+        differ = [hex(code) for code in assigned if (code in browser) != (shown(chr(code)) != chr(code))]
+        assert differ == [], f"{rule}: shown differently by the browser: {differ[:20]}"
+    assert 0x202E in found["id"] and 0x41 not in found["id"] and 0x200D in found["id"] and 0x200D not in found["text"]

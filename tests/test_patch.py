@@ -148,3 +148,28 @@ def test_process_map_reports(server: LiveServer, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(sum(x * x for x in range(20)))
     assert final_task(server, "patched:process_map")["n"] == 20
+
+
+MONITOR_MASK = """
+    import signal, sys, threading, time
+    if "--install" in sys.argv:
+        import progressista.patch
+        progressista.patch.install(server_url="http://127.0.0.1:1")
+    from tqdm import tqdm
+    bar = tqdm(total=2, mininterval=0)  # tqdm starts its monitor thread here
+    monitor = next(thread for thread in threading.enumerate() if thread.name == "tqdm_monitor")
+    with open(f"/proc/self/task/{monitor.native_id}/status") as status:
+        blocked = int(next(line for line in status if line.startswith("SigBlk")).split()[1], 16)
+    print(bool(blocked & (1 << (signal.SIGTERM - 1))))
+    bar.close()
+    """
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the thread's mask from /proc")
+def test_tqdms_monitor_thread_leaves_the_programs_signals_to_it_under_the_patch(tmp_path: Path) -> None:
+    """A SIGTERM taken by tqdm's monitor thread would never run the handler while the main thread sleeps."""
+    path = script(tmp_path, "monitor.py", MONITOR_MASK)
+    env = client_env(None, PROGRESSISTA_QUIET="1")
+    patched = run([sys.executable, str(path), "--install"], env)
+    plain = run([sys.executable, str(path)], env)  # the negative control: tqdm's own monitor takes signals
+    assert (patched.stdout, plain.stdout) == ("True\n", "False\n"), patched.stderr + plain.stderr

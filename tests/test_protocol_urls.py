@@ -23,6 +23,21 @@ from progressista.protocol.urls import ServerUrls, progress_url, server_urls
         ("http://h/static/index.html?token=x", "http://h"),
         ("http://[::1]:8000/health", "http://[::1]:8000"),
         ("http://user:pw@h:8000/", "http://user:pw@h:8000"),
+        # Any page of the server names it: the API list, the docs, one task, a dashboard file.
+        ("http://host:8000/groups", "http://host:8000"),
+        ("http://host:8000/docs", "http://host:8000"),
+        ("http://host:8000/docs/oauth2-redirect", "http://host:8000"),
+        ("http://host:8000/redoc", "http://host:8000"),
+        ("http://host:8000/openapi.json", "http://host:8000"),
+        ("http://host:8000/alerts?state=error", "http://host:8000"),
+        ("http://host:8000/history?key=train", "http://host:8000"),
+        ("http://host:8000/tasks/run-1%3Arank%2F0", "http://host:8000"),
+        ("http://host:8000/static/", "http://host:8000"),
+        ("http://host:8000/static/js/api.js", "http://host:8000"),
+        ("http://proxy/progressista/groups/", "http://proxy/progressista"),
+        ("http://proxy/progressista/docs#/default", "http://proxy/progressista"),
+        ("http://proxy/progressista", "http://proxy/progressista"),  # a prefix that starts like an endpoint
+        ("http://proxy/my-groups", "http://proxy/my-groups"),
     ],
 )
 def test_every_form_names_the_same_server(given: str, base: str) -> None:

@@ -32,6 +32,7 @@ from schemathesis.core.failures import AcceptedNegativeData, FailureGroup
 from schemathesis.core.mutations import OperatorKind
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.openapi.checks import RejectedPositiveData
+from support import JSON
 
 MUTATING = {"POST /progress", "DELETE /tasks", "DELETE /tasks/{task_id}"}
 # Examples per operation and mode: the ingest route gets the most.
@@ -101,6 +102,12 @@ def fuzzed(start_server):
     return start_server(cleanup_interval=3600, lost_seconds=0)
 
 
+def declared_json(case):
+    """A DELETE carries ``Content-Type: application/json`` as every client of ours sends it (else 415, tested in
+    test_server_origin.py); it has no body, so the schema cannot say so."""
+    return dict(JSON) if case.method.upper() == "DELETE" else {}
+
+
 def fuzz(server, operation, mode, seen):
     """Run one operation's examples in one mode against ``server``."""
     label = operation.label
@@ -109,7 +116,7 @@ def fuzz(server, operation, mode, seen):
     @settings(FUZZ_SETTINGS, max_examples=EXAMPLES.get(label, DEFAULT_EXAMPLES))
     def check(case):
         before = server.tasks() if label in MUTATING else None
-        response = case.call(base_url=server.url, session=server.http, timeout=10)
+        response = case.call(base_url=server.url, session=server.http, headers=declared_json(case), timeout=10)
         seen[(label, mode.value, response.status_code)] += 1
         validate(case, response)
         if mode == GenerationMode.NEGATIVE and label == "POST /progress":
@@ -182,6 +189,7 @@ def test_stateful_fuzz_follows_links_between_operations(fuzzed):
         def call(self, case, **kwargs):
             label = case.operation.label
             before = fuzzed.tasks() if label in MUTATING else None
+            kwargs["headers"] = {**declared_json(case), **(kwargs.get("headers") or {})}
             response = super().call(case, base_url=fuzzed.url, session=fuzzed.http, timeout=10, **kwargs)
             calls[(label, response.status_code)] += 1
             if before is not None and 400 <= response.status_code < 500:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 import pytest
 import requests
-from support import RedisServer, clean_env, free_port, require_binary, server_process, wait_until
+from support import JSON, RedisServer, clean_env, free_port, require_binary, server_process, wait_until
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -69,7 +69,7 @@ def test_each_process_computes_group_rows_from_the_changes_of_both(two_processes
         delta = json.loads(ws.recv(timeout=5))
         assert set(delta["tasks"]) == {"run:1"} and delta["groups"] == {"run": groups_of(a)["run"]}
         assert delta["groups"]["run"]["n"] == 3 and delta["groups_removed"] == []
-        assert requests.delete(a + "/tasks/solo:x", timeout=5).ok
+        assert requests.delete(a + "/tasks/solo:x", headers=JSON, timeout=5).ok
         delta = json.loads(ws.recv(timeout=5))
         assert (delta["removed"], delta["groups"], delta["groups_removed"]) == (["solo:x"], {}, ["solo"])
 
@@ -79,9 +79,11 @@ def test_a_delete_on_one_process_is_gone_on_both(two_processes):
     requests.post(a + "/progress", json=[{"task_id": "x"}, {"task_id": "y", "status": "close"}], timeout=5)
     with connect(ws_url(a), open_timeout=5) as ws:
         assert set(json.loads(ws.recv(timeout=5))["tasks"]) == {"x", "y"}
-        assert requests.delete(b + "/tasks/x", timeout=5).json()["removed"] == ["x"]
+        assert requests.delete(b + "/tasks/x", headers=JSON, timeout=5).json()["removed"] == ["x"]
         assert json.loads(ws.recv(timeout=5))["removed"] == ["x"]
-        assert requests.delete(b + "/tasks", params={"status": "completed"}, timeout=5).json()["removed"] == ["y"]
+        assert requests.delete(b + "/tasks", params={"status": "completed"}, headers=JSON, timeout=5).json()[
+            "removed"
+        ] == ["y"]
         assert json.loads(ws.recv(timeout=5))["removed"] == ["y"]
     assert tasks_of(a) == {} and tasks_of(b) == {}
 

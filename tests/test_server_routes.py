@@ -1,8 +1,11 @@
 """The REST API against a real uvicorn server on loopback."""
 
+import contextlib
+import http.server
 import json
 
 import requests
+from support import JSON, serving
 
 
 def test_post_one_event_then_read_it_back(server):
@@ -72,16 +75,18 @@ def test_bad_filters_are_refused(server):
 
 def test_delete_one_task(server):
     server.post([{"task_id": "keep"}, {"task_id": "drop"}])
-    response = server.http.delete(server.url + "/tasks/drop", timeout=5)
+    response = server.http.delete(server.url + "/tasks/drop", headers=JSON, timeout=5)
     assert response.json() == {"removed": ["drop"], "count": 1}
     assert set(server.tasks()) == {"keep"}
-    missing = server.http.delete(server.url + "/tasks/drop", timeout=5)
+    missing = server.http.delete(server.url + "/tasks/drop", headers=JSON, timeout=5)
     assert missing.status_code == 404 and "drop" in missing.json()["detail"]
 
 
 def test_task_ids_with_slashes_and_colons_can_be_deleted(server):
     server.post({"task_id": "run-42:rank/0 é"})
-    response = server.http.delete(server.url + "/tasks/" + requests.utils.quote("run-42:rank/0 é", safe=""), timeout=5)
+    response = server.http.delete(
+        server.url + "/tasks/" + requests.utils.quote("run-42:rank/0 é", safe=""), headers=JSON, timeout=5
+    )
     assert response.status_code == 200 and server.tasks() == {}
 
 
@@ -93,30 +98,38 @@ def test_bulk_delete_returns_what_it_removed(server):
             {"task_id": "c", "status": "update"},
         ]
     )
-    response = server.http.delete(server.url + "/tasks", params={"status": "close"}, timeout=5)
+    response = server.http.delete(server.url + "/tasks", params={"status": "close"}, headers=JSON, timeout=5)
     assert response.json() == {"removed": ["a"], "count": 1}
-    response = server.http.delete(server.url + "/tasks", params={"status": "completed", "older_than": 3600}, timeout=5)
+    response = server.http.delete(
+        server.url + "/tasks", params={"status": "completed", "older_than": 3600}, headers=JSON, timeout=5
+    )
     assert response.json() == {"removed": [], "count": 0}
-    response = server.http.delete(server.url + "/tasks", params={"status": "completed", "older_than": 0}, timeout=5)
+    response = server.http.delete(
+        server.url + "/tasks", params={"status": "completed", "older_than": 0}, headers=JSON, timeout=5
+    )
     assert response.json()["removed"] == ["b"]
     assert set(server.tasks()) == {"c"}
 
 
 def test_delete_by_task_id_query_for_ids_a_path_cannot_hold(server):
     server.post([{"task_id": "."}, {"task_id": ".."}, {"task_id": "keep"}])
-    response = server.http.delete(server.url + "/tasks", params={"task_id": [".", "..", "missing"]}, timeout=5)
+    response = server.http.delete(
+        server.url + "/tasks", params={"task_id": [".", "..", "missing"]}, headers=JSON, timeout=5
+    )
     assert sorted(response.json()["removed"]) == [".", ".."]
     assert set(server.tasks()) == {"keep"}
-    mixed = server.http.delete(server.url + "/tasks", params={"task_id": "keep", "status": "close"}, timeout=5)
+    mixed = server.http.delete(
+        server.url + "/tasks", params={"task_id": "keep", "status": "close"}, headers=JSON, timeout=5
+    )
     assert mixed.status_code == 400 and set(server.tasks()) == {"keep"}
 
 
 def test_bulk_delete_without_a_filter_needs_all(server):
     server.post([{"task_id": "a"}, {"task_id": "b"}])
-    refused = server.http.delete(server.url + "/tasks", timeout=5)
+    refused = server.http.delete(server.url + "/tasks", headers=JSON, timeout=5)
     assert refused.status_code == 400 and "all=true" in refused.json()["detail"]
     assert len(server.tasks()) == 2
-    response = server.http.delete(server.url + "/tasks", params={"all": "true"}, timeout=5)
+    response = server.http.delete(server.url + "/tasks", params={"all": "true"}, headers=JSON, timeout=5)
     assert sorted(response.json()["removed"]) == ["a", "b"]
 
 
@@ -156,7 +169,49 @@ def test_metrics_in_prometheus_text(server):
 def test_root_redirects_to_the_dashboard_keeping_the_token(server):
     response = server.http.get(server.url + "/?token=abc", allow_redirects=False, timeout=5)
     assert response.status_code in (302, 307)
-    assert response.headers["location"] == "/static/index.html?token=abc"
+    assert response.headers["location"] == "static/index.html?token=abc"  # relative: kept under a path prefix
+    followed = server.http.get(server.url + "/?token=abc", timeout=5)
+    assert followed.url == server.url + "/static/index.html?token=abc" and "<html" in followed.text.lower()
+
+
+@contextlib.contextmanager
+def prefix_proxy(upstream, prefix):
+    """A reverse proxy on loopback that serves ``upstream`` under ``prefix`` (stripped on the way in), GET only."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            if not self.path.startswith(prefix + "/"):
+                self.send_error(404)
+                return
+            answer = requests.get(upstream + self.path[len(prefix) :], allow_redirects=False, timeout=5)
+            self.send_response(answer.status_code)
+            for name in ("Location", "Content-Type"):
+                if name in answer.headers:
+                    self.send_header(name, answer.headers[name])
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, format, *args):
+            pass
+
+    with serving(Handler) as proxy:
+        yield f"http://127.0.0.1:{proxy.server_address[1]}{prefix}"
+
+
+def test_root_reaches_the_dashboard_behind_a_path_prefix(server):
+    with prefix_proxy(server.url, "/progressista") as base:
+        page = requests.get(base + "/?token=abc", timeout=5)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        assert page.url == base + "/static/index.html?token=abc"
+
+
+def test_root_redirect_honours_root_path(start_server):
+    """Under ``uvicorn --root-path /p`` the redirect names the prefix, so ``http://proxy/p`` (no slash) works too."""
+    server = start_server(uvicorn_options={"root_path": "/p"})
+    response = server.http.get(server.url + "/?token=abc", allow_redirects=False, timeout=5)
+    assert response.status_code in (302, 307)
+    assert response.headers["location"] == "/p/static/index.html?token=abc"
 
 
 def test_static_dashboard_is_served_without_referrer(server):

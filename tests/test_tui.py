@@ -613,3 +613,30 @@ def test_enter_space_and_g_fold_groups_and_d_on_a_group_row_removes_its_tasks_th
         assert group_rows(app, "completed") == ["run"]
 
     drive(app, scenario)
+
+
+# ---------------------------------------------------------------- task text
+
+
+def test_task_text_is_drawn_with_markers_never_as_escape_sequences(server):
+    """Issue 21: Textual's ``Content`` (as Rich's ``Text``) lets ESC, C1 and bidi overrides through; cards do not."""
+    from hostile_text import LOOK_ALIKES, OBEYED, PLAIN_DESC, PLAIN_ID, SHOWN_HOSTILE_ID, hostile_tasks
+
+    assert server.post(hostile_tasks()).ok
+    app = watch(server)
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: len(ids(app, "active")) == 4 and ids(app, "completed"), "every task")
+        await pilot.pause()
+        active, completed = screen_text(app.column("active")), screen_text(app.column("completed"))
+        assert all(shown in active for shown in LOOK_ALIKES.values())
+        assert PLAIN_DESC in active and PLAIN_ID in active  # the control: plain text as sent
+        card = "\n".join(app.column("completed").row_text(("task", ids(app, "completed")[0])) or [])
+        assert "evil<U+001B>]0;pwned<U+0007>" in card and "rows<U+001B>[2J" in card
+        assert "loss<U+001B>]0;x<U+0007>" in card and "node<U+001B>]52;c;aGVsbG8=<U+0007>" in card
+        assert SHOWN_HOSTILE_ID in card and "evil ]0;pwned" in card  # the id, and the reason
+        assert "▾ term" in completed
+        for text in (active, completed, card):
+            assert not [seq for seq in OBEYED if seq.decode("utf-8") in text] and "\x1b" not in text
+
+    drive(app, scenario)

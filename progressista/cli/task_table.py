@@ -1,7 +1,10 @@
 """The Rich table of ``progressista tasks ls``: one row per task, most recently updated first.
 
-Task text (ids, descriptions) comes from the network, so cells are built as
-:class:`rich.text.Text`, never parsed as markup. A ``lost`` task (no contact:
+Task text (ids, descriptions, units, reasons) comes from the network, so cells are built as
+:class:`rich.text.Text`, never parsed as markup, from the text as
+:mod:`progressista.protocol.text` shows it: an ESC sequence in a desc reaches the
+terminal as ``<U+001B>[2J``, never as the byte (Rich's ``Text`` itself drops only
+BEL, BS, VT, FF and CR, and would pass ESC through). A ``lost`` task (no contact:
 its process died or hung hard) reads apart from a ``stale`` one (alive, no
 progress): its own colour, ``⚠ lost``, and how long it has been silent where a
 running task shows its ETA. A failed task's reason
@@ -21,10 +24,11 @@ from rich.table import Table
 from rich.text import Text
 
 from progressista.board import newest_first, seen_at, updated_at
-from progressista.cards import bar_parts
+from progressista.cards import bar_parts, shown_figures
 from progressista.protocol.format import eta_seconds, format_age, format_duration, format_since, fraction, task_figures
 from progressista.protocol.reasons import reason
 from progressista.protocol.statuses import STATUS_LABELS
+from progressista.protocol.text import shown_id, shown_text
 
 __all__ = ["BAR_WIDTH", "STATUS_STYLES", "task_table"]
 
@@ -85,7 +89,7 @@ def task_table(tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | 
     under = "Description" if "Description" in shown else "Task ID"
     for task_id, row in zip(order, rows, strict=True):
         table.add_row(*(row[header] for header in shown))
-        why = reason(tasks[task_id])
+        why = shown_text(reason(tasks[task_id]))
         if why:
             line = Text(f"↳ {why}", STATUS_STYLES["error"], no_wrap=False, overflow="fold")
             table.add_row(*(line if header == under else Text("") for header in shown))
@@ -95,8 +99,8 @@ def task_table(tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | 
 def _cells(task_id: str, task: Mapping[str, Any], now: float, bar_width: int) -> dict[str, Text]:
     status = str(task.get("status", ""))
     desc = task.get("desc")
-    figures = task_figures(task)
-    label = STATUS_TEXT.get(status) or STATUS_LABELS.get(status, status)
+    figures = shown_figures(task_figures(task))
+    label = shown_text(STATUS_TEXT.get(status) or STATUS_LABELS.get(status, status))  # an unknown one is text
     if status == "lost":  # no ETA: how long nothing was heard
         eta = Text(f"no contact {format_since(now - seen_at(task))}", STATUS_STYLES["lost"])
     elif status == "stale":
@@ -105,13 +109,13 @@ def _cells(task_id: str, task: Mapping[str, Any], now: float, bar_width: int) ->
         eta = Text(format_duration(eta_seconds(task)))
     return {
         "Status": Text(label, STATUS_STYLES.get(status, "")),
-        "Description": Text(desc if isinstance(desc, str) else ""),
+        "Description": Text(shown_text(desc) if isinstance(desc, str) else ""),
         "Progress": _bar(fraction(task), figures["percent"], status, bar_width),
         "Done": Text(figures["amount"]),
         "Rate": Text(figures["rate"]),
         "ETA": eta,
         "Updated": Text(format_age(now - updated_at(task)), "dim"),
-        "Task ID": Text(task_id),
+        "Task ID": Text(shown_id(task_id)),
     }
 
 

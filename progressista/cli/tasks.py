@@ -1,6 +1,9 @@
 """``progressista tasks ls`` and ``progressista tasks rm``: list and remove a server's tasks.
 
-Thin commands: parse, call :class:`~progressista.api.ProgressistaApi`, render.
+Thin commands: parse, call :class:`~progressista.api.ProgressistaApi`, render. Task ids
+are printed as :func:`~progressista.protocol.text.shown_id` shows them (an id
+holding ESC or a right-to-left override cannot drive or fool the terminal);
+``--json`` escapes every non-ASCII character anyway.
 The API client (and with it ``requests``) and the table load inside the commands,
 so ``progressista --help`` and the other commands do not pay for them (Typer
 loads Rich itself, to print help).
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 
 from progressista.protocol.statuses import FILTERS
+from progressista.protocol.text import shown_id
 
 from .errors import fail
 from .remote import (
@@ -199,7 +203,7 @@ def _remove_ids(api: ProgressistaApi, task_ids: list[str]) -> None:
     gone = set(removed)
     missing = [task_id for task_id in dict.fromkeys(task_ids) if task_id not in gone]
     for task_id in missing:
-        typer.echo(f"Error: no task {task_id!r}", err=True)
+        typer.echo(f"Error: no task '{shown_id(task_id)}'", err=True)
     if missing:
         raise typer.Exit(EXIT_NOT_FOUND)
 
@@ -213,7 +217,7 @@ def _remove_matching(
             typer.echo("No matching tasks; nothing removed.")
             return
         ids = list(matching)
-        typer.echo("\n".join(f"  {task_id}" for task_id in ids[:PREVIEW]))
+        typer.echo("\n".join(f"  {shown_id(task_id)}" for task_id in ids[:PREVIEW]))
         if len(ids) > PREVIEW:
             typer.echo(f"  … and {len(ids) - PREVIEW} more")
         noun = "task" if len(ids) == 1 else "tasks"
@@ -231,4 +235,4 @@ def _report(removed: list[str]) -> None:
     if removed:
         noun = "task" if len(removed) == 1 else "tasks"
         typer.echo(f"Removed {len(removed)} {noun}:")
-        typer.echo("\n".join(f"  {task_id}" for task_id in removed))
+        typer.echo("\n".join(f"  {shown_id(task_id)}" for task_id in removed))

@@ -17,7 +17,6 @@ import requests
 from tqdm.std import tqdm as std_tqdm
 
 from ..api import post_events
-from ..threads import signals_blocked
 from . import reporting
 from .meta import safe_meta
 from .reporting import INTERRUPT_GRACE, NULL_FILE
@@ -79,13 +78,8 @@ class RemoteTqdm(_Tqdm[_T]):
             cls._post = classmethod(post)  # type: ignore[method-assign,assignment]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        # tqdm starts its monitor thread here, with the mask of the thread making the bar: keep the
-        # program's signals off it (see progressista.threads). Only when it starts: that is rare.
-        monitor = cls.monitor
-        if cls.monitor_interval and (monitor is None or not monitor.report()):  # type: ignore[no-untyped-call]
-            with signals_blocked():
-                return super().__new__(cls, *args, **kwargs)
-        return super().__new__(cls, *args, **kwargs)
+        # tqdm may start its monitor thread here: keep the program's signals off it.
+        return reporting.new_bar(cls, super().__new__, *args, **kwargs)
 
     @classmethod
     def get_lock(cls) -> Any:

@@ -27,6 +27,7 @@ from typing import Any
 
 from .. import sender as _sender
 from ..protocol.task import MAX_TASK_ID
+from ..threads import signals_blocked
 from .event import bar_event, new_task_id, same_progress
 from .meta import bar_meta, failure_meta, is_failure, meta_with
 from .routes import route_for
@@ -39,6 +40,7 @@ __all__ = [
     "closing",
     "exiting",
     "finish",
+    "new_bar",
     "push",
     "refreshed",
     "remote_of",
@@ -100,6 +102,20 @@ class Remote:
         self.held = False
         self.last_push = 0.0
         self.last_event: dict[str, Any] | None = None
+
+
+def new_bar(cls: type[Any], new: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``new(cls, *args, **kwargs)``: tqdm's ``__new__``, which may start tqdm's monitor thread.
+
+    A new thread has the signal mask of the thread that starts it: when the
+    monitor is about to start, the program's signals are blocked meanwhile, so
+    they stay off it (see :mod:`progressista.threads`). That is rare: once a process.
+    """
+    monitor = cls.monitor
+    if cls.monitor_interval and (monitor is None or not monitor.report()):
+        with signals_blocked():
+            return new(cls, *args, **kwargs)
+    return new(cls, *args, **kwargs)
 
 
 def remote_of(bar: Any) -> Remote | None:

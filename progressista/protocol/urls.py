@@ -10,10 +10,13 @@ interchangeably; every command that talks to a server accepts all of them:
 'http://localhost:8000/progress'
 >>> server_urls("http://proxy/progressista/progress/").base
 'http://proxy/progressista'
+>>> [server_urls(f"http://h:8000/{page}").base for page in ("groups", "docs", "openapi.json", "alerts?x=1")]
+['http://h:8000', 'http://h:8000', 'http://h:8000', 'http://h:8000']
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -23,8 +26,11 @@ __all__ = ["ServerUrls", "progress_url", "server_urls"]
 # scheme given -> (HTTP scheme, WebSocket scheme)
 _SCHEMES = {"http": ("http", "ws"), "https": ("https", "wss"), "ws": ("http", "ws"), "wss": ("https", "wss")}
 
-# Paths of the server's own endpoints: a URL ending with one of them names the server.
-_ENDPOINT_SUFFIXES = ("/progress", "/ws", "/tasks", "/health", "/metrics", "/static/index.html", "/static")
+# The server's own pages (API, docs, one task, dashboard files): a URL ending with one names the server.
+_ENDPOINT = re.compile(
+    r"/(?:progress|ws|groups|health|metrics|alerts|history|redoc|openapi\.json"
+    r"|docs(?:/oauth2-redirect)?|tasks(?:/[^/]+)?|static(?:/.*)?)$"
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,11 @@ class ServerUrls:
 
 
 def server_urls(url: str) -> ServerUrls:
-    """Normalise a base URL, a ``.../progress`` URL or a ``ws(s)://.../ws`` URL.
+    """Normalise a base URL, a ``.../progress`` URL, a ``ws(s)://.../ws`` URL or any other page of the server.
+
+    Pages: the API's (``/tasks``, ``/tasks/ID``, ``/groups``, ``/health``, ``/metrics``,
+    ``/alerts``, ``/history``), the docs (``/docs``, ``/redoc``, ``/openapi.json``)
+    and the dashboard's files (``/static/…``); whatever is before them is a path prefix.
 
     A missing scheme means ``http``. Query strings and fragments are dropped,
     except that a ``token`` parameter is kept in :attr:`ServerUrls.token`.
@@ -62,11 +72,7 @@ def server_urls(url: str) -> ServerUrls:
     if not parts.netloc or not parts.hostname:
         raise ValueError(f"no host in server URL {url!r}")
     http_scheme, ws_scheme = _SCHEMES[scheme]
-    path = parts.path.rstrip("/")
-    for suffix in _ENDPOINT_SUFFIXES:
-        if path.endswith(suffix):
-            path = path[: -len(suffix)].rstrip("/")
-            break
+    path = _ENDPOINT.sub("", parts.path.rstrip("/"), count=1).rstrip("/")
     tokens = parse_qs(parts.query).get("token")
     base = urlunsplit((http_scheme, parts.netloc, path, "", ""))
     return ServerUrls(

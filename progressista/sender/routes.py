@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-__all__ = ["PostFunction", "Route", "route"]
+__all__ = ["MAX_ROUTES", "PostFunction", "Route", "route"]
 
 #: How a batch is posted: ``post(session, url, payload, headers, timeout)``, as ``RemoteTqdm._post``
 #: and its overrides; returns the response (or ``None`` when it handled the batch itself).
@@ -42,17 +43,33 @@ class Route:
         return f"Route({self.url!r}, timeout={self.timeout}, interval={self.interval})"
 
 
-_routes: dict[tuple[Any, ...], Route] = {}
+#: The most routes kept interned; past it the least recently asked for is forgotten.
+MAX_ROUTES = 1024
+
+# Least recently asked for first. A process that keeps making bars with new header
+# values (a token per job, say) would otherwise grow this forever.
+_routes: OrderedDict[tuple[Any, ...], Route] = OrderedDict()
 _lock = threading.Lock()
 
 
 def route(url: str, headers: Mapping[str, str], timeout: float, interval: float, post: PostFunction) -> Route:
-    """The route for these settings; equal settings give the same object (cheap to hash)."""
+    """The route for these settings; equal settings give the same object (cheap to hash).
+
+    At most :data:`MAX_ROUTES` are kept. A forgotten route still works for the
+    bars holding it; a new bar with the same settings gets a new object, so
+    the two post in separate batches until those bars end (correct, a little
+    less batching). Only the least recently asked for is forgotten, so the routes
+    of a running job, asked for by each of its new bars, keep batching together.
+    """
     key = (url, tuple(sorted(headers.items())), timeout, interval, post)
-    found = _routes.get(key)
-    if found is None:
-        with _lock:
-            found = _routes.setdefault(key, Route(url, key[1], timeout, interval, post))
+    with _lock:
+        found = _routes.get(key)
+        if found is None:
+            found = _routes[key] = Route(url, key[1], timeout, interval, post)
+            if len(_routes) > MAX_ROUTES:
+                _routes.popitem(last=False)
+        else:
+            _routes.move_to_end(key)
     return found
 
 

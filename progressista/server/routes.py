@@ -6,7 +6,7 @@ import json
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import status as http
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
@@ -90,6 +90,31 @@ _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     429: _error("Too many wrong tokens from this address: `Retry-After` says when its next token is checked"),
 }
 _BAD_QUERY: dict[int | str, dict[str, Any]] = {422: _error("Invalid query parameter; `detail` names it")}
+_NOT_JSON: dict[int | str, dict[str, Any]] = {
+    415: _error("No `Content-Type: application/json`: what a cross-site HTML form sends")
+}
+
+
+def require_json(request: Request) -> None:
+    """415 unless the request says ``Content-Type: application/json`` (parameters such as ``charset`` allowed).
+
+    A page on another site can make the browser send a form (``text/plain``,
+    urlencoded or multipart, whose body can still be JSON) to the server without
+    asking; ``application/json`` needs a CORS preflight, which the server only
+    grants to ``PROGRESSISTA_ALLOW_ORIGINS``. So ``POST /progress`` and every
+    ``DELETE`` ask for it, bodiless or not.
+    """
+    given = request.headers.get("content-type", "")
+    if given.partition(";")[0].strip().lower() != "application/json":
+        got = f"got {given[:60]!r}" if given else "none was sent"
+        raise HTTPException(
+            http.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"Content-Type: must be application/json ({got}); cross-site forms cannot send it",
+        )
+
+
+#: Route dependency: 415 unless the request is declared JSON (see :func:`require_json`).
+RequireJson = Annotated[None, Depends(require_json)]
 
 
 def _json(content: Any, status_code: int = 200) -> Response:
@@ -141,6 +166,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
             _object(accepted={"type": "integer"}, applied={"type": "integer"}),
         ),
         **_UNAUTHORIZED,
+        **_NOT_JSON,
         413: _error("Body too large, or more new tasks than one request may create"),
         422: {"description": "Invalid event; `detail` names the field, `errors` lists each problem"},
         429: _error("Too many tasks, none completed or lost"),
@@ -154,6 +180,7 @@ async def ingest(request: Request) -> Response:
     """
     # The hot path takes only the Request: each FastAPI dependency costs about
     # 10 us per request, which halved ingest throughput (bench/ingest.py).
+    require_json(request)
     await require_token(request)
     state = request.app.state
     settings: Settings = state.settings
@@ -208,9 +235,9 @@ async def list_groups(_: RequireToken, store: StoreDep) -> Response:
 @router.delete(
     "/tasks/{task_id:path}",
     summary="Discard one task",
-    responses={200: _REMOVED, **_UNAUTHORIZED, 404: _error("No such task"), **_BAD_QUERY},
+    responses={200: _REMOVED, **_NOT_JSON, **_UNAUTHORIZED, 404: _error("No such task"), **_BAD_QUERY},
 )
-async def delete_task(task_id: str, _: RequireToken, store: StoreDep) -> Response:
+async def delete_task(task_id: str, _is_json: RequireJson, _: RequireToken, store: StoreDep) -> Response:
     removed = await store.remove([task_id])
     if not removed:
         raise HTTPException(http.HTTP_404_NOT_FOUND, f"task_id: no task {task_id!r}")
@@ -222,12 +249,14 @@ async def delete_task(task_id: str, _: RequireToken, store: StoreDep) -> Respons
     summary="Discard tasks in bulk",
     responses={
         200: _REMOVED,
+        **_NOT_JSON,
         **_UNAUTHORIZED,
         **_BAD_QUERY,
         400: _error("No filter and no all=true, or task_id mixed with filters"),
     },
 )
 async def delete_tasks(
+    _is_json: RequireJson,
     _: RequireToken,
     store: StoreDep,
     status: StatusFilter = None,
@@ -300,6 +329,12 @@ async def metrics(store: StoreDep, metrics: MetricsDep, broadcaster: Broadcaster
 
 @router.get("/", include_in_schema=False)
 async def index(request: Request) -> RedirectResponse:
-    """The dashboard, keeping ``?token=`` so it can connect."""
+    """The dashboard, keeping ``?token=`` so it can connect.
+
+    Relative (``static/index.html``), so a proxy serving the server under a
+    path prefix keeps it; under ``--root-path`` the prefix is known and named.
+    """
     query = request.url.query
-    return RedirectResponse("/static/index.html" + (f"?{query}" if query else ""))
+    root = request.scope.get("root_path", "").rstrip("/")
+    target = f"{root}/static/index.html" if root else "static/index.html"
+    return RedirectResponse(target + (f"?{query}" if query else ""))

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     cleanup_interval: float = Field(5, gt=0)
     """Seconds between lifecycle passes (stale marking, retention, max age)."""
     allow_origins: Annotated[list[str], NoDecode] = []
-    """Comma separated CORS allow-list; also checked against ``Origin`` on ``/ws``."""
+    """Comma separated CORS allow-list, also checked against ``Origin`` on ``/ws`` (empty: the server's own only)."""
     stale_seconds: float = Field(0, ge=0)
     """Mark active tasks stale after this many idle seconds (0 disables)."""
     lost_seconds: float = Field(45, ge=0)

@@ -1,6 +1,6 @@
 """``/ws``: live task updates for dashboards.
 
-Auth and origin are checked after ``accept()``: closing before it reaches the
+Origin (:func:`origin_refusal`) and auth are checked after ``accept()``: closing before it reaches the
 client as an HTTP 403 (a browser sees 1006), while a 1008 close after accept
 tells the dashboard plainly that it was refused. Nothing is sent before.
 
@@ -14,8 +14,10 @@ then refuses a larger message before reading it whole.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import cast, get_args
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 
@@ -34,7 +36,15 @@ from .auth import refused
 from .broadcast import Mode
 from .deps import BroadcasterDep, SettingsDep
 
-__all__ = ["INBOUND_BURST", "INBOUND_RATE", "Inbound", "router"]
+__all__ = [
+    "INBOUND_BURST",
+    "INBOUND_RATE",
+    "REASON_CROSS_ORIGIN",
+    "Inbound",
+    "origin_refusal",
+    "router",
+    "same_origin",
+]
 
 router = APIRouter()
 
@@ -43,6 +53,56 @@ MODES = get_args(Mode)
 #: Messages a second a client may send on average, and at once.
 INBOUND_RATE = 5.0
 INBOUND_BURST = 20.0
+
+#: The close reason for a page on another site while no allow-list is set (at most 123 bytes).
+REASON_CROSS_ORIGIN = "cross-origin page refused; list its origin in PROGRESSISTA_ALLOW_ORIGINS to allow it"
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def same_origin(origin: str, host: str | None) -> bool:
+    """Whether a page's ``Origin`` names the ``Host`` the server was reached by (host and port; pure).
+
+    The scheme only supplies the default port: behind a TLS proxy the server
+    sees ``https://`` pages through plain HTTP.
+
+    >>> same_origin("http://127.0.0.1:8000", "127.0.0.1:8000"), same_origin("https://Example.com", "example.com:443")
+    (True, True)
+    >>> same_origin("http://localhost:8000", "127.0.0.1:8000"), same_origin("null", "127.0.0.1:8000")
+    (False, False)
+    """
+    page = urlsplit(origin)
+    default = _DEFAULT_PORTS.get(page.scheme.lower())
+    if default is None or not host:
+        return False
+    reached = urlsplit("//" + host)
+    try:
+        page_port, reached_port = page.port or default, reached.port or default
+    except ValueError:  # a port that is no number
+        return False
+    return page.hostname is not None and (page.hostname, page_port) == (reached.hostname, reached_port)
+
+
+def origin_refusal(origin: str | None, host: str | None, allowed: Sequence[str]) -> str | None:
+    """Why a WebSocket from ``origin`` is refused, or ``None`` (pure).
+
+    Without ``Origin`` (not a browser) it is served. With an allow-list
+    (``PROGRESSISTA_ALLOW_ORIGINS``) the list alone decides; without one only the
+    server's own origin is served, so another site the operator visits cannot
+    read the tasks (cross-site WebSocket hijacking).
+
+    >>> origin_refusal(None, "h:8000", []), origin_refusal("http://h:8000", "h:8000", [])
+    (None, None)
+    >>> origin_refusal("https://evil.example", "h:8000", []) == REASON_CROSS_ORIGIN
+    True
+    >>> origin_refusal("https://evil.example", "h:8000", ["https://dash.example"])
+    'origin not allowed'
+    """
+    if not origin:
+        return None
+    if allowed:
+        return None if "*" in allowed or origin in allowed else REASON_ORIGIN
+    return None if same_origin(origin, host) else REASON_CROSS_ORIGIN
 
 
 @dataclass
@@ -90,10 +150,9 @@ async def watch(
     ``?mode=delta``: a ``snapshot`` message, then ``delta`` messages, both with group rows
     (see :mod:`progressista.protocol.feed`)."""
     await websocket.accept()
-    origin = websocket.headers.get("origin")
-    allowed = settings.allow_origins
-    if origin and allowed and "*" not in allowed and origin not in allowed:
-        await websocket.close(POLICY_VIOLATION, REASON_ORIGIN)
+    refusal = origin_refusal(websocket.headers.get("origin"), websocket.headers.get("host"), settings.allow_origins)
+    if refusal is not None:
+        await websocket.close(POLICY_VIOLATION, refusal)
         return
     wait = refused(websocket)
     if wait is not None:

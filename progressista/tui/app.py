@@ -36,6 +36,7 @@ from progressista.config import DEFAULT_REQUEST_TIMEOUT
 from progressista.protocol.feed import Backoff
 from progressista.protocol.groups import group_of
 from progressista.protocol.statuses import COLUMN_TITLES, COLUMNS, column_of
+from progressista.protocol.text import shown_id, shown_text
 from progressista.protocol.urls import server_urls
 
 from .feed import Feed
@@ -255,7 +256,7 @@ class WatchApp(App[None]):
                 raise ApiError("no such task on the server (already removed?)", 404)
             return removed
 
-        self._request(f"discard {task_id}", remove)
+        self._request(f"discard {shown_id(task_id)}", remove)  # what the notifications name: task text, shown
 
     def _discard_group(self, tasks: TaskList, prefix: str) -> None:
         """``d`` on a group row: remove, after a confirmation, the group's tasks this column shows."""
@@ -267,9 +268,9 @@ class WatchApp(App[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._request(f"discard group {prefix}", lambda api: api.delete_ids(ids))
+                self._request(f"discard group {shown_id(prefix)}", lambda api: api.delete_ids(ids))
 
-        self.push_screen(ConfirmScreen(f"Remove {count} of {prefix} in {where} from the server?"), answered)
+        self.push_screen(ConfirmScreen(f"Remove {count} of {shown_id(prefix)} in {where} from the server?"), answered)
 
     def action_clear(self, column: str) -> None:
         # The statuses this column holds right now ("stale", maybe "lost"): names the server sent, so it knows them.
@@ -344,12 +345,13 @@ class WatchApp(App[None]):
         if message.what.startswith("discard group"):
             self.notify(f"Discarded {count} {'task' if count == 1 else 'tasks'} of {message.what[14:]}", markup=False)
         elif message.what.startswith("discard"):
-            self.notify(f"Discarded {message.removed[0] if count == 1 else count}", markup=False)
+            self.notify(f"Discarded {shown_id(message.removed[0]) if count == 1 else count}", markup=False)
         else:
             self.notify(f"Removed {count} {'task' if count == 1 else 'tasks'}", markup=False)
 
     def on_request_failed(self, message: RequestFailed) -> None:
-        self.notify(f"Could not {message.action}: {message.message}", severity="error", markup=False, timeout=8)
+        failure = f"Could not {message.action}: {shown_text(message.message)}"  # the server's words may quote an id
+        self.notify(failure, severity="error", markup=False, timeout=8)
 
 
 def _explain(exc: ApiError) -> str:

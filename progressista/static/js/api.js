@@ -31,6 +31,8 @@ export class ApiError extends Error {
 export async function request(method, path) {
   const url = new URL(path, apiBase);
   const headers = { Accept: "application/json" };
+  // The server refuses a POST or DELETE without it (415): that is what tells it from a form on another site.
+  if (method !== "GET") headers["Content-Type"] = "application/json";
   const token = currentToken();
   if (token) {
     // fetch() refuses header values outside Latin-1; fall back to the query.

@@ -6,6 +6,9 @@
  * task-eta) holding exactly that text, so a card reads as the terminal does.
  * A failed task says why in task-reason (`reasonOf`, protocol.js: its
  * `meta.error`, else its `meta.signal`), clamped to a few lines, whole in its tooltip.
+ * Every piece of task text (id, desc, unit, postfix, host, meta keys and values,
+ * reason) is written as `shownId`/`shownText` (text.js) show it: a right-to-left
+ * override or a zero-width space is a visible `<U+202E>`, as in the terminal.
  *
  * @module cards
  */
@@ -13,6 +16,7 @@
 import { clip, el, isObject, part, progressBar, put, setBar, text } from "./dom.js";
 import { finite, formatAge, formatSince, fraction, taskFigures } from "./format.js";
 import { groupOf, knownStatus, reasonOf, reasonText, STATUS_LABELS } from "./protocol.js";
+import { shownId, shownText } from "./text.js";
 
 // Meta keys shown in the card footer rather than as chips.
 const HOST_KEYS = ["host", "hostname", "node"];
@@ -89,15 +93,17 @@ export function updateCard(view, task, now) {
     view.badge.hidden = status === "update";
   }
   const desc = text(task.desc);
-  put(view, "title", view.title, desc || view.id);
-  if (view.cache.tip !== (desc || view.id)) {
-    view.cache.tip = desc || view.id;
-    view.title.title = view.cache.tip;
+  const named = desc !== "" && desc !== view.id;
+  const title = named ? shownText(desc) : shownId(view.id);
+  put(view, "title", view.title, title);
+  if (view.cache.tip !== title) {
+    view.cache.tip = title;
+    view.title.title = title;
   }
-  put(view, "idLine", view.idLine, desc && desc !== view.id ? view.id : "");
+  put(view, "idLine", view.idLine, named ? shownId(view.id) : "");
   const reason = reasonOf(task);
-  put(view, "reason", view.reason, reason);
-  if (view.reason.title !== reason) view.reason.title = reason;
+  put(view, "reason", view.reason, shownText(reason));
+  if (view.reason.title !== view.reason.textContent) view.reason.title = view.reason.textContent;
 
   const share = fraction(task);
   if (view.cache.share !== share) {
@@ -105,8 +111,8 @@ export function updateCard(view, task, now) {
     view.bar.classList.toggle("bar-indeterminate", share === null);
     setBar(view.bar, view.fill, share);
   }
-  for (const [name, value] of Object.entries(taskFigures(task))) put(view, name, view.figures[name], value);
-  put(view, "postfix", view.postfix, text(task.postfix));
+  for (const [name, value] of Object.entries(taskFigures(task))) put(view, name, view.figures[name], shownText(value));
+  put(view, "postfix", view.postfix, shownText(text(task.postfix)));
 
   const meta = isObject(task.meta) ? task.meta : {};
   const metaJson = metaValue(meta);
@@ -155,17 +161,17 @@ function renderMeta(view, task, meta, reason) {
   if (host) parts.push(host);
   if (finite(task.pid) !== null) parts.push(`pid ${task.pid}`);
   if (jobKey) parts.push(`${jobKey.replace(/_id$/, "")} ${metaValue(meta[jobKey])}`);
-  const origin = clip(parts.join(" · "), 120);
+  const origin = clip(shownText(parts.join(" · ")), 120);
   put(view, "origin", view.origin, origin);
   view.origin.title = origin;
 
   const keys = Object.keys(meta);
   const shown = keys.filter((key) => key !== hostKey && key !== jobKey && key !== saidKey);
   const chips = shown.slice(0, CHIP_LIMIT).map((key) => {
-    const value = metaValue(meta[key]);
+    const value = shownText(metaValue(meta[key]));
     const chip = el("li", "chip");
-    chip.title = `${key}: ${clip(value, 2000)}`;
-    chip.append(el("span", "chip-key", clip(key, 40)), el("span", "chip-value", clip(value, 80)));
+    chip.title = `${shownText(key)}: ${clip(value, 2000)}`;
+    chip.append(el("span", "chip-key", clip(shownText(key), 40)), el("span", "chip-value", clip(value, 80)));
     return chip;
   });
   if (shown.length > CHIP_LIMIT) chips.push(el("li", "chip chip-more", `+${shown.length - CHIP_LIMIT} more`));

@@ -20,6 +20,7 @@
 import { el, isObject, part, progressBar, put, setBar, text } from "./dom.js";
 import { bucketCounts, COUNT_SEPARATOR, groupFigures, groupMembers } from "./format.js";
 import { knownStatus, STATUS_LABELS } from "./protocol.js";
+import { shownId, shownText } from "./text.js";
 
 /**
  * A row view: its element, its parts, and what it last showed.
@@ -43,8 +44,8 @@ export function createGroupRow(key, prefix) {
   const top = el("span", "group-top");
   const chevron = el("span", "chevron");
   chevron.setAttribute("aria-hidden", "true");
-  const name = el("span", "group-name", prefix);
-  name.title = prefix;
+  const name = el("span", "group-name", shownId(prefix)); // a prefix is the start of an id
+  name.title = name.textContent;
   const here = part("span", "group-here", "group-here");
   const badge = part("span", "badge group-badge", "group-status");
   top.append(chevron, name, here, badge);
@@ -111,7 +112,7 @@ export function updateGroupRow(row, aggregate, here, collapsed) {
     setBar(row.bar, row.fill, share);
   }
   const figures = groupFigures(aggregate);
-  for (const [name, node] of Object.entries(row.figures)) put(row, name, node, figures[name]);
+  for (const [name, node] of Object.entries(row.figures)) put(row, name, node, shownText(figures[name]));
   if (row.cache.counts !== figures.counts) {
     row.cache.counts = figures.counts;
     drawTally(row.tally, aggregate);
@@ -151,10 +152,10 @@ function drawRun(row, run) {
   }
   const parts = row.runParts;
   const said = {
-    command: run === null ? "" : text(run.command),
+    command: run === null ? "" : shownText(text(run.command)),
     state: run === null ? "" : STATUS_LABELS[status],
     exit: run === null ? "" : text(run.exit),
-    reason: run === null ? "" : text(run.reason),
+    reason: run === null ? "" : shownText(text(run.reason)),
   };
   for (const [name, value] of Object.entries(said)) {
     put(row, "run-" + name, parts[name], value);
