@@ -341,7 +341,7 @@ class RedisStore(TaskStore):
                 await asyncio.sleep(_RETRY.delay(attempt))
             finally:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(pubsub.aclose(), _CLOSE_TIMEOUT)
+                    await asyncio.wait_for(pubsub.aclose(), _CLOSE_TIMEOUT)  # type: ignore[no-untyped-call,unused-ignore]
 
     def _relay(self, data: str) -> None:
         try:
