@@ -148,13 +148,25 @@ def say(kind: str, line: str, tell_children: bool = False) -> bool:
         kinds = [k for k in os.environ.get(ENV_SAID, "").split(",") if k]
         os.environ[ENV_SAID] = ",".join([*kinds, kind])
     try:
-        stream = sys.stderr
-        if stream is not None:
-            stream.write(line + "\n")
-            stream.flush()
+        _write_line(line)
     except Exception:  # a closed or broken stderr: nothing can be said, and the job must go on
         return False
     return True
+
+
+def _write_line(line: str) -> None:
+    """``line`` on stderr, on a line of its own: tqdm's bars drawn there are cleared first, then redrawn."""
+    stream = sys.stderr
+    if stream is None:
+        return
+    tqdm_std = sys.modules.get("tqdm.std")
+    if tqdm_std is None:
+        stream.write(line + "\n")
+        stream.flush()
+        return
+    with tqdm_std.tqdm.external_write_mode(file=stream):
+        stream.write(line + "\n")
+        stream.flush()
 
 
 def check_server(url: str, headers: Mapping[str, str], timeout: float) -> tuple[str, str] | None:
