@@ -50,7 +50,10 @@ def test_the_contracts_catch_what_they_forbid(tmp_path: Path) -> None:
         "client/__init__.py": "import fastapi\n",  # the client must not load the server stack
         "cards.py": "import textual\n",  # presentation must not load Textual
     }
-    for name in ("sender", "patch", "run", "api", "config", "reporter", "demo", "wait", "capture"):
+    for name in (
+        *("sender", "patch", "run", "api", "config", "reporter", "demo", "wait", "capture"),
+        *("runs", "children", "signals", "execute", "notices", "threads", "notebook", "pipe"),
+    ):
         files[f"{name}.py"] = ""
     for name in ("tui", "cli"):
         files[f"{name}/__init__.py"] = ""
