@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import client_overhead  # noqa: E402
 import fanout  # noqa: E402
+import health  # noqa: E402
 import ingest  # noqa: E402
 import limits  # noqa: E402
 import memory  # noqa: E402
@@ -49,6 +50,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "scale_out": (lambda: scale_out.run(seconds=4), lambda: scale_out.run(seconds=1)),
     "tui": (lambda: tui_redraw.run(rounds=40), lambda: tui_redraw.run(rounds=5)),
     "limits": (lambda: limits.run(posts=20, clients=60), lambda: limits.run(posts=2, clients=5)),
+    "health": (lambda: health.run(probes=200, rounds=5), lambda: health.run(probes=20, rounds=1, flood_seconds=0.5)),
     "pipe": (lambda: pipe.run(lines=5_000_000, rounds=5), lambda: pipe.run(lines=1_000_000, rounds=1, copies=1)),
 }
 

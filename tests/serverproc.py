@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -21,6 +22,8 @@ class ServerProcess:
     ``PROGRESSISTA_*``. Output goes to a temporary file, shown when it fails to start.
     ``cli=True`` runs ``progressista serve`` instead (the access log always on),
     for what only it sets up: its logging, socket and uvicorn options.
+    ``wrapper`` comes before the command, e.g. ``["prlimit", "--nofile=256:4096"]`` (which execs it:
+    ``proc.pid`` stays the server's).
     """
 
     def __init__(
@@ -29,11 +32,13 @@ class ServerProcess:
         log_level: str = "warning",
         access_log: bool = False,
         cli: bool = False,
+        wrapper: Sequence[str] = (),
         **settings: Any,
     ) -> None:
         self.port = port or free_port()
         self.logging = ["--log-level", log_level] + ([] if access_log else ["--no-access-log"])
         self.cli = cli
+        self.wrapper = list(wrapper)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PROGRESSISTA_")}
         self.env.update({f"PROGRESSISTA_{k.upper()}": str(v) for k, v in settings.items()})
         if cli:
@@ -58,7 +63,7 @@ class ServerProcess:
             command = [sys.executable, "-m", "uvicorn", "--factory", "progressista.server:create_app"]
             command += ["--host", "127.0.0.1", "--port", str(self.port), *self.logging]
         self.proc = subprocess.Popen(
-            command,
+            self.wrapper + command,
             env=self.env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -16,7 +16,7 @@ from progressista.protocol.statuses import FINAL
 from progressista.protocol.task import BOOKKEEPING, MAX_SEQ
 from progressista.server.store import Change, MemoryStore, TooManyNewTasks, TooManyTasks
 from progressista.server.store_json import JsonFile
-from progressista.server.tasks import Lifecycle
+from progressista.server.tasks import Lifecycle, count_by_status
 
 IGNORED = ("created_at", "updated_at", "seen_at")  # server clocks: each store reads its own
 
@@ -55,6 +55,11 @@ class Recorder:
 
 def strip(tasks):
     return {k: {f: v for f, v in t.items() if f not in IGNORED} for k, t in tasks.items()}
+
+
+async def assert_counts(store):
+    """The counts a store keeps as it goes (what /health reads) are those of its tasks."""
+    assert await store.counts() == count_by_status((await store.tasks(now=time.time())).values())
 
 
 def run_on(store, check):
@@ -125,9 +130,13 @@ def test_filters_and_bulk_removal(use_store):
         assert set(await store.tasks(frozenset({"close", "error"}), now=now)) == {"ok", "bad"}
         assert await store.tasks(None, older_than=60, now=now) == {}
         assert set(await store.tasks(None, older_than=60, now=now + 120)) == {"run", "ok", "bad"}
+        assert await store.counts() == {"update": 1, "close": 1, "error": 1}
         removed = await store.remove_matching(frozenset({"close", "error"}), None, now=now)
         assert sorted(removed) == ["bad", "ok"]
         assert set(await store.tasks(now=now)) == {"run"}
+        assert await store.counts() == {"update": 1}
+        assert await store.remove(["run", "never"]) == ["run"]
+        assert await store.counts() == {}
 
     use_store(check)
 
@@ -246,11 +255,13 @@ def test_sweep_marks_stale_and_lost_and_expires(use_store):
         await recorder.wait_for(lambda c: c.tasks.get("silent", {}).get("status") == "lost")
         tasks = await store.tasks(now=beat)
         assert {k: t["status"] for k, t in tasks.items()} == {"idle": "stale", "silent": "lost"}
+        assert await store.counts() == {"stale": 1, "lost": 1}
         assert await store.apply([{"task_id": "silent"}], beat) == 1  # a contact revives lost
         assert await store.apply([{"task_id": "idle", "n": 1}], beat) == 0  # but not stale
         assert await store.apply([{"task_id": "idle", "n": 2}], beat) == 1  # progress does
         tasks = await store.tasks(now=beat)
         assert (tasks["silent"]["status"], tasks["idle"]["status"]) == ("update", "update")
+        assert await store.counts() == {"update": 2}
 
     use_store(check)
 
@@ -273,7 +284,8 @@ def test_redis_pass_skips_tasks_heard_from_since_it_looked(redis_server):
 
 
 def test_redis_indexes_lost_tasks_a_server_without_the_index_marked(redis_server):
-    """Tasks marked lost before ``<prefix>lost`` existed are indexed at start, so the cap can evict them."""
+    """Tasks marked lost before ``<prefix>lost`` (or ``<prefix>counts``) existed are indexed at start,
+    so the cap can evict them (and /health counts them)."""
     import redis as redis_py
 
     from progressista.server.store_redis import RedisStore
@@ -285,12 +297,15 @@ def test_redis_indexes_lost_tasks_a_server_without_the_index_marked(redis_server
         await asyncio.sleep(0.02)
         assert len((await store.sweep(time.time(), Lifecycle(lost_seconds=0.01))).tasks) == 2
         with redis_py.Redis.from_url(redis_server.url) as client:
-            client.delete(prefix + "lost")  # as a server from before the index left it
+            client.delete(prefix + "lost", prefix + "counts")  # as a server from before the indexes left it
+            client.hset(prefix + "counts", "close", 7)  # and a count gone wrong
         with pytest.raises(TooManyTasks):  # the negative control: unindexed, they hold the cap
             await store.apply([{"task_id": "c"}], time.time())
 
     async def evict_after_a_restart(store, _):
+        assert await store.counts() == {"lost": 2}
         await store.apply([{"task_id": "c"}], time.time())
+        assert await store.counts() == {"lost": 1, "update": 1}
         assert set(await store.tasks(now=time.time())) == {"b", "c"}
 
     run_on(RedisStore(redis_server.url, prefix, max_tasks=2), mark_lost_then_forget_the_index)
@@ -388,10 +403,12 @@ def test_random_sequences_give_the_same_tasks_as_the_pure_merge(use_store, seed)
                 await asyncio.sleep(0.002)  # both stores now see every open task as silent
                 tick = time.time()
                 assert {*(await store.sweep(tick, lost)).tasks} == {*(await reference.sweep(tick, lost)).tasks}
+                await assert_counts(store)
                 continue
             now = time.time()
             applied = await store.apply([event], now)
             assert applied == await reference.apply([event], now), event
+            await assert_counts(store)
         assert strip(await store.tasks(now=now)) == strip(await reference.tasks(now=now))
 
     use_store(check)
@@ -410,6 +427,7 @@ def test_random_sequences_at_a_small_cap_evict_alike(use_store, seed):
                 await asyncio.sleep(0.002)
                 tick = time.time()
                 assert {*(await store.sweep(tick, lost)).tasks} == {*(await reference.sweep(tick, lost)).tasks}
+                await assert_counts(store)
                 continue
             now = time.time()
             outcomes = []
@@ -420,5 +438,6 @@ def test_random_sequences_at_a_small_cap_evict_alike(use_store, seed):
                     outcomes.append("refused")
             assert outcomes[0] == outcomes[1], event
             assert strip(await store.tasks(now=now)) == strip(await reference.tasks(now=now)), event
+            await assert_counts(store)
 
     use_store(check, max_tasks=3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
@@ -44,6 +45,9 @@ def serve(
     redis_url: Annotated[
         str | None, typer.Option(help="Keep tasks in Redis, shared by several servers (env PROGRESSISTA_REDIS_URL)")
     ] = None,
+    max_connections: Annotated[
+        int | None, typer.Option(help="Connections served at once, 503 past it (env PROGRESSISTA_MAX_CONNECTIONS)")
+    ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes; more than 1 needs --redis-url")] = 1,
 ) -> None:
     """Run the server: REST API, WebSocket and dashboards."""
@@ -53,6 +57,7 @@ def serve(
         import uvicorn
 
         from progressista.server import Settings, create_app
+        from progressista.server.limits import connection_limit, raise_nofile_limit
     except ImportError as exc:
         fail(f"the server needs its extra: pip install 'progressista[server]' ({exc.name} is missing)")
 
@@ -69,6 +74,7 @@ def serve(
             "max_task_age": max_task_age,
             "log_level": log_level,
             "redis_url": redis_url,
+            "max_connections": max_connections,
         }.items()
         if value is not None
     }
@@ -84,6 +90,9 @@ def serve(
         _check_redis(settings.redis_url)
     elif settings.storage_path:
         _check_storage(settings.storage_path)
+    # Before the app is built: its default connection limit follows the file-descriptor limit.
+    raised = raise_nofile_limit()
+    limit = connection_limit(settings.max_connections)
     if workers > 1:
         # Workers are separate processes that build their own app: hand them the
         # settings through the environment they read.
@@ -103,7 +112,12 @@ def serve(
         ws_max_size=settings.ws_max_message_bytes,
         # A bounded graceful shutdown: a stuck client connection must not keep the server from exiting.
         timeout_graceful_shutdown=SHUTDOWN_GRACE,
+        limit_concurrency=limit,
     )
+    log = logging.getLogger("progressista")  # configured by uvicorn.Config
+    if raised:
+        log.info("Raised the file descriptor limit from %d to %d", *raised)
+    log.info("Serving at most %s connections at once (503 past it)", limit or "unlimited")
     _run(config, settings.send_timeout)
 
 

@@ -30,6 +30,7 @@ from .auth import TokenRedactingFilter
 from .background import stop
 from .broadcast import Broadcaster
 from .lifecycle import run_lifecycle
+from .limits import WebSocketLimit, connection_limit
 from .metrics import Metrics
 from .settings import Settings
 from .store import MemoryStore, StoreUnavailable, TaskStore
@@ -163,6 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    # uvicorn's limit_concurrency covers HTTP requests only: WebSocket handshakes are upgraded unchecked.
+    app.add_middleware(WebSocketLimit, limit=connection_limit(settings.max_connections))
     _document_event_schema(app)
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.include_router(routes.router)

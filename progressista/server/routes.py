@@ -22,7 +22,6 @@ from .metrics import Metrics
 from .models import event_body_schema, explain, parse_events
 from .settings import Settings
 from .store import TaskStore, TooManyNewTasks, TooManyTasks
-from .tasks import count_by_status
 
 __all__ = ["router"]
 
@@ -312,7 +311,7 @@ async def health(store: StoreDep) -> Response:
     if not await store.ping():
         return _json({"status": "unavailable", "detail": "the task store is unreachable"}, 503)
     problem = await store.problem()
-    counts = count_by_status((await store.tasks(now=time.time())).values())
+    counts = await store.counts()
     active = counts.get("start", 0) + counts.get("update", 0)
     figures = {"tasks": sum(counts.values()), "active": active, "by_status": counts}
     if problem is not None:
@@ -322,8 +321,7 @@ async def health(store: StoreDep) -> Response:
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(store: StoreDep, metrics: MetricsDep, broadcaster: BroadcasterDep) -> Response:
-    counts = count_by_status((await store.tasks(now=time.time())).values())
-    body = metrics.render(counts, len(broadcaster.clients))
+    body = metrics.render(await store.counts(), len(broadcaster.clients))
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 

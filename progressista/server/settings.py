@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     send_timeout: float = Field(30, ge=0)
     """Seconds data sent to a client may wait unacknowledged (the client stopped reading) before its
     connection is cut; Linux only, under ``progressista serve`` (0 disables)."""
+    max_connections: int | None = Field(None, ge=1)
+    """Connections served at once; past it HTTP requests and new ``/ws`` handshakes get 503 (unset: the
+    file-descriptor limit, which ``progressista serve`` raises to the hard limit, less a reserve of a tenth)."""
     auth_failures: int = Field(20, ge=0)
     """Wrong or missing tokens from one address within a minute before that address gets one token
     check a second (429 with ``Retry-After`` for the rest); 0 disables."""

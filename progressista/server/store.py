@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from .background import wait_event
 from .models import Event
 from .store_json import JsonFile
-from .tasks import Lifecycle, Task, evictions, matches, merge, new_task_limit, sweep, with_status
+from .tasks import Lifecycle, Task, count_by_status, evictions, matches, merge, new_task_limit, sweep, with_status
 
 __all__ = ["Change", "MemoryStore", "StoreUnavailable", "TaskStore", "TooManyNewTasks", "TooManyTasks"]
 
@@ -110,6 +110,14 @@ class TaskStore(abc.ABC):
         """The tasks that pass the filters (all of them by default)."""
 
     @abc.abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """How many tasks have each status (``{"update": 3, "close": 1}``; no zeros).
+
+        Kept up to date with every change, so it costs the same for ten tasks or
+        ten thousand: ``/health`` and ``/metrics`` are open to all and polled.
+        """
+
+    @abc.abstractmethod
     async def remove(self, task_ids: Iterable[str]) -> list[str]:
         """Remove tasks by id; return the ids that existed."""
 
@@ -131,6 +139,10 @@ class MemoryStore(TaskStore):
         super().__init__()
         self.max_tasks = max_tasks
         self._tasks: dict[str, Task] = {}
+        self._counts: dict[str, int] = {}  # by status, kept by _put and _drop
+        #: Tasks read by whole-store reads (``tasks()``) so far; tests and benchmarks use it
+        #: to show that a probe reads none.
+        self.tasks_read = 0
         self._file = file
         self._save_interval = save_interval
         self._dirty = asyncio.Event()
@@ -146,6 +158,7 @@ class MemoryStore(TaskStore):
             except BaseException:
                 self._file.unlock()
                 raise
+            self._counts = count_by_status(self._tasks.values())
             self._saver = asyncio.create_task(self._save_loop(), name="progressista-save")
 
     async def close(self) -> None:
@@ -174,14 +187,14 @@ class MemoryStore(TaskStore):
             if evicted is None:
                 raise too_many_tasks(self.max_tasks)
             for task_id in evicted:
-                del tasks[task_id]
+                self._drop(task_id)
             change.removed = evicted
         applied = 0
         for event in events:
             task_id = event["task_id"]
             merged = merge(tasks.get(task_id), event, now)
             if merged is not None:
-                tasks[task_id] = merged.task
+                self._put(task_id, merged.task)
                 if merged.changed:
                     change.tasks[task_id] = merged.task
                     applied += 1
@@ -191,12 +204,16 @@ class MemoryStore(TaskStore):
     async def tasks(
         self, statuses: frozenset[str] | None = None, older_than: float | None = None, *, now: float
     ) -> dict[str, Task]:
+        self.tasks_read += len(self._tasks)
         if statuses is None and older_than is None:
             return dict(self._tasks)
         return {k: t for k, t in self._tasks.items() if matches(t, statuses, older_than, now)}
 
+    async def counts(self) -> dict[str, int]:
+        return {status: n for status, n in self._counts.items() if n}
+
     async def remove(self, task_ids: Iterable[str]) -> list[str]:
-        removed = [task_id for task_id in task_ids if self._tasks.pop(task_id, None) is not None]
+        removed = [task_id for task_id in task_ids if self._drop(task_id)]
         self._changed(Change(removed=removed))
         return removed
 
@@ -204,11 +221,30 @@ class MemoryStore(TaskStore):
         decisions = sweep(self._tasks, now, policy)
         change = Change(removed=decisions.expired)
         for task_id, status in decisions.marks().items():
-            change.tasks[task_id] = self._tasks[task_id] = with_status(self._tasks[task_id], status)
+            change.tasks[task_id] = with_status(self._tasks[task_id], status)
+            self._put(task_id, change.tasks[task_id])
         for task_id in decisions.expired:
-            del self._tasks[task_id]
+            self._drop(task_id)
         self._changed(change)
         return change
+
+    # Every write to _tasks goes through these two, so the counts stay right.
+    def _put(self, task_id: str, task: Task) -> None:
+        old = self._tasks.get(task_id)
+        self._tasks[task_id] = task
+        if old is None or old["status"] != task["status"]:
+            counts = self._counts
+            if old is not None:
+                counts[old["status"]] -= 1
+            counts[task["status"]] = counts.get(task["status"], 0) + 1
+
+    def _drop(self, task_id: str) -> bool:
+        """Remove a task; ``False`` when there was none."""
+        old = self._tasks.pop(task_id, None)
+        if old is None:
+            return False
+        self._counts[old["status"]] -= 1
+        return True
 
     def _changed(self, change: Change) -> None:
         if change:

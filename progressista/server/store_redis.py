@@ -9,6 +9,10 @@ Layout, under ``PROGRESSISTA_REDIS_PREFIX`` (default ``progressista:``):
 - ``ids``: the set of task ids; ``done``: completed task ids scored by
   ``updated_at``, and ``lost``: lost task ids scored by ``seen_at``, for
   evicting the oldest first at the cap;
+- ``counts``: a hash of how many tasks have each status, moved by the same Lua
+  calls that change a status, so ``/health`` and ``/metrics`` read one key
+  whatever the number of tasks (``lua/indexes.lua`` rebuilds it, and the lost
+  index, at start);
 - ``changes``: the pub/sub channel every process listens on; each message is a
   change, ``{"tasks": {...}, "removed": [...]}``;
 - ``lifecycle``: the lease held by the one process that runs cleanup passes;
@@ -136,7 +140,7 @@ class RedisStore(TaskStore):
         self._all = self._redis.register_script(lua_script("all_tasks.lua"))
         self._remove = self._redis.register_script(lua_script("remove.lua", ACTIVE=json_texts(ACTIVE)))
         self._lead = self._redis.register_script(lua_script("lead.lua"))
-        self._index_lost = self._redis.register_script(lua_script("lost_index.lua"))
+        self._reindex = self._redis.register_script(lua_script("indexes.lua"))
         defaults: list[str] = []
         for name, value in TASK_DEFAULTS.items():
             defaults += [name, _dumps(value)]
@@ -156,9 +160,9 @@ class RedisStore(TaskStore):
             raise StoreUnavailable(f"cannot reach Redis at {self.url}: {exc}") from exc
         await self._check_eviction_policy()
         try:
-            await self._index_lost(args=[self.prefix])
-        except (RedisError, OSError) as exc:  # a Redis out of memory: the index fills as tasks go lost
-            log.warning("could not index lost tasks in Redis: %s", exc)
+            await self._reindex(args=[self.prefix])
+        except (RedisError, OSError) as exc:  # a Redis out of memory: counts of older tasks stay off
+            log.warning("could not index and count the tasks in Redis: %s", exc)
         self._background = [
             asyncio.create_task(self._write_loop(), name="progressista-redis-writer"),
             asyncio.create_task(self._listen_loop(), name="progressista-redis-listener"),
@@ -286,6 +290,13 @@ class RedisStore(TaskStore):
         if statuses is None and older_than is None:
             return tasks
         return {k: t for k, t in tasks.items() if matches(t, statuses, older_than, now)}
+
+    async def counts(self) -> dict[str, int]:
+        try:
+            found = await self._redis.hgetall(self.prefix + "counts")
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return {str(status): int(n) for status, n in found.items() if int(n) > 0}
 
     # -- lifecycle -------------------------------------------------------------
 

@@ -15,6 +15,7 @@
 
 local prefix, now, max_tasks, new_limit = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local ids_key, done_key, lost_key = prefix .. 'ids', prefix .. 'done', prefix .. 'lost'
+local counts_key = prefix .. 'counts'
 local channel = prefix .. 'changes'
 local n_defaults = tonumber(ARGV[5])
 local defaults = {}
@@ -38,8 +39,18 @@ local function note_changed(id, id_json)
   end
 end
 
+-- Tasks by status (a hash, status name -> n), moved with every status change so /health
+-- and /metrics read them in O(1) (lua/indexes.lua rebuilds it at start).
+local function recount(from_json, to_json)
+  if from_json == to_json then return end
+  if from_json then redis.call('HINCRBY', counts_key, string.sub(from_json, 2, -2), -1) end
+  if to_json then redis.call('HINCRBY', counts_key, string.sub(to_json, 2, -2), 1) end
+end
+
 local function drop(id, id_json)
-  redis.call('DEL', prefix .. 'task:' .. id)
+  local key = prefix .. 'task:' .. id
+  recount(redis.call('HGET', key, 'status'), nil)
+  redis.call('DEL', key)
   redis.call('SREM', ids_key, id)
   redis.call('ZREM', done_key, id)
   redis.call('ZREM', lost_key, id)
@@ -127,6 +138,7 @@ local function apply(ev)
     redis.call('HSET', key, unpack(defaults))
     redis.call('HSET', key, 'created_at', now, 'updated_at', now, 'status', status_json, unpack(fields))
     redis.call('SADD', ids_key, ev.id)
+    recount(current, status_json)
     set_done(ev.id, status_json)
     note_changed(ev.id, ev.id_json)
     return true
@@ -151,6 +163,7 @@ local function apply(ev)
   end
   if progress then
     redis.call('HSET', key, 'status', status_json, 'updated_at', now, unpack(fields))
+    recount(current, status_json)
     set_done(ev.id, status_json)
     note_changed(ev.id, ev.id_json)
     return true
@@ -158,6 +171,7 @@ local function apply(ev)
   -- Contact without progress (a heartbeat): seen_at moves; a lost task is alive again.
   if current == '"lost"' then
     redis.call('HSET', key, 'status', '"update"', unpack(fields))
+    recount(current, '"update"')
     set_done(ev.id, '"update"')
     note_changed(ev.id, ev.id_json)
     return true

@@ -6,6 +6,7 @@
 -- Returns: the ids removed, then '|', then the ids marked.
 local prefix = ARGV[1]
 local ids_key, done_key, lost_key = prefix .. 'ids', prefix .. 'done', prefix .. 'lost'
+local counts_key = prefix .. 'counts'  -- tasks by status, as merge.lua keeps it
 local channel = prefix .. 'changes'
 -- Active statuses as JSON text (protocol.statuses.ACTIVE), filled in when the store loads this script.
 local ACTIVE = { --[[ACTIVE]] }
@@ -20,10 +21,14 @@ for i = 2, #ARGV, 3 do
       redis.call('SREM', ids_key, id)
       redis.call('ZREM', done_key, id)
       redis.call('ZREM', lost_key, id)
+      redis.call('HINCRBY', counts_key, string.sub(current[2], 2, -2), -1)
       removed[#removed + 1] = id
       removed_json[#removed_json + 1] = current[3]
     elseif (op == 's' and ACTIVE[current[2]]) or (op == 'l' and (ACTIVE[current[2]] or current[2] == '"stale"')) then
-      redis.call('HSET', key, 'status', op == 's' and '"stale"' or '"lost"')
+      local status = op == 's' and 'stale' or 'lost'
+      redis.call('HSET', key, 'status', '"' .. status .. '"')
+      redis.call('HINCRBY', counts_key, string.sub(current[2], 2, -2), -1)
+      redis.call('HINCRBY', counts_key, status, 1)
       -- lost tasks are evicted at the cap, longest silent first (merge.lua's make_room)
       if op == 'l' then redis.call('ZADD', lost_key, current[1], id) end
       marked[#marked + 1] = id
