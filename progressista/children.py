@@ -34,7 +34,11 @@ def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def on_tqdm_import() -> None:
-    """In a child process of a run, right after tqdm was imported: patch it, and report on fatal signals."""
+    """In a child process of a run, right after tqdm was imported: patch it, and report on fatal signals.
+
+    (Not in a ``multiprocessing.Pool`` worker: there the bars flush as they end, see
+    :func:`~progressista.client.reporting.in_pool_worker`.)
+    """
     from . import signals
     from .patch import install, installed
 

@@ -27,6 +27,7 @@ Handlers are installed only from the main thread.
 from __future__ import annotations
 
 import _thread
+import contextlib
 import os
 import signal
 import sys
@@ -38,9 +39,18 @@ from typing import Any, NoReturn
 
 from . import sender
 from .client import finish_open_bars
+from .client.reporting import in_pool_worker
 from .config import ClientConfig
 
-__all__ = ["CAUGHT_SIGNALS", "DEATH_SLACK", "before_death", "die_of", "install", "reporting_signals"]
+__all__ = [
+    "CAUGHT_SIGNALS",
+    "DEATH_SLACK",
+    "before_death",
+    "default_in_pool_workers",
+    "die_of",
+    "install",
+    "reporting_signals",
+]
 
 #: Signals whose default action kills the process at once: reported when left at their default.
 CAUGHT_SIGNALS = tuple(
@@ -66,10 +76,11 @@ def before_death(hook: Callable[[int], None]) -> Callable[[], None]:
 def install() -> dict[int, Any]:
     """Install the handler for the caught signals left at their default; returns what it replaced.
 
-    Does nothing off the main thread (signals can only be set there).
+    Does nothing off the main thread (signals can only be set there), nor in a
+    ``multiprocessing.Pool`` worker (see :func:`~progressista.client.reporting.in_pool_worker`).
     """
     replaced: dict[int, Any] = {}
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or in_pool_worker():
         return replaced
     for signum in CAUGHT_SIGNALS:
         try:
@@ -109,6 +120,16 @@ def die_of(signum: int) -> NoReturn:
     signal.signal(signum, signal.SIG_DFL)
     os.kill(os.getpid(), signum)
     os._exit(128 + signum)
+
+
+def default_in_pool_workers() -> None:
+    """A forked Pool worker drops the handler it inherited from the run (see
+    :func:`~progressista.client.reporting.in_pool_worker`); its first bar calls this."""
+    if in_pool_worker() and threading.current_thread() is threading.main_thread():
+        for signum in CAUGHT_SIGNALS:
+            with contextlib.suppress(OSError, ValueError):
+                if signal.getsignal(signum) is _on_fatal_signal:
+                    signal.signal(signum, signal.SIG_DFL)
 
 
 def _on_fatal_signal(signum: int, frame: FrameType | None) -> None:

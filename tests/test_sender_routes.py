@@ -56,10 +56,11 @@ def test_a_forgotten_route_still_posts_beside_its_successor() -> None:
         response.status_code = 200
         return response
 
-    old = route("http://h/progress", {"job": "j"}, 2.0, 0.0, post)
+    # A long push interval: nothing is due before the flush, which then posts one batch per route.
+    old = route("http://h/progress", {"job": "j"}, 2.0, 60.0, post)
     for i in range(routes.MAX_ROUTES):
-        route("http://h/progress", {"job": str(i)}, 2.0, 0.0, post)
-    new = route("http://h/progress", {"job": "j"}, 2.0, 0.0, post)
+        route("http://h/progress", {"job": str(i)}, 2.0, 60.0, post)
+    new = route("http://h/progress", {"job": "j"}, 2.0, 60.0, post)
     assert new is not old  # forgotten: an equal new one
     sender = Sender()
     try:

@@ -40,6 +40,7 @@ __all__ = [
     "closing",
     "exiting",
     "finish",
+    "in_pool_worker",
     "new_bar",
     "push",
     "refreshed",
@@ -157,10 +158,20 @@ def start(
         safe, size = bar_meta(defaults.get("meta"), meta)
         given = None if task_id is None else str(task_id)[:MAX_TASK_ID]
         bar._remote = Remote(given or new_task_id(run_id), route, safe, size)
+        if in_pool_worker():
+            _pool_worker_signals()
     except Exception:
         log.debug("progressista: this bar will not report", exc_info=True)
         return
     push(bar, "start", urgent=True)
+
+
+def _pool_worker_signals() -> None:
+    # A forked Pool worker inherits the run's handlers; they must go (see in_pool_worker). Looked up,
+    # not imported: progressista.signals imports the client, and is loaded only where it installed them.
+    signals = sys.modules.get("progressista.signals")
+    if signals is not None:
+        signals.default_in_pool_workers()
 
 
 def refreshed(bar: Any) -> None:
@@ -198,13 +209,40 @@ def exiting(bar: Any, exc_value: BaseException | None) -> None:
 
 
 def finish(bar: Any, status: str, hold: float = 0.0, meta: Mapping[str, Any] | None = None) -> None:
-    """Report the final ``status`` (urgent; ``hold`` keeps it back that long, see the sender's ``fail_held``)."""
+    """Report the final ``status`` (urgent; ``hold`` keeps it back that long, see the sender's ``fail_held``).
+
+    In a ``multiprocessing.Pool`` worker the final state is posted before this
+    returns (within the request timeout): the pool may kill the worker as soon
+    as its task is done (see :func:`in_pool_worker`).
+    """
     remote = remote_of(bar)
     if remote is None:
         return
     remote.finished = True
     remote.held = hold > 0
     push(bar, status, urgent=True, hold=hold, meta=meta)
+    if not hold and in_pool_worker():
+        _sender.flush()
+
+
+def in_pool_worker() -> bool:
+    """Is this process a ``multiprocessing.Pool`` worker ("ForkPoolWorker-3", "SpawnPoolWorker-1", ...)?
+
+    ``Pool.terminate()`` (and so leaving ``with Pool() as pool:``) kills its
+    workers with SIGTERM as soon as the results are in, while they sleep in a
+    semaphore of the pool's queue. A Python signal handler there can miss the
+    signal for good (it arrives between the interpreter's check and the sleep)
+    and the pool then waits forever; so a Pool worker keeps SIGTERM's default
+    action, dying at once as without Progressista (:mod:`progressista.signals`),
+    and its bars post their final state as they end, not later.
+    """
+    process = sys.modules.get("multiprocessing.process")
+    if process is None:
+        return False
+    try:
+        return "PoolWorker-" in str(process.current_process().name)
+    except Exception:
+        return False
 
 
 def push(
