@@ -20,7 +20,7 @@ from tqdm.std import tqdm as std_tqdm
 
 from .. import sender as _sender
 from ..config import ClientConfig
-from . import reporting
+from . import reporting, task
 from .meta import failure_meta, meta_with
 from .task import finish_open_tasks
 
@@ -85,6 +85,7 @@ def _exit_hook() -> None:
 def _heartbeat() -> None:
     interval = _heartbeat_interval()
     now = time.monotonic()
+    task.heartbeat(interval, now)  # the open tasks that are no tqdm bars, on the same beat
     for bar in open_bars():
         remote = reporting.remote_of(bar)
         if remote is not None and now - remote.last_push >= interval * 0.9:

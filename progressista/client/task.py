@@ -12,7 +12,7 @@ at most every ``mininterval`` seconds; the sender coalesces the rest), while
 >>> task.close()  # doctest: +SKIP
 >>> task.fail({"error": "KeyError: 'id'"})  # or: an error, with the reason in its meta  # doctest: +SKIP
 
-While it is open, the heartbeat re-sends it every ``PROGRESSISTA_HEARTBEAT_INTERVAL``
+While it is open, the bars' heartbeat (:mod:`.open_bars`) re-sends it every ``PROGRESSISTA_HEARTBEAT_INTERVAL``
 seconds, so the server tells a slow task (``stale``) from a dead process (``lost``).
 A task inherited through ``fork`` belongs to the parent: it posts nothing from the child.
 """
@@ -27,14 +27,14 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from .. import sender as _sender
-from ..config import ClientConfig, ClientOptions
+from ..config import ClientOptions
 from ..protocol.task import MAX_DESC, MAX_TASK_ID, MAX_UNIT
 from .bar import RemoteTqdm
 from .event import HOST, number
 from .meta import meta_with, safe_meta
 from .routes import route_for
 
-__all__ = ["RemoteTask", "finish_open_tasks"]
+__all__ = ["RemoteTask", "finish_open_tasks", "heartbeat"]
 
 log = logging.getLogger("progressista")
 
@@ -185,18 +185,10 @@ def finish_open_tasks(status: str, meta: Mapping[str, Any] | None = None, kind: 
     return len(tasks)
 
 
-def _heartbeat() -> None:
-    interval = _heartbeat_interval()
-    now = time.monotonic()
+def heartbeat(interval: float, now: float) -> None:
+    """Re-send the open tasks not heard of for ``interval`` seconds (the bars' heartbeat calls this)."""
     with _open_lock:
         tasks = list(_open)
     for task in tasks:
         if now - task.last_push >= interval * 0.9:
             task._push("update")
-
-
-def _heartbeat_interval() -> float:
-    return ClientConfig.from_env().heartbeat_interval
-
-
-_sender.periodically(_heartbeat, _heartbeat_interval)
