@@ -29,9 +29,11 @@ __all__ = ["ApiError", "ProgressistaApi", "post_events"]
 class ApiError(Exception):
     """A request failed; the message is one line, fit for a CLI error."""
 
-    def __init__(self, message: str, status_code: int | None = None) -> None:
+    def __init__(self, message: str, status_code: int | None = None, detail: str = "") -> None:
         super().__init__(message)
         self.status_code = status_code
+        self.detail = detail
+        """The server's own words (its ``detail``), when it answered."""
 
 
 #: What every POST and DELETE says it sends; the server refuses other types (415), as a cross-site form has.
@@ -157,6 +159,15 @@ class ProgressistaApi:
         removed: list[str] = self._request("DELETE", self.urls.tasks, params=params)["removed"]
         return removed
 
+    def access(self) -> dict[str, Any]:
+        """What this token may do: ``{"role": "read", "can": ["read"], "tokens": True}``.
+
+        ``can`` holds ``ingest``, ``read`` and ``admin`` (deleting) as granted; an
+        open server answers ``admin``. A server older than roles has no
+        ``/access``: :class:`ApiError` with status 404.
+        """
+        return self._request("GET", self.urls.base + "/access")
+
     def health(self) -> dict[str, Any]:
         """``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``."""
         return self._request("GET", self.urls.base + "/health")
@@ -171,7 +182,8 @@ class ProgressistaApi:
         except requests.RequestException as exc:
             raise ApiError(f"cannot reach {self.urls.base}: {type(exc).__name__}") from None
         if response.status_code >= 400:
-            raise ApiError(f"{method} {url}: HTTP {response.status_code}: {_detail(response)}", response.status_code)
+            detail = _detail(response)
+            raise ApiError(f"{method} {url}: HTTP {response.status_code}: {detail}", response.status_code, detail)
         try:
             body: dict[str, Any] = response.json()
         except ValueError:

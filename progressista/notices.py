@@ -63,6 +63,11 @@ def _base(url: str) -> str:
 
 def refused_line(url: str, status: int, token_sent: bool) -> str:
     """What to say when the server answers 401/403 to a post."""
+    if status == 403:
+        return (
+            f"progressista: {_base(url)} does not let this token report progress (HTTP 403); bars will not show: "
+            "use an ingest or admin token"
+        )
     what = "refused the token" if token_sent else "requires a token"
     return (
         f"progressista: {_base(url)} {what} (HTTP {status}); bars will not show: "

@@ -11,7 +11,8 @@ from support import wait_until
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from progressista.server.auth import TokenRedactingFilter, token_ok
+from progressista.protocol.roles import Grant, digest
+from progressista.server.auth import TokenRedactingFilter, role_of_token
 
 PROTECTED = [
     ("POST", "/progress"),
@@ -22,12 +23,17 @@ PROTECTED = [
 ]
 
 
-def test_token_ok_compares_every_token_as_bytes():
-    assert token_ok(None, [])
-    assert token_ok("a", ["a", "b"]) and token_ok("b", ["a", "b"])
-    assert not token_ok("c", ["a", "b"]) and not token_ok(None, ["a"])
-    assert token_ok("sécret-✓", ["sécret-✓"])
-    assert not token_ok("sécret", ["secret"])  # non-ASCII must not raise (compare_digest on str would)
+def admins(*tokens: str) -> list[Grant]:
+    return [Grant("admin", digest(token)) for token in tokens]
+
+
+def test_role_of_token_compares_digests_of_the_utf8_bytes():
+    assert role_of_token(None, []) == "admin"  # no tokens configured: open
+    assert role_of_token("a", admins("a", "b")) == role_of_token("b", admins("a", "b")) == "admin"
+    assert role_of_token("c", admins("a", "b")) is None and role_of_token(None, admins("a")) is None
+    assert role_of_token("sécret-✓", admins("sécret-✓")) == "admin"
+    assert role_of_token("sécret", admins("secret")) is None  # non-ASCII must not raise
+    assert role_of_token("r", [Grant("read", digest("r")), *admins("a")]) == "read"
 
 
 @pytest.fixture
@@ -63,9 +69,10 @@ def test_api_tokens_override_api_token(start_server):
     assert server.http.get(server.url + "/tasks?token=listed", timeout=5).status_code == 200
 
 
-def test_health_static_and_metrics_stay_open(secured):
-    for path in ("/health", "/static/index.html", "/metrics"):
+def test_health_static_and_the_api_docs_stay_open(secured):
+    for path in ("/health", "/static/index.html", "/docs", "/openapi.json"):
         assert secured.http.get(secured.url + path, timeout=5).status_code == 200
+    assert secured.http.get(secured.url + "/metrics", timeout=5).status_code == 401  # counts: for readers
 
 
 @pytest.mark.parametrize("query", ["", "?token=wrong", "?mode=delta&token=nope"])

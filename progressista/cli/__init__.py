@@ -12,6 +12,7 @@ from .run import CONTEXT_SETTINGS as RUN_CONTEXT
 from .run import run
 from .serve import serve
 from .tasks import tasks_app
+from .tokens import tokens_app
 from .wait import wait
 from .watch import watch
 
@@ -31,6 +32,7 @@ app.command()(demo)
 app.command()(watch)
 app.command()(wait)
 app.add_typer(tasks_app, name="tasks")
+app.add_typer(tokens_app, name="tokens")
 
 
 def _version(value: bool) -> None:

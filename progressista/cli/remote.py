@@ -86,7 +86,9 @@ def api_failure(exc: ApiError, token: str | None) -> NoReturn:
     """Exit with one line that says what to do, and the matching exit code."""
     if exc.status_code is None:
         fail(str(exc), EXIT_UNREACHABLE)
-    if exc.status_code in (401, 403):
+    if exc.status_code == 403:  # a token of another role: the server names the one needed
+        fail(f"{exc.detail} (HTTP 403); pass --token with a token that may", EXIT_UNAUTHORIZED)
+    if exc.status_code == 401:
         if token:
             fail(
                 f"the server refused the token (HTTP {exc.status_code}); check --token or {ENV_API_TOKEN}",

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from progressista.protocol.roles import TokenEntryError
+
 from .errors import fail
 
 __all__ = ["serve"]
@@ -45,6 +47,10 @@ def serve(
     redis_url: Annotated[
         str | None, typer.Option(help="Keep tasks in Redis, shared by several servers (env PROGRESSISTA_REDIS_URL)")
     ] = None,
+    tokens_file: Annotated[
+        Path | None,
+        typer.Option(help="Tokens with roles, one 'ROLE TOKEN' a line (env PROGRESSISTA_TOKENS_FILE)"),
+    ] = None,
     max_connections: Annotated[
         int | None, typer.Option(help="Connections served at once, 503 past it (env PROGRESSISTA_MAX_CONNECTIONS)")
     ] = None,
@@ -75,6 +81,7 @@ def serve(
             "log_level": log_level,
             "redis_url": redis_url,
             "max_connections": max_connections,
+            "tokens_file": tokens_file,
         }.items()
         if value is not None
     }
@@ -84,6 +91,10 @@ def serve(
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in first["loc"])
         fail(f"invalid setting {field}: {first['msg']}", 2)
+    try:
+        settings.grants()
+    except TokenEntryError as exc:  # it names the entry, never the secret
+        fail(f"invalid tokens: {exc}", 2)
     if workers > 1 and not settings.redis_url:
         fail("--workers above 1 needs a shared store: give --redis-url (each worker would have its own tasks)", 2)
     if settings.redis_url:

@@ -33,6 +33,8 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+from .roles import REFUSAL_START
+
 __all__ = [
     "MESSAGE_TOO_BIG",
     "NORMAL_CLOSURE",
@@ -124,14 +126,15 @@ class Closing:
     at_once: bool = False
     """Reconnect without a backoff."""
     token: bool = False
-    """Refused for the token (missing or wrong), not for the origin or the mode: the fix is a token."""
+    """Refused for the token (missing, wrong, or of a role that may not read), not for the origin or
+    the mode: the fix is another token."""
 
 
 def closing(code: int | None, reason: str) -> Closing:
     """How a client reads a close frame (``code`` ``None``: the connection ended without one)."""
     if code == POLICY_VIOLATION:
         why = f"the server refused the connection: {reason or 'policy violation'}"
-        return Closing(why, refused=True, token=reason == REASON_BAD_TOKEN)
+        return Closing(why, refused=True, token=reason == REASON_BAD_TOKEN or reason.startswith(REFUSAL_START))
     if code == TRY_AGAIN_LATER and reason == REASON_THROTTLED:
         return Closing("the server is throttling this address after too many wrong tokens; retrying")
     if code == TRY_AGAIN_LATER:

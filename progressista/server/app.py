@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.tokens = settings.tokens
+    app.state.grants = settings.grants()
     app.state.throttle = Throttle(settings.auth_failures)
     app.state.metrics = Metrics()
     if settings.allow_origins:

@@ -1,6 +1,8 @@
-"""Bearer-token checks for REST routes and the WebSocket.
+"""Bearer-token checks for REST routes and the WebSocket, by role.
 
-Tokens come from an ``Authorization: Bearer <token>`` header or a ``?token=``
+Each token has a role (:mod:`progressista.protocol.roles`): a route asks for a
+permission and answers 401 to a missing or unknown token, 403 (naming the role
+needed) to a token of another role. Tokens come from an ``Authorization: Bearer <token>`` header or a ``?token=``
 query parameter (browsers cannot set headers on a WebSocket). An address that
 keeps sending wrong tokens is throttled (:mod:`.throttle`).
 """
@@ -13,15 +15,29 @@ import logging
 import math
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import unquote_plus
 
 from fastapi import Depends, HTTPException, Request, status
 from starlette.requests import HTTPConnection
 
+from progressista.protocol.roles import Grant, Permission, Role, allows, digest, refusal
+
 from .throttle import Throttle
 
-__all__ = ["RequireToken", "TokenRedactingFilter", "presented_token", "refused", "require_token", "token_ok"]
+__all__ = [
+    "AnyRole",
+    "Refused",
+    "RequireAdmin",
+    "RequireRead",
+    "TokenRedactingFilter",
+    "presented_token",
+    "require",
+    "requirement",
+    "role_of",
+    "role_of_token",
+]
 
 
 def presented_token(conn: HTTPConnection) -> str | None:
@@ -42,66 +58,102 @@ def presented_token(conn: HTTPConnection) -> str | None:
     return conn.query_params.get("token")
 
 
-def token_ok(presented: str | None, accepted: list[str]) -> bool:
-    """Constant-time check of ``presented`` against every accepted token.
+def role_of_token(presented: str | None, grants: list[Grant]) -> Role | None:
+    """The role ``presented`` is granted, or ``None``; with no grants at all the API is open (``admin``).
 
-    Compares UTF-8 bytes: ``hmac.compare_digest`` raises on non-ASCII ``str``.
-    Every token is compared, so timing does not tell which one nearly matched.
+    Compares SHA-256 digests in constant time against every grant, so timing
+    tells neither which token nearly matched nor whether it was kept hashed.
     """
-    if not accepted:
-        return True
+    if not grants:
+        return "admin"
     if presented is None:
-        return False
-    given = presented.encode("utf-8", "surrogatepass")
-    ok = False
-    for token in accepted:
-        ok |= hmac.compare_digest(given, token.encode("utf-8"))
-    return ok
-
-
-def refused(conn: HTTPConnection) -> float | None:
-    """Check the token of a request or WebSocket, throttling addresses that keep failing.
-
-    ``None``: accepted (or no token is configured). ``0.0``: missing or wrong,
-    counted against the client's address. Above 0: the address is throttled
-    (see :mod:`.throttle`) and the token was not checked; retry in that many seconds.
-    """
-    accepted = conn.app.state.tokens
-    if not accepted:
         return None
+    given = digest(presented)
+    found: Role | None = None
+    for grant in grants:
+        if hmac.compare_digest(given, grant.digest):
+            found = grant.role
+    return found
+
+
+class Refused(Exception):
+    """A missing or unknown token (``retry_after == 0``), or an address throttled for that many seconds."""
+
+    def __init__(self, retry_after: float = 0.0) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def role_of(conn: HTTPConnection) -> Role:
+    """The role of the token a request or WebSocket carries (``admin`` when no token is configured).
+
+    Raises :class:`Refused` for a missing or unknown token, counted against the
+    client's address; once the address is throttled (see :mod:`.throttle`) the
+    token is not checked at all.
+    """
+    grants: list[Grant] = conn.app.state.grants
+    if not grants:
+        return "admin"
     throttle: Throttle = conn.app.state.throttle
     address = conn.client.host if conn.client else ""
     now = time.monotonic()
     wait = throttle.wait(address, now)
     if wait > 0:
-        return wait
-    if token_ok(presented_token(conn), accepted):
-        return None
-    throttle.failed(address, now)
-    return 0.0
+        raise Refused(wait)
+    role = role_of_token(presented_token(conn), grants)
+    if role is None:
+        throttle.failed(address, now)
+        raise Refused()
+    return role
 
 
-async def require_token(request: Request) -> None:
-    """Raise 401 unless the request carries an accepted token (or none is configured); 429 while throttled."""
-    wait = refused(request)
-    if wait is None:
-        return
-    if wait > 0:
-        seconds = math.ceil(wait)
-        raise HTTPException(
+def _unauthorized(refused: Refused) -> HTTPException:
+    if refused.retry_after > 0:
+        seconds = math.ceil(refused.retry_after)
+        return HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"too many wrong tokens from this address: retry in {seconds} s",
             headers={"Retry-After": str(seconds)},
         )
-    raise HTTPException(
+    return HTTPException(
         status.HTTP_401_UNAUTHORIZED,
         "missing or wrong token: send 'Authorization: Bearer <token>' or '?token=<token>'",
         headers={"WWW-Authenticate": "Bearer"},
     )
 
 
-#: Route dependency: 401 unless the request carries an accepted token.
-RequireToken = Annotated[None, Depends(require_token)]
+def require(request: Request, permission: Permission, action: str) -> Role:
+    """The request's role, if it has ``permission``: else 401 (no or unknown token), 429 (throttled)
+    or 403 naming the role ``action`` needs."""
+    try:
+        role = role_of(request)
+    except Refused as refused:
+        raise _unauthorized(refused) from None
+    if not allows(role, permission):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, refusal(role, permission, action))
+    return role
+
+
+def requirement(permission: Permission, action: str) -> Callable[[Request], Awaitable[Role]]:
+    """A route dependency calling :func:`require` (``async``: no thread hop)."""
+
+    async def requirement(request: Request) -> Role:
+        return require(request, permission, action)
+
+    return requirement
+
+
+async def _any_role(request: Request) -> Role:
+    try:
+        return role_of(request)
+    except Refused as refused:
+        raise _unauthorized(refused) from None
+
+
+#: Route dependencies: the request's role, after 401/403/429 unless the token may read, delete, or is any token.
+RequireRead = Annotated[Role, Depends(requirement("read", "reading tasks"))]
+RequireAdmin = Annotated[Role, Depends(requirement("admin", "deleting"))]
+AnyRole = Annotated[Role, Depends(_any_role)]
 
 # One name=value pair of a query string inside a log line.
 _QUERY_PAIR = re.compile(r"([?&])([^=&#\s\"']+)=([^&#\s\"']*)")

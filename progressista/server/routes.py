@@ -13,10 +13,11 @@ from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
 from progressista.protocol.groups import groups
+from progressista.protocol.roles import PERMISSIONS, ROLES, Role, permissions
 from progressista.protocol.statuses import FILTERS, TASK_STATUSES, expand_status_filter
 from progressista.protocol.task import SERVER_FIELDS
 
-from .auth import RequireToken, require_token
+from .auth import AnyRole, RequireAdmin, RequireRead, require, requirement
 from .deps import BroadcasterDep, MetricsDep, StoreDep
 from .metrics import Metrics
 from .models import event_body_schema, explain, parse_events
@@ -86,6 +87,7 @@ _REMOVED = _body(
 
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: _error("Missing or wrong token"),
+    403: _error("The token's role may not do this; `detail` names the role needed"),
     429: _error("Too many wrong tokens from this address: `Retry-After` says when its next token is checked"),
 }
 _BAD_QUERY: dict[int | str, dict[str, Any]] = {422: _error("Invalid query parameter; `detail` names it")}
@@ -180,7 +182,7 @@ async def ingest(request: Request) -> Response:
     # The hot path takes only the Request: each FastAPI dependency costs about
     # 10 us per request, which halved ingest throughput (bench/ingest.py).
     require_json(request)
-    await require_token(request)
+    require(request, "ingest", "reporting progress")
     state = request.app.state
     settings: Settings = state.settings
     store: TaskStore = state.store
@@ -212,7 +214,7 @@ async def ingest(request: Request) -> Response:
     "/tasks", summary="List tasks", responses={200: _body("The tasks, by id", _TASK_MAP), **_UNAUTHORIZED, **_BAD_QUERY}
 )
 async def list_tasks(
-    _: RequireToken, store: StoreDep, status: StatusFilter = None, older_than: OlderThan = None
+    _: RequireRead, store: StoreDep, status: StatusFilter = None, older_than: OlderThan = None
 ) -> Response:
     """``{"tasks": {task_id: task}}``, optionally filtered."""
     tasks = await store.tasks(_statuses(status), older_than, now=time.time())
@@ -220,7 +222,7 @@ async def list_tasks(
 
 
 @router.get("/groups", summary="Aggregate progress per run", responses=_UNAUTHORIZED)
-async def list_groups(_: RequireToken, store: StoreDep) -> Response:
+async def list_groups(_: RequireRead, store: StoreDep) -> Response:
     """``{"groups": {prefix: aggregate}}`` for tasks whose ids share a ``prefix:``.
 
     Each aggregate has ``members``, ``counts`` (active, stale, lost, done, error),
@@ -236,7 +238,7 @@ async def list_groups(_: RequireToken, store: StoreDep) -> Response:
     summary="Discard one task",
     responses={200: _REMOVED, **_NOT_JSON, **_UNAUTHORIZED, 404: _error("No such task"), **_BAD_QUERY},
 )
-async def delete_task(task_id: str, _is_json: RequireJson, _: RequireToken, store: StoreDep) -> Response:
+async def delete_task(task_id: str, _is_json: RequireJson, _: RequireAdmin, store: StoreDep) -> Response:
     removed = await store.remove([task_id])
     if not removed:
         raise HTTPException(http.HTTP_404_NOT_FOUND, f"task_id: no task {task_id!r}")
@@ -256,7 +258,7 @@ async def delete_task(task_id: str, _is_json: RequireJson, _: RequireToken, stor
 )
 async def delete_tasks(
     _is_json: RequireJson,
-    _: RequireToken,
+    _: RequireAdmin,
     store: StoreDep,
     status: StatusFilter = None,
     older_than: OlderThan = None,
@@ -319,10 +321,40 @@ async def health(store: StoreDep) -> Response:
     return _json({"status": "ok", **figures})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(store: StoreDep, metrics: MetricsDep, broadcaster: BroadcasterDep) -> Response:
+RequireMetricsReader = Annotated[Role, Depends(requirement("read", "reading metrics"))]
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response, responses=_UNAUTHORIZED)
+async def metrics(
+    _: RequireMetricsReader, store: StoreDep, metrics: MetricsDep, broadcaster: BroadcasterDep
+) -> Response:
+    """Counts only (tasks by status, events, dashboards), but still for ``read`` tokens: scrape with one."""
     body = metrics.render(await store.counts(), len(broadcaster.clients))
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@router.get(
+    "/access",
+    summary="What this token may do",
+    responses={
+        200: _body(
+            "The token's role and what it may do",
+            _object(
+                role={"type": "string", "enum": list(ROLES)},
+                can={"type": "array", "items": {"type": "string", "enum": list(PERMISSIONS)}},
+                tokens={"type": "boolean", "description": "whether this server asks for tokens at all"},
+            ),
+        ),
+        **_UNAUTHORIZED,
+    },
+)
+async def access(role: AnyRole, request: Request) -> Response:
+    """Any accepted token: its ``role``, what it ``can`` do (``ingest``, ``read``, ``admin``), and
+    whether the server asks for ``tokens`` (without any, every client is ``admin``).
+
+    Dashboards ask this to hide what the token may not do; the token itself is never sent back.
+    """
+    return _json({"role": role, "can": permissions(role), "tokens": bool(request.app.state.grants)})
 
 
 @router.get("/", include_in_schema=False)

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from progressista.protocol.roles import Grant, TokenEntryError, digest, merge, parse_entries, parse_tokens_file
+
 __all__ = ["Settings"]
 
 
@@ -42,9 +44,13 @@ class Settings(BaseSettings):
     max_task_age: float = Field(0, ge=0)
     """Drop tasks older than this many seconds whatever their status (0 disables)."""
     api_token: str = ""
-    """Single bearer token for ``/progress``, ``/tasks`` and ``/ws`` (empty: no auth)."""
+    """One bearer token with the ``admin`` role (empty, with no other tokens: no auth)."""
     api_tokens: Annotated[list[str], NoDecode] = []
-    """Comma separated bearer tokens; overrides ``api_token`` when set."""
+    """Comma separated bearer tokens, each ``TOKEN`` (admin) or ``ROLE:TOKEN`` (ingest, read, admin);
+    overrides ``api_token`` when set."""
+    tokens_file: Path | None = None
+    """File of tokens, one ``ROLE TOKEN`` a line (``TOKEN`` may be ``sha256:HEX``), ``#`` comments;
+    adds to the tokens above."""
     broadcast_interval: float = Field(0.1, gt=0)
     """At most one WebSocket message per dashboard per this many seconds."""
     max_tasks: int = Field(10_000, ge=1)
@@ -95,9 +101,27 @@ class Settings(BaseSettings):
             raise ValueError("must not contain 'task:', or its keys could be another prefix's task keys")
         return prefix
 
-    @property
-    def tokens(self) -> list[str]:
-        """The accepted bearer tokens; empty means the API is open."""
+    def grants(self) -> list[Grant]:
+        """The accepted tokens with their roles; empty means the API is open to all.
+
+        Raises :class:`~progressista.protocol.roles.TokenEntryError` (naming the entry, never
+        the secret) for an entry that does not parse, or a tokens file that cannot be read or
+        holds no token (which would leave the API open).
+        """
         if self.api_tokens:
-            return self.api_tokens
-        return [self.api_token] if self.api_token else []
+            grants = parse_entries(self.api_tokens, "PROGRESSISTA_API_TOKENS")
+        else:
+            grants = [Grant("admin", digest(self.api_token))] if self.api_token else []
+        if self.tokens_file is not None:
+            source = f"PROGRESSISTA_TOKENS_FILE {self.tokens_file}"
+            try:
+                text = self.tokens_file.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise TokenEntryError(f"{source}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+            except UnicodeError:  # its message would quote the bytes, which may be a secret
+                raise TokenEntryError(f"{source}: is not UTF-8 text") from None
+            from_file = parse_tokens_file(text, source)
+            if not from_file:
+                raise TokenEntryError(f"{source}: holds no token (the API would be open to all)")
+            grants += from_file
+        return merge(grants)

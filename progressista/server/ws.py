@@ -31,8 +31,9 @@ from progressista.protocol.feed import (
     REASON_TOO_MANY,
     TRY_AGAIN_LATER,
 )
+from progressista.protocol.roles import allows, refusal
 
-from .auth import refused
+from .auth import Refused, role_of
 from .broadcast import Mode
 from .deps import BroadcasterDep, SettingsDep
 
@@ -150,14 +151,20 @@ async def watch(
     ``?mode=delta``: a ``snapshot`` message, then ``delta`` messages, both with group rows
     (see :mod:`progressista.protocol.feed`)."""
     await websocket.accept()
-    refusal = origin_refusal(websocket.headers.get("origin"), websocket.headers.get("host"), settings.allow_origins)
-    if refusal is not None:
-        await websocket.close(POLICY_VIOLATION, refusal)
+    cross_site = origin_refusal(websocket.headers.get("origin"), websocket.headers.get("host"), settings.allow_origins)
+    if cross_site is not None:
+        await websocket.close(POLICY_VIOLATION, cross_site)
         return
-    wait = refused(websocket)
-    if wait is not None:
-        close = (TRY_AGAIN_LATER, REASON_THROTTLED) if wait > 0 else (POLICY_VIOLATION, REASON_BAD_TOKEN)
-        await websocket.close(*close)
+    try:
+        role = role_of(websocket)
+    except Refused as refused:
+        throttled = refused.retry_after > 0
+        await websocket.close(
+            *((TRY_AGAIN_LATER, REASON_THROTTLED) if throttled else (POLICY_VIOLATION, REASON_BAD_TOKEN))
+        )
+        return
+    if not allows(role, "read"):
+        await websocket.close(POLICY_VIOLATION, refusal(role, "read", "the live feed"))
         return
     if mode not in MODES:
         await websocket.close(POLICY_VIOLATION, f"unknown mode {mode[:40]!r}; use snapshot or delta")
