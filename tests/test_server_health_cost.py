@@ -1,4 +1,4 @@
-"""``/health`` and ``/metrics`` are open to all and polled: their cost must not grow with the tasks.
+"""``/health`` (open to all) and ``/metrics`` (for read tokens) are polled: their cost must not grow with the tasks.
 
 Measured as work, not time: the Redis commands a probe makes (``INFO commandstats``,
 which counts the commands Lua scripts run too), and the tasks the memory store
@@ -139,10 +139,10 @@ SECRET = "s3cret-text"
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
-def test_open_probes_show_counts_never_task_text(start_server, request, store):
-    """/health and /metrics need no token, so they must not show what tasks say or where they run."""
+def test_probes_show_counts_never_task_text(start_server, request, store):
+    """/health needs no token and /metrics only a read one: neither shows what tasks say or where they run."""
     settings = request.getfixturevalue("redis_settings") if store == "redis" else {}
-    server = start_server(**settings, api_token="tok")
+    server = start_server(**settings, api_tokens=["tok", "read:reader"])
     event = {
         "task_id": f"id-{SECRET}",
         "desc": f"desc-{SECRET}",
@@ -152,8 +152,11 @@ def test_open_probes_show_counts_never_task_text(start_server, request, store):
         "meta": {"key": f"meta-{SECRET}", "group": f"g-{SECRET}"},
     }
     assert server.post(event, headers={"Authorization": "Bearer tok"}).status_code == 200
-    for path in PROBES:
-        response = server.http.get(server.url + path, timeout=5)  # no token
+    assert server.http.get(server.url + "/metrics", timeout=5).status_code == 401
+    reader = {"Authorization": "Bearer reader"}
+    for path, headers in (("/health", {}), ("/metrics", reader)):
+        response = server.http.get(server.url + path, headers=headers, timeout=5)
         assert response.status_code == 200
         assert SECRET not in response.text
-    assert 'progressista_tasks{status="update"} 1.0' in server.http.get(server.url + "/metrics", timeout=5).text
+    metrics = server.http.get(server.url + "/metrics", headers=reader, timeout=5).text
+    assert 'progressista_tasks{status="update"} 1.0' in metrics

@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stats=app.state.metrics.broadcast_stats(),
         )
         store.on_change = broadcaster.publish
+        store.on_save_failure = app.state.metrics.store_save_failures.inc
         await store.start()
         await broadcaster.start()
         policy = Lifecycle(

@@ -32,6 +32,11 @@ class Metrics:
         self.ws_dropped = Counter(
             "progressista_ws_clients_dropped", "Dashboards dropped for falling behind", registry=self.registry
         )
+        self.store_save_failures = Counter(
+            "progressista_store_save_failures",
+            "Saves of the storage file (PROGRESSISTA_STORAGE_PATH) that failed; each is retried",
+            registry=self.registry,
+        )
 
     def broadcast_stats(self) -> BroadcastStats:
         """Hooks for the broadcaster."""

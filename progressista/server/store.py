@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ from .models import Event
 from .store_json import JsonFile
 from .tasks import Lifecycle, Task, count_by_status, evictions, matches, merge, new_task_limit, sweep, with_status
 
-__all__ = ["Change", "MemoryStore", "StoreUnavailable", "TaskStore", "TooManyNewTasks", "TooManyTasks"]
+__all__ = ["Change", "FailedSaves", "MemoryStore", "StoreUnavailable", "TaskStore", "TooManyNewTasks", "TooManyTasks"]
 
 log = logging.getLogger("progressista.server")
 
@@ -72,12 +73,35 @@ def _ignore(change: Change) -> None:
     pass
 
 
+def _nothing() -> None:
+    pass
+
+
+@dataclass
+class FailedSaves:
+    """A streak of saves that failed one after another: logged when it begins and summed up when it ends."""
+
+    began: float  # time.monotonic()
+    first: str  # the first error, as logged
+    last: str = ""
+    count: int = 0
+
+    def summary(self, now: float) -> str:
+        """``3 saves failed over 4.2 s`` (and the last error, when it was not the first)."""
+        saves = "save" if self.count == 1 else "saves"
+        text = f"{self.count} {saves} failed over {now - self.began:.1f} s"
+        return text if self.last == self.first else f"{text}, the last with: {self.last}"
+
+
 class TaskStore(abc.ABC):
     """The small interface every store implements."""
 
     def __init__(self) -> None:
         #: Called with every change; the app points it at the broadcaster.
         self.on_change: Callable[[Change], None] = _ignore
+        #: Called for every save to storage that fails; the app points it at a metrics counter.
+        #: Only stores that save a snapshot call it (Redis keeps each write itself).
+        self.on_save_failure: Callable[[], None] = _nothing
 
     async def start(self) -> None:  # noqa: B027 - an optional hook, not abstract
         """Load state and start background work."""
@@ -148,7 +172,7 @@ class MemoryStore(TaskStore):
         self._dirty = asyncio.Event()
         self._stop = asyncio.Event()
         self._saver: asyncio.Task[None] | None = None
-        self._save_error: str | None = None
+        self._failed: FailedSaves | None = None  # the current streak of failed saves
 
     async def start(self) -> None:
         if self._file is not None:
@@ -168,11 +192,19 @@ class MemoryStore(TaskStore):
             await self._saver
             self._saver = None
             await self._save()
+            if self._failed is not None and self._file is not None:  # the streak's warning may be long gone
+                log.error(
+                    "stopped without saving tasks to %s (%s): changes since the last good save are lost",
+                    self._file.path,
+                    self._failed.summary(time.monotonic()),
+                )
         if self._file is not None:
             self._file.unlock()
 
     async def problem(self) -> str | None:
-        return self._save_error
+        if self._failed is None or self._file is None:
+            return None
+        return f"cannot save tasks to {self._file.path}: {self._failed.last}"
 
     async def apply(self, events: list[Event], now: float) -> int:
         tasks = self._tasks
@@ -262,16 +294,27 @@ class MemoryStore(TaskStore):
             await wait_event(self._stop, self._save_interval)  # sleeps, but wakes at once for close()
 
     async def _save(self) -> None:
+        """Save once; a failure is retried after ``save_interval`` and logged once per streak, not per retry."""
         assert self._file is not None
         try:
             # A shallow copy is a consistent snapshot: tasks are replaced, never mutated.
             await asyncio.to_thread(self._file.save, dict(self._tasks))
         except OSError as exc:
             self._dirty.set()
-            if self._save_error is None:  # once per failing spell, not every interval
-                log.warning("could not save tasks to %s: %s", self._file.path, exc)
-            self._save_error = f"cannot save tasks to {self._file.path}: {exc}"
+            self.on_save_failure()
+            error = str(exc)
+            if self._failed is None:
+                self._failed = FailedSaves(began=time.monotonic(), first=error)
+                log.warning(
+                    "could not save tasks to %s: %s; retrying every %g s, /health answers degraded until a save "
+                    "works (not logged again until then)",
+                    self._file.path,
+                    error,
+                    self._save_interval,
+                )
+            self._failed.count += 1
+            self._failed.last = error
         else:
-            if self._save_error is not None:
-                log.warning("saving tasks to %s works again", self._file.path)
-            self._save_error = None
+            if self._failed is not None:
+                log.warning("saving tasks to %s recovered: %s", self._file.path, self._failed.summary(time.monotonic()))
+            self._failed = None

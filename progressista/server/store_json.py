@@ -57,6 +57,9 @@ class JsonFile:
     def lock(self) -> None:
         """Take ``<name>.lock`` (``flock``, exclusive) until :meth:`unlock`; :class:`StorageLocked` if held.
 
+        :class:`StorageError` when the folder cannot be written (read-only, full): the server
+        would acknowledge tasks it cannot keep.
+
         The lock file stays behind: removing it could let a third server lock a
         new file while the second still holds the old one.
         """
@@ -81,9 +84,14 @@ class JsonFile:
                     f"{self.lock_path.name}); stop it, or give this server another storage path"
                 ) from None
             raise StorageError(f"cannot lock {self.lock_path}: {exc}") from None
-        handle.truncate(0)
-        handle.write(f"pid {os.getpid()}\n")
-        handle.flush()
+        try:  # also proves the folder takes writes (a full disk refuses even these few bytes)
+            handle.truncate(0)
+            handle.write(f"pid {os.getpid()}\n")
+            handle.flush()
+        except OSError as exc:
+            with contextlib.suppress(OSError):  # closing flushes again, and fails again
+                handle.close()
+            raise StorageError(f"cannot write {self.lock_path}: {exc}") from None
         self._lock = handle
 
     def unlock(self) -> None:
