@@ -13,6 +13,13 @@ feed carries group rows); ``enter``/``space`` folds the row under the cursor,
 ``g`` folds or unfolds every group. A test reads a row's text with
 :meth:`TaskList.row_text <.task_list.TaskList.row_text>`.
 
+Roles: the app asks ``GET /access`` at start and on every (re)connection. A
+token that may not delete (``read``) gets no discard or clear keys (hidden from
+the footer, inert) and "read-only" in the header; an ``admin`` token, an open
+server, or a server too old to answer (404) gets them all, as before roles (the
+server is the one that enforces them). A token that may not read (``ingest``)
+is refused by the feed, and the server's words say which token watching needs.
+
 >>> app = create_app("http://localhost:8000", token="s3cret")  # doctest: +SKIP
 >>> app.run()  # doctest: +SKIP
 """
@@ -23,7 +30,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -35,12 +42,14 @@ from progressista.board import Board, Column, RowKey, parse_terms
 from progressista.config import DEFAULT_REQUEST_TIMEOUT
 from progressista.protocol.feed import Backoff
 from progressista.protocol.groups import group_of
+from progressista.protocol.roles import REFUSAL_START
 from progressista.protocol.statuses import COLUMN_TITLES, COLUMNS, column_of
 from progressista.protocol.text import shown_id, shown_text
 from progressista.protocol.urls import server_urls
 
 from .feed import Feed
 from .messages import (
+    Access,
     Connected,
     Connecting,
     Delta,
@@ -54,6 +63,9 @@ from .task_list import TaskList
 from .widgets import ColumnHeader, ConfirmScreen, ConnectionBar
 
 __all__ = ["RedrawStats", "WatchApp", "create_app"]
+
+#: The actions that delete on the server: only for a token that may (``admin``).
+DELETING_ACTIONS = frozenset({"discard", "clear"})
 
 
 @dataclass
@@ -121,6 +133,8 @@ class WatchApp(App[None]):
         """``(column, prefix)`` of the group rows folded (or, under ``fold_all``, unfolded) by hand."""
         self.layout: dict[str, Column] = {}
         """What the last layout showed, per column."""
+        self.can: frozenset[str] | None = None
+        """What ``GET /access`` said the token may do (``None``: not known, so everything, as before roles)."""
         # Held, not queried: a message handled as run_test tears the screen down still finds them.
         self.connection = ConnectionBar(self.server.base, id="connection")
         self.headers = {name: ColumnHeader(name, id=f"{name}-header") for name in COLUMNS}
@@ -139,6 +153,7 @@ class WatchApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._ask_access()
         self.run_worker(self.feed.run(), name="feed", group="feed", exclusive=True)
         self.set_interval(self.refresh_interval, self.flush)
         self.set_interval(1.0, self._tick)
@@ -182,6 +197,7 @@ class WatchApp(App[None]):
 
     def on_connected(self, message: Connected) -> None:
         self.connection.set_state("connected")
+        self._ask_access()  # a reconnection may have reached a server restarted with other tokens
 
     def on_snapshot(self, message: Snapshot) -> None:
         self._received(self.board.replace(message.tasks, message.groups))
@@ -200,10 +216,32 @@ class WatchApp(App[None]):
         self.connection.set_state("reconnecting", detail, retry_in=message.retry_in)
 
     def on_unauthorized(self, message: Unauthorized) -> None:
-        hint = "pass --token or set PROGRESSISTA_API_TOKEN; r retries"
-        self.connection.set_state("unauthorized", f"{message.reason}; {hint}")
+        start = message.reason.find(REFUSAL_START)
+        if start < 0:
+            hint = "pass --token or set PROGRESSISTA_API_TOKEN; r retries"
+            self.connection.set_state("unauthorized", f"{message.reason}; {hint}")
+            return
+        # A token of another role (ingest): the server's words lead, as the bar may be too narrow for more.
+        refusal = message.reason[start:]
+        self.connection.set_state("unauthorized", f"{refusal}; r retries")
+        self.notify(
+            f"The server refused the live feed: {shown_text(refusal)}. "
+            "Start watch with one (--token or PROGRESSISTA_API_TOKEN).",
+            severity="error",
+            markup=False,
+            timeout=30,
+        )
 
     # -- actions ---------------------------------------------------------
+
+    @property
+    def may_delete(self) -> bool:
+        """Whether the token may discard and clear (not known counts as yes: the server still decides)."""
+        return self.can is None or "admin" in self.can
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # False hides the binding from the footer and makes its key do nothing.
+        return self.may_delete or action not in DELETING_ACTIONS
 
     def _focused_list(self) -> TaskList:
         focused = self.focused
@@ -240,6 +278,8 @@ class WatchApp(App[None]):
         self.flush()
 
     def action_discard(self) -> None:
+        if not self.may_delete:
+            return
         tasks = self._focused_list()
         prefix = tasks.selected_group
         if prefix is not None:
@@ -273,6 +313,8 @@ class WatchApp(App[None]):
         self.push_screen(ConfirmScreen(f"Remove {count} of {shown_id(prefix)} in {where} from the server?"), answered)
 
     def action_clear(self, column: str) -> None:
+        if not self.may_delete:
+            return
         # The statuses this column holds right now ("stale", maybe "lost"): names the server sent, so it knows them.
         held = Counter(
             str(task.get("status")) for task in self.board.tasks.values() if column_of(task.get("status")) == column
@@ -328,6 +370,24 @@ class WatchApp(App[None]):
 
     # -- REST ------------------------------------------------------------
 
+    def _ask_access(self) -> None:
+        def work() -> None:
+            try:
+                with ProgressistaApi(self.server.base, self.token, timeout=self.request_timeout) as api:
+                    answer = api.access()
+            except ApiError:
+                return  # a 404 (a server older than roles) or a failure: keep what is known; the feed says why
+            access = _access(answer)
+            if access is not None:
+                self.post_message(access)
+
+        self.run_worker(work, name="access", group="access", thread=True, exit_on_error=False)
+
+    def on_access(self, message: Access) -> None:
+        self.can = message.can
+        self.connection.read_only = not self.may_delete and "read" in message.can
+        self.refresh_bindings()
+
     def _request(self, what: str, call: Callable[[ProgressistaApi], list[str]]) -> None:
         def work() -> None:
             try:
@@ -354,9 +414,19 @@ class WatchApp(App[None]):
         self.notify(failure, severity="error", markup=False, timeout=8)
 
 
+def _access(answer: dict[str, Any]) -> Access | None:
+    """The :class:`Access` message for an answer of ``GET /access``; ``None`` for one that does not parse."""
+    role, can = answer.get("role"), answer.get("can")
+    if not isinstance(role, str) or not isinstance(can, list) or not all(isinstance(word, str) for word in can):
+        return None
+    return Access(role, frozenset(can))
+
+
 def _explain(exc: ApiError) -> str:
-    if exc.status_code in (401, 403):
-        return f"the server refused the token (HTTP {exc.status_code})"
+    if exc.status_code == 403:  # a token of another role: the server names the one needed
+        return f"{exc.detail} (HTTP 403)"
+    if exc.status_code == 401:
+        return "the server refused the token (HTTP 401)"
     return str(exc)
 
 

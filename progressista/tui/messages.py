@@ -1,8 +1,8 @@
 """What the feed and the REST workers tell the app: small dataclass Messages.
 
 The feed (:mod:`progressista.tui.feed`) posts the connection ones and the task
-data; thread workers post :class:`Removed` and :class:`RequestFailed` after a
-discard. Nothing here touches the network or the screen.
+data; thread workers post :class:`Access` (what the token may do), and
+:class:`Removed` and :class:`RequestFailed` after a discard. Nothing here touches the network or the screen.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 from textual.message import Message
 
 __all__ = [
+    "Access",
     "Connected",
     "Connecting",
     "Delta",
@@ -75,6 +76,14 @@ class Unauthorized(Message):
     """The server refused the token (close code 1008 or HTTP 401/403): no retry until asked."""
 
     reason: str
+
+
+@dataclass(eq=False)
+class Access(Message):
+    """What ``GET /access`` says the token may do: ``can`` holds ``ingest``, ``read``, ``admin``."""
+
+    role: str
+    can: frozenset[str]
 
 
 @dataclass(eq=False)

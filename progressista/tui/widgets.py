@@ -26,7 +26,8 @@ __all__ = ["ColumnHeader", "ConfirmScreen", "ConnectionBar"]
 
 
 class ConnectionBar(Widget):
-    """Top line: server URL, connection state and when the last message came."""
+    """Top line: server URL, "read-only" for a token that may not delete, connection state and when
+    the last message came."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "connection-bar--title",
@@ -36,12 +37,15 @@ class ConnectionBar(Widget):
         "connection-bar--reconnecting",
         "connection-bar--unauthorized",
         "connection-bar--dim",
+        "connection-bar--read-only",
     }
 
     state: reactive[str] = reactive("connecting")
     detail: reactive[str] = reactive("")
     last_message: reactive[float | None] = reactive(None)
     retry_at: reactive[float | None] = reactive(None)
+    read_only: reactive[bool] = reactive(False)
+    """The token may read but not delete: the bar says so."""
 
     def __init__(self, url: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -69,15 +73,16 @@ class ConnectionBar(Widget):
             "reconnecting": "◌ reconnecting",
             "unauthorized": "✗ unauthorized",
         }.get(self.state, self.state)
-        text = Text.assemble(
+        parts: list[str | tuple[str, Style]] = [
             (" Progressista ", style("connection-bar--title")),
             " ",
             (self.url, style("connection-bar--url")),
             "  ",
-            (label, style(f"connection-bar--{self.state}")),
-            no_wrap=True,
-            overflow="ellipsis",
-        )
+        ]
+        if self.read_only:
+            parts += [("read-only", style("connection-bar--read-only")), "  "]
+        parts.append((label, style(f"connection-bar--{self.state}")))
+        text = Text.assemble(*parts, no_wrap=True, overflow="ellipsis")
         if self.state == "reconnecting" and self.retry_at is not None:
             left = self.retry_at - time.monotonic()
             text.append(f" in {left:.0f}s" if left >= 0.5 else " now", style("connection-bar--reconnecting"))
