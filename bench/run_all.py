@@ -32,6 +32,7 @@ import ingest  # noqa: E402
 import limits  # noqa: E402
 import memory  # noqa: E402
 import pipe  # noqa: E402
+import redis_latency  # noqa: E402
 import scale_out  # noqa: E402
 import startup  # noqa: E402
 import tui_redraw  # noqa: E402
@@ -52,6 +53,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "limits": (lambda: limits.run(posts=20, clients=60), lambda: limits.run(posts=2, clients=5)),
     "health": (lambda: health.run(probes=200, rounds=5), lambda: health.run(probes=20, rounds=1, flood_seconds=0.5)),
     "pipe": (lambda: pipe.run(lines=5_000_000, rounds=5), lambda: pipe.run(lines=1_000_000, rounds=1, copies=1)),
+    "redis_latency": (
+        lambda: redis_latency.run(seconds=4, rounds=3),
+        lambda: redis_latency.run(seconds=1, rounds=1, start_rtt_ms=200),
+    ),
 }
 
 

@@ -12,7 +12,18 @@ def test_run_all_loads_every_benchmark():
         [sys.executable, str(BENCH / "run_all.py"), "--help"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    for name in ("client", "ingest", "fanout", "memory", "startup", "scale_out", "tui", "limits", "health"):
+    for name in (
+        "client",
+        "ingest",
+        "fanout",
+        "memory",
+        "startup",
+        "scale_out",
+        "tui",
+        "limits",
+        "health",
+        "redis_latency",
+    ):
         assert name in done.stdout
 
 
