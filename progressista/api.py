@@ -168,17 +168,29 @@ class ProgressistaApi:
         """
         return self._request("GET", self.urls.base + "/access")
 
+    def alerts(self, limit: int = 50) -> dict[str, Any]:
+        """``{"alerts": [...], "rules": N, "pending": N}``: the recent alerts, newest first."""
+        return self._request("GET", self.urls.base + "/alerts", params={"limit": str(limit)})
+
+    def test_alerts(self, timeout: float = 60.0) -> dict[str, Any]:
+        """Have the server send a test notification to every target; one record a rule, with the outcomes.
+
+        Waits up to ``timeout`` seconds: the server gives each target its own try and timeout.
+        """
+        return self._request("POST", self.urls.base + "/alerts/test", timeout=timeout)
+
     def health(self) -> dict[str, Any]:
         """``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``."""
         return self._request("GET", self.urls.base + "/health")
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+    def _request(self, method: str, url: str, timeout: float | None = None, **kwargs: Any) -> dict[str, Any]:
         # The server refuses a POST or DELETE not declared JSON (415), bodiless or not: forms on other sites send none.
         headers = self.headers if method == "GET" else {**self.headers, **JSON_CONTENT}
+        wait = self.timeout if timeout is None else timeout
         try:
-            response = self.session.request(method, url, headers=headers, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, url, headers=headers, timeout=wait, **kwargs)
         except requests.Timeout:
-            raise ApiError(f"{self.urls.base} did not answer within {self.timeout:g}s") from None
+            raise ApiError(f"{self.urls.base} did not answer within {wait:g}s") from None
         except requests.RequestException as exc:
             raise ApiError(f"cannot reach {self.urls.base}: {type(exc).__name__}") from None
         if response.status_code >= 400:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from .alerts import alerts_app
 from .demo import demo
 from .exec import CONTEXT_SETTINGS as EXEC_CONTEXT
 from .exec import exec_command
@@ -33,6 +34,7 @@ app.command()(watch)
 app.command()(wait)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(alerts_app, name="alerts")
 
 
 def _version(value: bool) -> None:

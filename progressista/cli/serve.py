@@ -47,6 +47,10 @@ def serve(
     redis_url: Annotated[
         str | None, typer.Option(help="Keep tasks in Redis, shared by several servers (env PROGRESSISTA_REDIS_URL)")
     ] = None,
+    alerts: Annotated[
+        Path | None,
+        typer.Option(help="TOML file of alert rules, checked at start (env PROGRESSISTA_ALERTS_FILE)"),
+    ] = None,
     tokens_file: Annotated[
         Path | None,
         typer.Option(help="Tokens with roles, one 'ROLE TOKEN' a line (env PROGRESSISTA_TOKENS_FILE)"),
@@ -82,6 +86,7 @@ def serve(
             "redis_url": redis_url,
             "max_connections": max_connections,
             "tokens_file": tokens_file,
+            "alerts_file": alerts,
         }.items()
         if value is not None
     }
@@ -95,10 +100,12 @@ def serve(
         settings.grants()
     except TokenEntryError as exc:  # it names the entry, never the secret
         fail(f"invalid tokens: {exc}", 2)
+    if settings.alerts_file is not None:
+        _check_alerts(settings.alerts_file)
     if workers > 1 and not settings.redis_url:
         fail("--workers above 1 needs a shared store: give --redis-url (each worker would have its own tasks)", 2)
     if settings.redis_url:
-        _check_redis(settings.redis_url)
+        _check_redis(settings.redis_url, settings.redis_timeout)
     elif settings.storage_path:
         _check_storage(settings.storage_path)
     # Before the app is built: its default connection limit follows the file-descriptor limit.
@@ -187,15 +194,36 @@ def _check_storage(path: Path) -> None:
     file.unlock()  # the server takes it again as it starts
 
 
-def _check_redis(url: str) -> None:
-    """Fail with one line unless Redis answers (the server would not start without it)."""
+def _check_redis(url: str, timeout: float = 5.0) -> None:
+    """Fail with one line unless Redis answers within ``timeout`` (the server would not start without it).
+
+    Two round trips at most (the connection's CLIENT SETINFO, then PING), each bounded by
+    ``timeout``: a Redis that accepts connections but never answers fails here, not in a traceback.
+    """
     try:
         import redis
     except ImportError:
         fail("--redis-url needs the redis extra: pip install 'progressista[redis]'")
+    from progressista.server.store_redis import safe_url
+
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3)
-        client.ping()
-        client.close()
+        # RESP2: redis-py 8's RESP3 would spend two more round trips on HELLO and CLIENT MAINT_NOTIFICATIONS.
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout, protocol=2)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except redis.TimeoutError:
+        fail(f"cannot reach Redis at {safe_url(url)}: no answer within {timeout:g} s")
     except (redis.RedisError, OSError, ValueError) as exc:
-        fail(f"cannot reach Redis at {url}: {exc}")
+        fail(f"cannot reach Redis at {safe_url(url)}: {exc}")
+
+
+def _check_alerts(path: Path) -> None:
+    """Fail with one line naming the rule and the field when the alerts file cannot be used."""
+    from progressista.server.alerts.rules import RulesError, load_rules
+
+    try:
+        load_rules(path)
+    except RulesError as exc:
+        fail(f"invalid alerts: {exc}", 2)

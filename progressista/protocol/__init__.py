@@ -10,6 +10,8 @@ the server, the CLI and the dashboards all cite one definition:
 - :mod:`.reasons`: why a task ended ``error`` (``meta.error``, else ``meta.signal``), as every surface says it;
 - :mod:`.runs`: the run task a ``progressista run`` or ``exec`` posts for the program itself;
 - :mod:`.urls`: any URL a user gives, normalised to the server's endpoints;
+- :mod:`.roles`: token roles (ingest, read, admin), what each may do, the tokens file's lines;
+- :mod:`.alerts`: the states an alert rule fires on, a group's outcome, how a target is shown;
 - :mod:`.text`: how task text is shown (control and invisible characters as ``<U+XXXX>`` markers;
   its cases, in ``text_cases.json``, are checked against the browser's ``js/text.js`` too);
 - :mod:`.format`: amounts, rates, durations, ages and ETAs as both dashboards write them

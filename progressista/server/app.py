@@ -26,6 +26,9 @@ from starlette.types import Scope
 from progressista.version import __version__
 
 from . import routes, ws
+from .alerts.engine import Alerts
+from .alerts.ledger import build_ledger
+from .alerts.rules import load_rules
 from .auth import TokenRedactingFilter
 from .background import stop
 from .broadcast import Broadcaster
@@ -33,7 +36,7 @@ from .lifecycle import run_lifecycle
 from .limits import WebSocketLimit, connection_limit
 from .metrics import Metrics
 from .settings import Settings
-from .store import MemoryStore, StoreUnavailable, TaskStore
+from .store import Change, MemoryStore, StoreUnavailable, TaskStore
 from .store_json import JsonFile
 from .tasks import Lifecycle
 from .throttle import Throttle
@@ -117,6 +120,8 @@ def _document_event_schema(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Progressista server. Without ``settings``, reads ``PROGRESSISTA_*``."""
     settings = settings if settings is not None else Settings()
+    # Checked before anything starts: a rule that cannot be used stops the server (RulesError names it).
+    rules = load_rules(settings.alerts_file) if settings.alerts_file is not None else []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -130,19 +135,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             queue_size=settings.ws_queue_size,
             stats=app.state.metrics.broadcast_stats(),
         )
-        store.on_change = broadcaster.publish
+        alerts = Alerts(
+            rules,
+            build_ledger(settings.redis_url, settings.redis_prefix, settings.redis_timeout),
+            lambda: store.tasks(now=time.time()),
+            public_url=settings.public_url,
+            timeout=settings.alerts_timeout,
+            first_delay=settings.alerts_retry_seconds,
+            stats=app.state.metrics.alert_stats(),
+        )
+
+        def publish(change: Change) -> None:
+            broadcaster.publish(change)
+            alerts.observe(change)
+
+        store.on_change = publish
         store.on_save_failure = app.state.metrics.store_save_failures.inc
         await store.start()
         await broadcaster.start()
         policy = Lifecycle(
             settings.stale_seconds, settings.retention_seconds, settings.max_task_age, settings.lost_seconds
         )
+        await alerts.start()  # before the lifecycle marks anything: the tasks as they are fire nothing
         lifecycle = asyncio.create_task(run_lifecycle(store, policy, settings.cleanup_interval))
-        app.state.store, app.state.broadcaster = store, broadcaster
+        app.state.store, app.state.broadcaster, app.state.alerts = store, broadcaster, alerts
         try:
             yield
         finally:
             await stop(lifecycle)  # not a bare cancel(): a sweep inside a Redis call can swallow one
+            await alerts.close()
             await broadcaster.close()
             await store.close()
             for name in _LOGGERS_WITH_URLS:

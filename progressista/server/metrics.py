@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from progressista.protocol.statuses import TASK_STATUSES
 
+from .alerts.engine import AlertStats
 from .broadcast import BroadcastStats
 
 __all__ = ["Metrics"]
@@ -37,6 +38,21 @@ class Metrics:
             "Saves of the storage file (PROGRESSISTA_STORAGE_PATH) that failed; each is retried",
             registry=self.registry,
         )
+        self.alerts_sent = Counter(
+            "progressista_alerts_sent", "Notifications a target took (one per target per alert)", registry=self.registry
+        )
+        self.alerts_failed = Counter(
+            "progressista_alerts_failed",
+            "Notifications that failed after every try (one per target per alert)",
+            registry=self.registry,
+        )
+        self.alerts_dropped = Counter(
+            "progressista_alerts_dropped", "Alerts dropped because the alerts queue was full", registry=self.registry
+        )
+
+    def alert_stats(self) -> AlertStats:
+        """Hooks for the alerts engine."""
+        return AlertStats(sent=self.alerts_sent.inc, failed=self.alerts_failed.inc, dropped=self.alerts_dropped.inc)
 
     def broadcast_stats(self) -> BroadcastStats:
         """Hooks for the broadcaster."""

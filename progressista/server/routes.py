@@ -12,11 +12,14 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
 
+from progressista.protocol.alerts import ALERT_STATES
 from progressista.protocol.groups import groups
 from progressista.protocol.roles import PERMISSIONS, ROLES, Role, permissions
 from progressista.protocol.statuses import FILTERS, TASK_STATUSES, expand_status_filter
 from progressista.protocol.task import SERVER_FIELDS
 
+from .alerts.engine import Alerts
+from .alerts.ledger import RECENT
 from .auth import AnyRole, RequireAdmin, RequireRead, require, requirement
 from .deps import BroadcasterDep, MetricsDep, StoreDep
 from .metrics import Metrics
@@ -331,6 +334,63 @@ async def metrics(
     """Counts only (tasks by status, events, dashboards), but still for ``read`` tokens: scrape with one."""
     body = metrics.render(await store.counts(), len(broadcaster.clients))
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+_ALERT = {
+    "type": "object",
+    "description": "One alert: see progressista.protocol.alerts",
+    "properties": {
+        "id": {"type": "string"},
+        "at": {"type": "number", "description": "server clock, unix seconds"},
+        "rule": {"type": "string"},
+        "state": {"type": "string", "enum": list(ALERT_STATES)},
+        "subject": {"type": "string", "description": "the task id, or the group for group_*"},
+        "kind": {"type": "string", "enum": ["task", "group", "test"]},
+        "title": {"type": "string"},
+        "targets": {
+            "type": "array",
+            "items": _object(target={"type": "string"}, outcome={"type": "string"}, tries={"type": "integer"}),
+        },
+    },
+}
+_ALERTS = _object(
+    alerts={"type": "array", "items": _ALERT},
+    rules={"type": "integer"},
+    pending={"type": "integer", "description": "alerts this server has queued or is sending"},
+)
+
+
+@router.get(
+    "/alerts",
+    summary="Recent alerts",
+    responses={200: _body("The recent alerts, newest first, and how many rules there are", _ALERTS), **_UNAUTHORIZED},
+)
+async def list_alerts(
+    _: RequireRead,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=RECENT, description="At most this many alerts")] = 50,
+) -> Response:
+    """The alerts sent (or tried), newest first, each with every target's outcome (``sent``, ``failed: …``)."""
+    alerts: Alerts = request.app.state.alerts
+    return _json({"alerts": await alerts.recent(limit), "rules": len(alerts.rules), "pending": alerts.pending})
+
+
+@router.post(
+    "/alerts/test",
+    summary="Send a test notification to every target",
+    responses={
+        200: _body("One alert record per rule, with each target's outcome", _ALERTS),
+        **_UNAUTHORIZED,
+        **_NOT_JSON,
+        409: _error("No alert rules: the server was started without an alerts file"),
+    },
+)
+async def test_alerts(_is_json: RequireJson, _: RequireAdmin, request: Request) -> Response:
+    """Send one test notification to every target of every rule (one try each) and answer with the outcomes."""
+    alerts: Alerts = request.app.state.alerts
+    if not alerts.rules:
+        raise HTTPException(http.HTTP_409_CONFLICT, "no alert rules: start the server with PROGRESSISTA_ALERTS_FILE")
+    return _json({"alerts": await alerts.test(), "rules": len(alerts.rules), "pending": alerts.pending})
 
 
 @router.get(

@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     """Prefix of every Redis key, so several deployments can share one Redis (it may not contain ``task:``)."""
     redis_timeout: float = Field(5.0, gt=0)
     """Seconds a Redis command or connection may take before the request gets 503 (a frozen Redis holds none)."""
+    alerts_file: Path | None = None
+    """TOML file of alert rules (``[[rule]]`` tables: on, match, notify, cooldown, resolved), read at start;
+    unset: no alerts."""
+    public_url: str = ""
+    """The address people reach the dashboard at (``https://progress.example.com``): alerts link to it."""
+    alerts_timeout: float = Field(10.0, gt=0)
+    """Seconds one try to notify one target may take."""
+    alerts_retry_seconds: float = Field(2.0, ge=0)
+    """Seconds before an alert's second try to a target that failed (doubling for the third)."""
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     """Log level of uvicorn and of the server's own ``progressista`` logger."""
 
