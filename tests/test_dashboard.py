@@ -211,6 +211,7 @@ def test_clear_completed_and_clear_attention(page: Page, start_server: Callable[
     expect(count(page, "stale")).to_have_text("2")  # Needs Attention: stale and lost alike
 
     page.get_by_test_id("clear-completed").click()
+    page.get_by_test_id("confirm-remove").click()  # bulk clears ask first (test_dashboard_roles.py)
     expect(count(page, "completed")).to_have_text("0")
     expect(page.get_by_test_id("messages")).to_contain_text("Removed 2 completed tasks")
     assert set(server.tasks()) == {"gone", "idle"}
@@ -220,6 +221,7 @@ def test_clear_completed_and_clear_attention(page: Page, start_server: Callable[
     expect(clear).to_have_text("Clear stale & lost")
     with page.expect_request(lambda request: request.method == "DELETE") as clearing:
         clear.click()
+        page.get_by_test_id("confirm-remove").click()
     assert clearing.value.url.endswith("/tasks?status=attention")
     expect(count(page, "stale")).to_have_text("0")
     expect(page.get_by_test_id("messages")).to_contain_text("Removed 2 stale or lost tasks.")
@@ -241,6 +243,7 @@ def test_rest_failures_are_shown(page: Page, server: LiveServer) -> None:
         ),
     )
     page.get_by_test_id("clear-completed").click()
+    page.get_by_test_id("confirm-remove").click()
     expect(messages).to_contain_text("Could not clear completed tasks: Unauthorized — token rejected (401)")
 
     # The network is gone.

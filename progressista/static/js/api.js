@@ -26,9 +26,10 @@ export class ApiError extends Error {
  * Call the API with the page's token; the parsed JSON body, or throws an `ApiError`.
  * @param {string} method
  * @param {string} path  relative to the server root, e.g. "tasks?status=completed"
+ * @param {unknown} [body]  sent as JSON (a POST's events)
  * @returns {Promise<any>}
  */
-export async function request(method, path) {
+export async function request(method, path, body) {
   const url = new URL(path, apiBase);
   const headers = { Accept: "application/json" };
   // The server refuses a POST or DELETE without it (415): that is what tells it from a form on another site.
@@ -41,17 +42,19 @@ export async function request(method, path) {
   }
   let response;
   try {
-    response = await fetch(url, { method, headers, cache: "no-store", referrerPolicy: "no-referrer" });
+    const init = { method, headers, cache: "no-store", referrerPolicy: "no-referrer" };
+    if (body !== undefined) init.body = JSON.stringify(body);
+    response = await fetch(url, init);
   } catch (_) {
     throw new ApiError(0, "network error, the server did not answer");
   }
-  let body = null;
-  try { body = await response.json(); } catch (_) { /* not JSON */ }
+  let answer = null;
+  try { answer = await response.json(); } catch (_) { /* not JSON */ }
   if (!response.ok) {
-    const detail = body && typeof body.detail === "string" ? body.detail : response.statusText;
+    const detail = answer && typeof answer.detail === "string" ? answer.detail : response.statusText;
     throw new ApiError(response.status, detail || "request failed");
   }
-  return body;
+  return answer;
 }
 
 /**
@@ -61,7 +64,8 @@ export async function request(method, path) {
  */
 export function describeFailure(err) {
   if (!(err instanceof ApiError)) return String(err && err.message ? err.message : err);
-  if (err.status === 401 || err.status === 403) {
+  if (err.status === 403) return `${err.detail} (403)`; // a token of another role: the server names the one needed
+  if (err.status === 401) {
     return `Unauthorized — token rejected (${err.status}). Open the dashboard with ?token=<token>.`;
   }
   if (err.status === 0) return "network error: the server is unreachable.";

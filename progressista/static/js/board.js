@@ -226,6 +226,35 @@ function loadCollapsed() {
 }
 
 /**
+ * The element that shows task `id` on the board: its card, or the row of the
+ * group it is the run of; null when it has none (not here yet, filtered out,
+ * or in a folded row).
+ * @param {string} id
+ * @returns {HTMLElement | null}
+ */
+export function elementOf(id) {
+  const view = views.get(id);
+  if (!view || !view.task) return null;
+  if (view.el.isConnected) return view.el;
+  const row = view.prefix === null ? undefined : rows.get(columnOf(view.task.status) + "\n" + view.prefix);
+  return row && row.runId === id ? row.el : null;
+}
+
+/**
+ * Unfold the row holding task `id`'s card, if it is folded (remembered, as a click would).
+ * @param {string} id
+ * @returns {boolean} whether it was folded
+ */
+export function unfoldFor(id) {
+  const view = views.get(id);
+  if (!view || !view.task || view.prefix === null) return false;
+  const key = columnOf(view.task.status) + "\n" + view.prefix;
+  if (!collapsed.has(key)) return false;
+  toggleRow(key);
+  return true;
+}
+
+/**
  * Tick every card's age line.
  * @param {number} now  server clock
  */

@@ -40,7 +40,7 @@ export function createCard(id) {
   const head = el("div", "card-head");
   const badge = part("span", "badge", "task-status");
   const title = part("h3", "card-title clamped", "task-title");
-  const discard = part("button", "icon-btn discard", "discard");
+  const discard = part("button", "icon-btn discard admin-only", "discard"); // hidden for read-only tokens
   discard.textContent = "×";
   discard.type = "button";
   discard.dataset.action = "discard";

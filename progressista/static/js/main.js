@@ -8,9 +8,11 @@
  *
  * Modules: `protocol.js` (statuses, columns, buckets), `format.js` (every
  * number, as protocol/format.py), `feed.js` (the socket), `api.js` (REST and
- * the server clock), `auth.js` (the token), `store.js` (tasks and groups),
- * `cards.js`, `groups.js` (group rows), `board.js` (columns, layout),
- * `messages.js` (toasts), `dom.js` (helpers); this one wires them to the page.
+ * the server clock), `auth.js` (the token), `access.js` (what the token may
+ * do: read-only mode), `store.js` (tasks and groups), `cards.js`, `groups.js`
+ * (group rows), `board.js` (columns, layout), `messages.js` (toasts),
+ * `confirm.js` (asking before a bulk clear), `undo.js` (a discard's way back),
+ * `links.js` (`#task=ID`), `dom.js`, `text.js` (helpers); this one wires them to the page.
  *
  * Exports nothing; `window.progressistaDashboard.stats` holds render timings
  * for the tests and the console (never task data).
@@ -18,16 +20,25 @@
  * @module main
  */
 
+import { canAdmin, checkAccess } from "./access.js";
 import { describeFailure, feedUrl, request, serverNow, syncClock } from "./api.js";
 import { onTokenEntered, showRefusal } from "./auth.js";
-import { counts, layout, setFilter, tickAges, toggleRow, updateCards, updateRows, views } from "./board.js";
+import {
+  counts, elementOf, layout, setFilter, tickAges, toggleRow, unfoldFor, updateCards, updateRows, views,
+} from "./board.js";
+import { confirmRemoval } from "./confirm.js";
 import { clip } from "./dom.js";
 import { Feed } from "./feed.js";
-import { showMessage } from "./messages.js";
-import { apply, clear, dirtyGroups, dirtyTasks, forget } from "./store.js";
+import { found, highlight, onLink, wantedTask } from "./links.js";
+import { showAction, showMessage } from "./messages.js";
+import { columnOf } from "./protocol.js";
+import { apply, clear, dirtyGroups, dirtyTasks, forget, tasks } from "./store.js";
+import { shownId } from "./text.js";
+import { eventOf } from "./undo.js";
 
 const RENDER_INTERVAL_MS = 200; // at most five renders per second
 const AGE_TICK_MS = 1000;
+const UNDO_MS = 8000; // how long a discard can be undone
 const CONNECTION_TEXT = {
   connecting: "Connecting…",
   connected: "Connected",
@@ -45,6 +56,7 @@ const ui = {
 // ---------------------------------------------------------------- connection
 
 let connectionState = "connecting";
+let everConnected = false;
 
 const feed = new Feed({
   url: feedUrl,
@@ -54,7 +66,11 @@ const feed = new Feed({
     scheduleRender();
   },
   onState(state) {
-    if (state === "connected" && connectionState !== "connected") syncClock();
+    if (state === "connected" && connectionState !== "connected") {
+      syncClock();
+      if (everConnected) checkAccess(); // back after a drop: the server may have restarted with other tokens
+      everConnected = true;
+    }
     setConnection(state);
   },
   onRefused(reason) {
@@ -83,7 +99,10 @@ function updateTitle() {
   if (document.title !== title) document.title = title;
 }
 
-onTokenEntered(() => feed.resume());
+onTokenEntered(() => {
+  checkAccess(); // a new token, maybe of another role
+  feed.resume();
+});
 window.addEventListener("online", () => feed.reconnectSoon());
 document.addEventListener("visibilitychange", () => {
   if (!document.hidden) {
@@ -129,6 +148,7 @@ function render() {
     ui.clearCompleted.disabled = counts.completed === 0 || busy.has(ui.clearCompleted);
     updateTitle();
   }
+  if (wantedTask() !== null) showLinked();
   const took = performance.now() - started;
   stats.renders += 1;
   stats.lastRenderMs = took;
@@ -150,19 +170,36 @@ function forgetNow(id) {
 
 async function discard(id) {
   const view = views.get(id);
+  const task = tasks.get(id);
   if (view) view.el.classList.add("card-busy");
   try {
     // The query form names any id, even "." and "..", which a URL path cannot hold;
     // an id already gone on the server is simply not in "removed".
     await request("DELETE", "tasks?task_id=" + encodeURIComponent(id));
     forgetNow(id);
+    if (task) showAction(`Discarded “${clip(shownId(id), 80)}”`, "Undo", () => undo(id, task), UNDO_MS);
   } catch (err) {
     if (view) view.el.classList.remove("card-busy");
     showMessage(`Could not discard “${clip(id, 80)}”: ${describeFailure(err)}`);
   }
 }
 
+// Bring a discarded task back as it was, unless it came back by itself (its bar posted again).
+async function undo(id, task) {
+  if (tasks.has(id)) return;
+  try {
+    await request("POST", "progress", eventOf(id, task));
+  } catch (err) {
+    showMessage(`Could not bring back “${clip(shownId(id), 80)}”: ${describeFailure(err)}`);
+  }
+}
+
 async function clearStatus(button, status, label) {
+  // The count the page shows; the server removes whatever has that status when asked.
+  const known = status === "completed" ? counts.completed : counts.stale;
+  const question = `Remove ${known} ${label} task${known === 1 ? "" : "s"}?`;
+  const why = `This removes ${known === 1 ? "it" : "them"} for everyone watching this server.`;
+  if (!(await confirmRemoval(question, why))) return;
   busy.add(button);
   button.disabled = true;
   try {
@@ -187,7 +224,7 @@ ui.board.addEventListener("click", (event) => {
   const target = event.target instanceof Element ? event.target.closest("[data-action]") : null;
   if (!target) return;
   if (target.dataset.action === "discard") {
-    const card = target.closest(".card");
+    const card = canAdmin() ? target.closest(".card") : null;
     if (card) discard(card.dataset.taskId);
   } else if (target.dataset.action === "toggle-group") {
     const row = target.closest(".group");
@@ -220,15 +257,49 @@ document.addEventListener("keydown", (event) => {
 });
 
 // Narrow screens show one column at a time.
+function showColumn(name) {
+  ui.board.dataset.view = name;
+  for (const tab of ui.tabs.querySelectorAll(".tab")) {
+    tab.setAttribute("aria-pressed", String(tab.dataset.view === name));
+  }
+}
+
 ui.tabs.addEventListener("click", (event) => {
   const tab = event.target instanceof Element ? event.target.closest(".tab") : null;
-  if (!tab) return;
-  ui.board.dataset.view = tab.dataset.view;
-  for (const other of ui.tabs.querySelectorAll(".tab")) other.setAttribute("aria-pressed", String(other === tab));
+  if (tab) showColumn(tab.dataset.view);
 });
+
+// ---------------------------------------------------------------- #task=ID links
+
+// Once the linked task is on the page: unfold its row or drop the filter if they hide it, then light it.
+function showLinked() {
+  const id = wantedTask();
+  if (!views.has(id)) return; // not here yet: the next render looks again
+  const target = elementOf(id);
+  if (target) {
+    showColumn(columnOf(tasks.get(id)?.status));
+    highlight(target);
+    return;
+  }
+  let changed = unfoldFor(id);
+  if (ui.filter.value) {
+    ui.filter.value = "";
+    setFilter("");
+    changed = true;
+  }
+  if (!changed) {
+    found(); // on the page yet drawn nowhere: nothing to show
+    return;
+  }
+  relayout = true;
+  scheduleRender();
+}
+
+onLink(scheduleRender);
 
 // ---------------------------------------------------------------- go
 
 setConnection("connecting");
+checkAccess();
 scheduleRender();
 feed.connect();
