@@ -20,6 +20,15 @@ server, or a server too old to answer (404) gets them all, as before roles (the
 server is the one that enforces them). A token that may not read (``ingest``)
 is refused by the feed, and the server's words say which token watching needs.
 
+Alerts: the header shows the newest alert of ``GET /alerts`` (``⚑ error:
+nightly:load 2m ago (3 today)``), ``a`` lists the recent ones with each
+target's outcome. The app asks at start, on every (re)connection, when a delta
+shows a task entering a state a rule can fire on (or leaving stale or lost: a
+``resolved``), at most once every :data:`~.alerts.ALERTS_DEBOUNCE` seconds, again
+while the server is still sending some, and every :data:`~.alerts.ALERTS_REFRESH`
+seconds; a server without rules, or too old for ``/alerts`` (404), shows
+nothing and is not asked again until the next connection.
+
 >>> app = create_app("http://localhost:8000", token="s3cret")  # doctest: +SKIP
 >>> app.run()  # doctest: +SKIP
 """
@@ -28,18 +37,20 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 
 from progressista.api import ApiError, ProgressistaApi
 from progressista.board import Board, Column, RowKey, parse_terms
 from progressista.config import DEFAULT_REQUEST_TIMEOUT
+from progressista.protocol.alerts import TASK_STATES
 from progressista.protocol.feed import Backoff
 from progressista.protocol.groups import group_of
 from progressista.protocol.roles import REFUSAL_START
@@ -47,9 +58,11 @@ from progressista.protocol.statuses import COLUMN_TITLES, COLUMNS, column_of
 from progressista.protocol.text import shown_id, shown_text
 from progressista.protocol.urls import server_urls
 
+from .alerts import ALERTS_DEBOUNCE, ALERTS_LIMIT, ALERTS_REFRESH, AlertsScreen, latest_alert
 from .feed import Feed
 from .messages import (
     Access,
+    Alerts,
     Connected,
     Connecting,
     Delta,
@@ -66,6 +79,9 @@ __all__ = ["RedrawStats", "WatchApp", "create_app"]
 
 #: The actions that delete on the server: only for a token that may (``admin``).
 DELETING_ACTIONS = frozenset({"discard", "clear"})
+#: What a task's status may become for an alert to follow (``resolved``: leaving stale or lost).
+_ALERTING = frozenset(TASK_STATES)
+_QUIET = frozenset({"stale", "lost"})
 
 
 @dataclass
@@ -100,6 +116,7 @@ class WatchApp(App[None]):
         Binding("s", "clear('stale')", "Clear attention"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "close_filter", "Clear filter", show=False),
+        Binding("a", "alerts", "Alerts"),
         Binding("r", "reconnect", "Reconnect"),
         Binding("q", "quit", "Quit"),
     ]
@@ -135,6 +152,18 @@ class WatchApp(App[None]):
         """What the last layout showed, per column."""
         self.can: frozenset[str] | None = None
         """What ``GET /access`` said the token may do (``None``: not known, so everything, as before roles)."""
+        self.alerts: list[dict[str, Any]] = []
+        """The recent alerts ``GET /alerts`` listed, newest first (what the ``a`` screen shows)."""
+        self.alert_rules: int | None = None
+        """How many rules the server has (``None``: not known yet, or a server without ``/alerts``)."""
+        self.alerts_answered = False
+        """Whether ``GET /alerts`` answered once (an older server's 404 counts)."""
+        self._alerts_off = False  # no rules, or no /alerts: not asked again before the next connection
+        self._alerts_asked = -ALERTS_DEBOUNCE
+        self._alerts_busy = False
+        self._alerts_again = False
+        self._alerts_settle = 0
+        self._alerts_timer: Timer | None = None
         # Held, not queried: a message handled as run_test tears the screen down still finds them.
         self.connection = ConnectionBar(self.server.base, id="connection")
         self.headers = {name: ColumnHeader(name, id=f"{name}-header") for name in COLUMNS}
@@ -154,9 +183,11 @@ class WatchApp(App[None]):
 
     def on_mount(self) -> None:
         self._ask_access()
+        self.want_alerts()
         self.run_worker(self.feed.run(), name="feed", group="feed", exclusive=True)
         self.set_interval(self.refresh_interval, self.flush)
         self.set_interval(1.0, self._tick)
+        self.set_interval(ALERTS_REFRESH, self._refresh_alerts)
         self.column("active").focus()
 
     def column(self, name: str) -> TaskList:
@@ -198,12 +229,27 @@ class WatchApp(App[None]):
     def on_connected(self, message: Connected) -> None:
         self.connection.set_state("connected")
         self._ask_access()  # a reconnection may have reached a server restarted with other tokens
+        self._alerts_off = False  # ... or with other rules
+        self.want_alerts()
 
     def on_snapshot(self, message: Snapshot) -> None:
         self._received(self.board.replace(message.tasks, message.groups))
 
     def on_delta(self, message: Delta) -> None:
+        if not self._alerts_off and self._may_alert(message.tasks):
+            self.want_alerts(settle=True)
         self._received(self.board.apply(message.tasks, message.removed, message.groups, message.groups_removed))
+
+    def _may_alert(self, tasks: Mapping[str, Any]) -> bool:
+        """Whether a task of a delta enters a state a rule can fire on, or leaves stale or lost (before it applies)."""
+        known = self.board.tasks
+        for task_id, task in tasks.items():
+            if not isinstance(task, Mapping):
+                continue
+            status, before = task.get("status"), known.get(task_id, {}).get("status")
+            if status != before and (status in _ALERTING or before in _QUIET):
+                return True
+        return False
 
     def _received(self, changed: set[RowKey]) -> None:
         self.stats.messages += 1
@@ -241,6 +287,8 @@ class WatchApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the binding from the footer and makes its key do nothing.
+        if isinstance(self.screen, AlertsScreen):  # the board's keys do not act behind the list
+            return action == "quit"
         return self.may_delete or action not in DELETING_ACTIONS
 
     def _focused_list(self) -> TaskList:
@@ -364,6 +412,14 @@ class WatchApp(App[None]):
             self._dirty = True
             self.flush()
 
+    def action_alerts(self) -> None:
+        """Open the list of recent alerts (and ask for the newest)."""
+        if isinstance(self.screen, AlertsScreen):
+            return
+        self.push_screen(AlertsScreen(self.alerts, self.alert_rules, answered=self.alerts_answered))
+        if not self._alerts_off:
+            self.want_alerts()
+
     def action_reconnect(self) -> None:
         self.feed.reconnect_now()
         self.connection.set_state("connecting")
@@ -387,6 +443,65 @@ class WatchApp(App[None]):
         self.can = message.can
         self.connection.read_only = not self.may_delete and "read" in message.can
         self.refresh_bindings()
+
+    def want_alerts(self, *, settle: bool = False) -> None:
+        """Ask ``GET /alerts`` now, or once :data:`~.alerts.ALERTS_DEBOUNCE` seconds have passed since the last ask.
+
+        ``settle``: look once more after that answer (a rule's alert is recorded once it is sent).
+        """
+        if settle:
+            self._alerts_settle = 1
+        if self._alerts_busy:
+            self._alerts_again = True
+            return
+        if self._alerts_timer is not None:
+            return
+        delay = self._alerts_asked + ALERTS_DEBOUNCE - time.monotonic()
+        if delay > 0:
+            self._alerts_timer = self.set_timer(delay, self._ask_alerts)
+        else:
+            self._ask_alerts()
+
+    def _refresh_alerts(self) -> None:
+        if not self._alerts_off:
+            self.want_alerts()
+
+    def _ask_alerts(self) -> None:
+        self._alerts_timer = None
+        self._alerts_busy = True
+        self._alerts_asked = time.monotonic()
+
+        def work() -> None:
+            answer: Alerts = Alerts(None, None)  # a failure: what is known stays; the feed says why
+            try:
+                with ProgressistaApi(self.server.base, self.token, timeout=self.request_timeout) as api:
+                    answer = _alerts(api.alerts(ALERTS_LIMIT))
+            except ApiError as exc:
+                if exc.status_code in (403, 404):  # a server older than alerts, or a token that may not read
+                    answer = Alerts([], None)
+            finally:
+                self.post_message(answer)  # always: it ends the ask
+
+        self.run_worker(work, name="alerts", group="alerts", thread=True, exit_on_error=False)
+
+    def on_alerts(self, message: Alerts) -> None:
+        self._alerts_busy = False
+        if message.records is not None:
+            self.alerts, self.alert_rules, self.alerts_answered = message.records, message.rules, True
+            self._alerts_off = not message.rules
+            self.connection.alert = latest_alert(message.records, time.time()) if message.rules else None
+            if isinstance(self.screen, AlertsScreen):
+                self.screen.show(self.alerts, self.alert_rules)
+        again, self._alerts_again = self._alerts_again, False
+        if again:
+            self.want_alerts()
+        elif self._alerts_off:
+            self._alerts_settle = 0
+        elif message.pending > 0:  # still being sent: their records come once they are
+            self.want_alerts()
+        elif self._alerts_settle > 0:
+            self._alerts_settle -= 1
+            self.want_alerts()
 
     def _request(self, what: str, call: Callable[[ProgressistaApi], list[str]]) -> None:
         def work() -> None:
@@ -420,6 +535,15 @@ def _access(answer: dict[str, Any]) -> Access | None:
     if not isinstance(role, str) or not isinstance(can, list) or not all(isinstance(word, str) for word in can):
         return None
     return Access(role, frozenset(can))
+
+
+def _alerts(answer: dict[str, Any]) -> Alerts:
+    """The :class:`Alerts` message for an answer of ``GET /alerts`` (records that do not parse are left out)."""
+    records, rules, pending = answer.get("alerts"), answer.get("rules"), answer.get("pending")
+    if not isinstance(records, list) or not isinstance(rules, int) or isinstance(rules, bool):
+        return Alerts(None, None)
+    kept = [record for record in records if isinstance(record, dict)]
+    return Alerts(kept, rules, pending if isinstance(pending, int) and not isinstance(pending, bool) else 0)
 
 
 def _explain(exc: ApiError) -> str:

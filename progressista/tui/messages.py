@@ -1,7 +1,7 @@
 """What the feed and the REST workers tell the app: small dataclass Messages.
 
 The feed (:mod:`progressista.tui.feed`) posts the connection ones and the task
-data; thread workers post :class:`Access` (what the token may do), and
+data; thread workers post :class:`Access` (what the token may do), :class:`Alerts` (what ``GET /alerts`` said), and
 :class:`Removed` and :class:`RequestFailed` after a discard. Nothing here touches the network or the screen.
 """
 
@@ -14,6 +14,7 @@ from textual.message import Message
 
 __all__ = [
     "Access",
+    "Alerts",
     "Connected",
     "Connecting",
     "Delta",
@@ -84,6 +85,20 @@ class Access(Message):
 
     role: str
     can: frozenset[str]
+
+
+@dataclass(eq=False)
+class Alerts(Message):
+    """What ``GET /alerts`` said: the recent alert records, newest first.
+
+    ``rules`` is ``None`` for a server without ``/alerts`` (404, older than alerts) or a token that may not
+    read them; ``records`` is ``None`` when the ask failed (what was known stays); ``pending`` counts the
+    alerts the server is still sending (each gets its record once sent).
+    """
+
+    records: list[dict[str, Any]] | None
+    rules: int | None
+    pending: int = 0
 
 
 @dataclass(eq=False)

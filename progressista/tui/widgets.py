@@ -1,6 +1,6 @@
 """The dashboard's small widgets: the connection bar, the column headers and the confirm dialog.
 
-The columns themselves are :class:`~.task_list.TaskList`.
+The columns themselves are :class:`~.task_list.TaskList`; the alerts screen is in :mod:`.alerts`.
 """
 
 from __future__ import annotations
@@ -22,12 +22,14 @@ from progressista.board import Column
 from progressista.protocol.format import format_age
 from progressista.protocol.statuses import COLUMN_TITLES
 
+from .alerts import AlertNote
+
 __all__ = ["ColumnHeader", "ConfirmScreen", "ConnectionBar"]
 
 
 class ConnectionBar(Widget):
-    """Top line: server URL, "read-only" for a token that may not delete, connection state and when
-    the last message came."""
+    """Top line: server URL, "read-only" for a token that may not delete, connection state, the latest
+    alert the server sent (when it has rules and sent one) and when the last message came."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "connection-bar--title",
@@ -38,6 +40,10 @@ class ConnectionBar(Widget):
         "connection-bar--unauthorized",
         "connection-bar--dim",
         "connection-bar--read-only",
+        "connection-bar--alert-bad",
+        "connection-bar--alert-warn",
+        "connection-bar--alert-good",
+        "connection-bar--alert-dim",
     }
 
     state: reactive[str] = reactive("connecting")
@@ -46,6 +52,8 @@ class ConnectionBar(Widget):
     retry_at: reactive[float | None] = reactive(None)
     read_only: reactive[bool] = reactive(False)
     """The token may read but not delete: the bar says so."""
+    alert: reactive[AlertNote | None] = reactive(None)
+    """The newest alert (``None``: no rules, no alert yet, or a server without alerts: nothing is shown)."""
 
     def __init__(self, url: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -86,6 +94,9 @@ class ConnectionBar(Widget):
         if self.state == "reconnecting" and self.retry_at is not None:
             left = self.retry_at - time.monotonic()
             text.append(f" in {left:.0f}s" if left >= 0.5 else " now", style("connection-bar--reconnecting"))
+        if self.alert is not None:
+            text.append("  ")
+            text.append(self.alert.text(time.time()), style(f"connection-bar--alert-{self.alert.tone}"))
         if self.detail:
             text.append(f" — {self.detail}", style("connection-bar--dim"))
         if self.last_message is not None:
