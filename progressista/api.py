@@ -179,6 +179,13 @@ class ProgressistaApi:
         """
         return self._request("POST", self.urls.base + "/alerts/test", timeout=timeout)
 
+    def history(
+        self, key: str | None = None, group: str | None = None, status: str | None = None, limit: int = 100
+    ) -> dict[str, Any]:
+        """``{"runs": [...], "usual": {key: {"duration", "rate", "runs"}}, "enabled": bool}``, newest first."""
+        params = {name: value for name, value in (("key", key), ("group", group), ("status", status)) if value}
+        return self._request("GET", self.urls.base + "/history", params={**params, "limit": str(limit)})
+
     def health(self) -> dict[str, Any]:
         """``{"status": "ok", "tasks": N, "active": N, "by_status": {...}}``."""
         return self._request("GET", self.urls.base + "/health")

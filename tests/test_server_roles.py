@@ -30,6 +30,7 @@ NEEDS = {
     ("GET", "/groups"): {"read", "admin"},
     ("GET", "/metrics"): {"read", "admin"},
     ("GET", "/alerts"): {"read", "admin"},
+    ("GET", "/history"): {"read", "admin"},
     ("POST", "/alerts/test"): {"admin"},
     ("GET", "/access"): {"ingest", "read", "admin"},
     ("DELETE", "/tasks"): {"admin"},

@@ -8,6 +8,7 @@ from .alerts import alerts_app
 from .demo import demo
 from .exec import CONTEXT_SETTINGS as EXEC_CONTEXT
 from .exec import exec_command
+from .history import history
 from .pipe import pipe
 from .run import CONTEXT_SETTINGS as RUN_CONTEXT
 from .run import run
@@ -32,6 +33,7 @@ app.command()(pipe)
 app.command()(demo)
 app.command()(watch)
 app.command()(wait)
+app.command()(history)
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(alerts_app, name="alerts")

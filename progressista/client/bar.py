@@ -53,6 +53,8 @@ class RemoteTqdm(_Tqdm[_T]):
     - ``push_every``: minimum seconds between posts of updates (``PROGRESSISTA_PUSH_INTERVAL``, 0.25);
     - ``request_timeout``: HTTP timeout in seconds (``PROGRESSISTA_REQUEST_TIMEOUT``, 2);
     - ``meta``: a JSON-able dict shown by the dashboards (non-JSON values become strings);
+    - ``key``: names the task across runs, for its history and usual duration (``meta.key``;
+      default: the task id less its run id's dates and counters);
     - ``headers``: extra HTTP headers; ``PROGRESSISTA_API_TOKEN`` adds
       ``Authorization: Bearer ...`` unless an ``Authorization`` header is given.
 
@@ -97,12 +99,22 @@ class RemoteTqdm(_Tqdm[_T]):
         request_timeout: float | None = None,
         meta: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        key: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **reporting.visible_kwargs(kwargs))
         if not self.disable:
             reporting.start(
-                self, type(self), self._remote_defaults, server_url, task_id, push_every, request_timeout, meta, headers
+                self,
+                type(self),
+                self._remote_defaults,
+                server_url,
+                task_id,
+                push_every,
+                request_timeout,
+                meta,
+                headers,
+                key,
             )
 
     # -- the overridden tqdm hooks -------------------------------------------------

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import sender as _sender
+from ..protocol.history import META_KEY
 from ..protocol.task import MAX_TASK_ID
 from ..threads import signals_blocked
 from .event import bar_event, new_task_id, same_progress
@@ -54,7 +55,7 @@ log = logging.getLogger("progressista")
 #: Seconds a ``close`` from an interrupted ``for`` loop waits, in case the exception kills the job.
 INTERRUPT_GRACE = 1.0
 #: The keyword arguments a reporting bar takes on top of tqdm's.
-REMOTE_ARGUMENTS = ("server_url", "task_id", "push_every", "request_timeout", "meta", "headers")
+REMOTE_ARGUMENTS = ("server_url", "task_id", "push_every", "request_timeout", "meta", "headers", "key")
 
 
 class _NullFile:
@@ -147,14 +148,19 @@ def start(
     request_timeout: float | None = None,
     meta: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    key: str | None = None,
 ) -> None:
     """Make ``bar`` (an initialised, enabled tqdm) report, and post its ``start``.
+
+    ``key`` names the task across runs (its history, see :mod:`progressista.protocol.history`): ``meta.key``.
 
     ``bar_class._post`` posts its batches; ``defaults`` are the options not
     given (the class's, or the patch's), then ``PROGRESSISTA_*``.
     """
     try:
         route, run_id = route_for(bar_class, defaults, server_url, push_every, request_timeout, headers)
+        if key is not None:
+            meta = {**(meta if isinstance(meta, Mapping) else {}), META_KEY: str(key)}
         safe, size = bar_meta(defaults.get("meta"), meta)
         given = None if task_id is None else str(task_id)[:MAX_TASK_ID]
         bar._remote = Remote(given or new_task_id(run_id), route, safe, size)

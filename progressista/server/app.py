@@ -32,13 +32,17 @@ from .alerts.rules import load_rules
 from .auth import TokenRedactingFilter
 from .background import stop
 from .broadcast import Broadcaster
+from .history.recorder import History
+from .history.redis import RedisHistory
+from .history.sqlite import SqliteHistory
+from .history.store import HistoryStore
 from .lifecycle import run_lifecycle
 from .limits import WebSocketLimit, connection_limit
 from .metrics import Metrics
 from .settings import Settings
 from .store import Change, MemoryStore, StoreUnavailable, TaskStore
 from .store_json import JsonFile
-from .tasks import Lifecycle
+from .tasks import Lifecycle, Task
 from .throttle import Throttle
 
 __all__ = ["create_app"]
@@ -117,6 +121,23 @@ def _document_event_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+def build_history(settings: Settings) -> HistoryStore | None:
+    """Redis history with a Redis store, else the SQLite file if there is one, else none."""
+    if settings.redis_url:
+        return RedisHistory(settings.redis_url, settings.redis_prefix, settings.redis_timeout, settings.history_max)
+    path = settings.history_file
+    return SqliteHistory(path, settings.history_max) if path is not None else None
+
+
+async def start_history(history: History, store: TaskStore) -> None:
+    """Start recording; a history that cannot be opened is logged once and left off (ingest goes on)."""
+    try:
+        await history.start(await store.tasks(now=time.time()))
+    except Exception as exc:
+        logging.getLogger("progressista.server").warning("history is off: could not open it (%s)", exc)
+        history.store = None
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the Progressista server. Without ``settings``, reads ``PROGRESSISTA_*``."""
     settings = settings if settings is not None else Settings()
@@ -129,8 +150,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name in _LOGGERS_WITH_URLS:
             logging.getLogger(name).addFilter(redact)
         store = build_store(settings)
+        history = History(build_history(settings), days=settings.history_days)
+
+        async def shown_tasks() -> dict[str, Task]:
+            return history.annotate(await store.tasks(now=time.time()))
+
         broadcaster = Broadcaster(
-            lambda: store.tasks(now=time.time()),
+            shown_tasks,
             interval=settings.broadcast_interval,
             queue_size=settings.ws_queue_size,
             stats=app.state.metrics.broadcast_stats(),
@@ -146,12 +172,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
         def publish(change: Change) -> None:
+            history.observe(change)
+            if history.enabled and change.tasks:  # open tasks carry their key's usual duration
+                change = Change(history.annotate(change.tasks), change.removed, change.resync)
             broadcaster.publish(change)
             alerts.observe(change)
 
         store.on_change = publish
         store.on_save_failure = app.state.metrics.store_save_failures.inc
         await store.start()
+        await start_history(history, store)
         await broadcaster.start()
         policy = Lifecycle(
             settings.stale_seconds, settings.retention_seconds, settings.max_task_age, settings.lost_seconds
@@ -159,11 +189,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await alerts.start()  # before the lifecycle marks anything: the tasks as they are fire nothing
         lifecycle = asyncio.create_task(run_lifecycle(store, policy, settings.cleanup_interval))
         app.state.store, app.state.broadcaster, app.state.alerts = store, broadcaster, alerts
+        app.state.history = history
         try:
             yield
         finally:
             await stop(lifecycle)  # not a bare cancel(): a sweep inside a Redis call can swallow one
             await alerts.close()
+            await history.close()
             await broadcaster.close()
             await store.close()
             for name in _LOGGERS_WITH_URLS:

@@ -14,6 +14,7 @@ from starlette.requests import ClientDisconnect
 
 from progressista.protocol.alerts import ALERT_STATES
 from progressista.protocol.groups import groups
+from progressista.protocol.history import HISTORY_STATUSES
 from progressista.protocol.roles import PERMISSIONS, ROLES, Role, permissions
 from progressista.protocol.statuses import FILTERS, TASK_STATUSES, expand_status_filter
 from progressista.protocol.task import SERVER_FIELDS
@@ -22,6 +23,8 @@ from .alerts.engine import Alerts
 from .alerts.ledger import RECENT
 from .auth import AnyRole, RequireAdmin, RequireRead, require, requirement
 from .deps import BroadcasterDep, MetricsDep, StoreDep
+from .history.recorder import History
+from .history.rows import Query as HistoryQuery
 from .metrics import Metrics
 from .models import event_body_schema, explain, parse_events
 from .settings import Settings
@@ -217,11 +220,13 @@ async def ingest(request: Request) -> Response:
     "/tasks", summary="List tasks", responses={200: _body("The tasks, by id", _TASK_MAP), **_UNAUTHORIZED, **_BAD_QUERY}
 )
 async def list_tasks(
-    _: RequireRead, store: StoreDep, status: StatusFilter = None, older_than: OlderThan = None
+    _: RequireRead, request: Request, store: StoreDep, status: StatusFilter = None, older_than: OlderThan = None
 ) -> Response:
-    """``{"tasks": {task_id: task}}``, optionally filtered."""
+    """``{"tasks": {task_id: task}}``, optionally filtered; open tasks whose key has history carry
+    ``usual_duration``."""
     tasks = await store.tasks(_statuses(status), older_than, now=time.time())
-    return _json({"tasks": tasks})
+    history: History = request.app.state.history
+    return _json({"tasks": history.annotate(tasks)})
 
 
 @router.get("/groups", summary="Aggregate progress per run", responses=_UNAUTHORIZED)
@@ -391,6 +396,69 @@ async def test_alerts(_is_json: RequireJson, _: RequireAdmin, request: Request) 
     if not alerts.rules:
         raise HTTPException(http.HTTP_409_CONFLICT, "no alert rules: start the server with PROGRESSISTA_ALERTS_FILE")
     return _json({"alerts": await alerts.test(), "rules": len(alerts.rules), "pending": alerts.pending})
+
+
+_RUN = {
+    "type": "object",
+    "description": "One finished run: see progressista.server.history.rows",
+    "properties": {
+        name: {"type": kind}
+        for name, kind in {
+            "id": "string",
+            "key": "string",
+            "group": "string",
+            "task_id": "string",
+            "status": "string",
+            "created_at": "number",
+            "ended_at": "number",
+            "duration": "number",
+            "rate": "number",
+            "n": "number",
+            "total": "number",
+            "error": "string",
+            "meta": "object",
+        }.items()
+    },
+}
+_USUAL = _object(duration={"type": "number"}, rate={"type": ["number", "null"]}, runs={"type": "integer"})
+_HISTORY = _object(
+    runs={"type": "array", "items": _RUN},
+    usual={"type": "object", "additionalProperties": _USUAL},
+    enabled={"type": "boolean"},
+)
+HistoryStatus = Annotated[
+    str | None, Query(description="Outcomes, comma separated: close, error, lost", pattern=r"^[a-z, ]*$")
+]
+
+
+@router.get(
+    "/history",
+    summary="Finished runs, and how long each key usually takes",
+    responses={200: _body("The runs, newest first, and the usual duration per key", _HISTORY), **_UNAUTHORIZED},
+)
+async def list_history(
+    _: RequireRead,
+    request: Request,
+    key: Annotated[str | None, Query(max_length=256, description="Runs of this key")] = None,
+    group: Annotated[str | None, Query(max_length=256, description="Runs of this group")] = None,
+    status: HistoryStatus = None,
+    since: Annotated[float | None, Query(ge=0, description="Runs that ended at or after this unix time")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many runs")] = 100,
+) -> Response:
+    """Finished runs (``close``, ``error``, ``lost``), newest first, and per key of those runs its ``usual``:
+    the median ``duration`` and ``rate`` of its last 5 successful runs (``runs``: how many there were)."""
+    history: History = request.app.state.history
+    statuses = None
+    if status is not None:
+        statuses = frozenset(part.strip() for part in status.split(",") if part.strip())
+        if unknown := sorted(statuses - set(HISTORY_STATUSES)):
+            raise HTTPException(
+                http.HTTP_422_UNPROCESSABLE_CONTENT, f"status: {unknown[0]!r} is not close, error or lost"
+            )
+    runs = await history.query(HistoryQuery(key, group, statuses or None, since, limit))
+    keys = dict.fromkeys(run["key"] for run in runs)
+    usual = {name: found for name in keys if (found := history.usual_of(name)) is not None}
+    return _json({"runs": runs, "usual": usual, "enabled": history.enabled})
 
 
 @router.get(

@@ -91,6 +91,13 @@ class Settings(BaseSettings):
     """Seconds one try to notify one target may take."""
     alerts_retry_seconds: float = Field(2.0, ge=0)
     """Seconds before an alert's second try to a target that failed (doubling for the third)."""
+    history_path: Path | None = None
+    """SQLite file of finished runs (unset: beside ``storage_path`` as ``<name>.history.sqlite`` when that is set,
+    else no history; with ``redis_url`` history lives in Redis)."""
+    history_days: float = Field(30, ge=0)
+    """Days of history kept (0: no limit but ``history_max``)."""
+    history_max: int = Field(100_000, ge=100)
+    """Runs kept in history at most; the oldest go first."""
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     """Log level of uvicorn and of the server's own ``progressista`` logger."""
 
@@ -109,6 +116,15 @@ class Settings(BaseSettings):
         if "task:" in prefix:
             raise ValueError("must not contain 'task:', or its keys could be another prefix's task keys")
         return prefix
+
+    @property
+    def history_file(self) -> Path | None:
+        """Where the SQLite history is kept, if anywhere (see ``history_path``)."""
+        if self.history_path is not None:
+            return self.history_path
+        if self.storage_path is not None:
+            return self.storage_path.with_suffix(".history.sqlite")
+        return None
 
     def grants(self) -> list[Grant]:
         """The accepted tokens with their roles; empty means the API is open to all.
