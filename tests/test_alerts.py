@@ -377,3 +377,21 @@ def test_every_rules_example_in_the_readme_is_a_valid_rules_file():
     assert len(examples) >= 4
     for number, example in enumerate(examples, 1):
         assert parse_rules(example, f"README example {number}", known_target)
+
+
+def test_a_task_slower_than_its_usual_fires_slow_once(start_server, tmp_path, receiver):
+    rules = toml_rules(tmp_path / "alerts.toml", rule(receiver, "/slow", ["slow"]))
+    server = start_server(alerts_file=rules, history_path=tmp_path / "history.sqlite")
+    server.post({"task_id": "nightly-1:load", "n": 0, "total": 10})
+    server.post({"task_id": "nightly-1:load", "n": 10, "status": "close"})  # a run of a few milliseconds
+    wait_until(lambda: server.http.get(server.url + "/history", timeout=5).json()["runs"], what="the run recorded")
+    server.post({"task_id": "nightly-2:load", "n": 1, "total": 10})  # the same key: soon slower than usual
+    server.post({"task_id": "other-2:thing", "n": 1, "total": 10})  # no history: never slow (the control)
+    wait_until(lambda: receiver.at("/slow"), what="the slow alert")
+    server.post({"task_id": "nightly-2:load", "n": 2})  # still slow: said once
+    server.post({"task_id": "nightly-3:load", "n": 1})  # the fence: turns slow on a later look than nightly-2
+    wait_until(lambda: len(receiver.at("/slow")) >= 2, what="the second slow alert")
+    settled(server)
+    assert receiver.titles("/slow") == ["slow: nightly-2:load", "slow: nightly-3:load"]
+    sent = receiver.at("/slow")[0]
+    assert sent["type"] == "warning" and "usually takes: 00:00" in sent["message"]

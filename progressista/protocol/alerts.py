@@ -1,7 +1,9 @@
 """Alerts: the states a rule can fire on, and the record ``GET /alerts`` lists.
 
 A rule (the server's alerts file) fires when a task *enters* one of
-:data:`TASK_STATES`, or when a group *completes* (:data:`GROUP_STATES`):
+:data:`TASK_STATES`, when an open task becomes slower than usual (:data:`SLOW`:
+running longer than 1.5 times its key's usual duration, see
+:mod:`.history`), or when a group *completes* (:data:`GROUP_STATES`):
 ``group_done`` when every member ended and none failed, ``group_error`` when
 every member ended (``close``, ``error`` or ``lost``) and at least one failed
 or was lost. ``resolved`` follows a ``stale`` or ``lost`` alert when that task
@@ -33,6 +35,7 @@ __all__ = [
     "GROUP_STATES",
     "OUTCOME_SENT",
     "RULE_STATES",
+    "SLOW",
     "TASK_STATES",
     "AlertState",
     "group_state",
@@ -45,10 +48,12 @@ GroupState = Literal["group_done", "group_error"]
 TASK_STATES: tuple[TaskState, ...] = get_args(TaskState)
 #: States a group fires on when it completes.
 GROUP_STATES: tuple[GroupState, ...] = get_args(GroupState)
+#: A task running longer than :data:`~.history.SLOW_FACTOR` times its key's usual duration.
+SLOW = "slow"
 #: What a rule's ``on`` may list.
-RULE_STATES: tuple[str, ...] = TASK_STATES + GROUP_STATES
+RULE_STATES: tuple[str, ...] = (*TASK_STATES, SLOW, *GROUP_STATES)
 
-AlertState = Literal["error", "lost", "stale", "close", "group_done", "group_error", "resolved", "test"]
+AlertState = Literal["error", "lost", "stale", "close", "slow", "group_done", "group_error", "resolved", "test"]
 #: Every state an alert record can have.
 ALERT_STATES: tuple[AlertState, ...] = get_args(AlertState)
 

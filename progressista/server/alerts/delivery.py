@@ -82,6 +82,7 @@ SEVERITY = {
     "lost": "failure",
     "group_error": "failure",
     "stale": "warning",
+    "slow": "warning",
     "close": "success",
     "group_done": "success",
     "resolved": "success",

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from progressista.protocol.alerts import masked_target
+from progressista.protocol.alerts import SLOW, masked_target
 from progressista.protocol.feed import Backoff
 
 from ..background import stop
@@ -47,6 +47,8 @@ CLAIM_SECONDS = 86_400.0
 OPEN_SECONDS = 7 * 86_400.0
 #: Notifications being worked on at once (each may wait on a slow target).
 WORKERS = 4
+#: Seconds between looks for tasks that turned slower than usual.
+SLOW_CHECK_SECONDS = 1.0
 _RELOAD_BACKOFF = Backoff(first=0.1, limit=5.0)
 
 
@@ -138,6 +140,8 @@ class Alerts:
             log.warning("alerts could not load the tasks (%s); retrying in the background", exc)
             self._load()
         self._workers = [asyncio.create_task(self._work(), name=f"progressista-alerts-{i}") for i in range(WORKERS)]
+        if any(SLOW in rule.on for rule in self.rules):
+            self._workers.append(asyncio.create_task(self._watch_the_clock(), name="progressista-alerts-slow"))
 
     async def close(self) -> None:
         await stop(self._loader, *self._workers)
@@ -169,6 +173,13 @@ class Alerts:
         for change in unseen:
             if not change.resync:
                 self._queue_triggers(self._watch.observe(change))
+
+    async def _watch_the_clock(self) -> None:
+        """Slower than usual happens without a change: look every :data:`SLOW_CHECK_SECONDS`."""
+        while True:
+            await asyncio.sleep(SLOW_CHECK_SECONDS)
+            if self._unseen is None:
+                self._queue_triggers(self._watch.slow(self._clock()))
 
     async def _work(self) -> None:
         while True:

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from progressista.protocol.format import format_amount, format_duration, format_percent, fraction
 from progressista.protocol.groups import group_of
+from progressista.protocol.history import USUAL_FIELD
 from progressista.protocol.reasons import reason
 from progressista.protocol.task import finite
 from progressista.protocol.text import shown_id, shown_text
@@ -75,6 +76,8 @@ def _task_lines(task: Mapping[str, Any], subject: str, now: float) -> list[str]:
     if started is not None:
         ended = finite(task.get("updated_at")) if task.get("status") in ("close", "error") else None
         lines.append(f"ran for: {format_duration((ended if ended is not None else now) - started)}")
+    if (expected := finite(task.get(USUAL_FIELD))) is not None:
+        lines.append(f"usually takes: {format_duration(expected)}")
     return lines
 
 

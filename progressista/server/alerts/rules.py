@@ -4,7 +4,7 @@
 
     [[rule]]
     name = "nightly failures"
-    on = ["error", "lost"]       # error, lost, stale, close, group_done, group_error
+    on = ["error", "lost"]       # error, lost, stale, close, slow, group_done, group_error
     match = "nightly-*"          # glob on the task id (group_*: on the group), default "*"
     notify = ["json://127.0.0.1:9000/hook", "ntfy://ntfy.sh/jobs"]
     cooldown = 300               # seconds: one alert per task (or group) per rule within it, default 0
@@ -40,7 +40,7 @@ else:  # pragma: no cover - Python 3.10
 
 __all__ = ["Rule", "RulesError", "load_rules", "parse_rules"]
 
-RuleState = Literal["error", "lost", "stale", "close", "group_done", "group_error"]
+RuleState = Literal["error", "lost", "stale", "close", "slow", "group_done", "group_error"]
 
 
 class RulesError(ValueError):

@@ -21,6 +21,7 @@ server's times of the task, so "alert once" can be claimed on it.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import Any, Literal
 
 from progressista.protocol.alerts import TASK_STATES, AlertState, group_state
 from progressista.protocol.groups import group_of
+from progressista.protocol.history import USUAL_FIELD, slower_than_usual
 
 from ..store import Change
 from ..tasks import Task
@@ -35,6 +37,7 @@ from ..tasks import Task
 __all__ = ["Trigger", "Watch"]
 
 _QUIET = ("stale", "lost")
+_OPEN = ("start", "update", "stale")
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,17 @@ class Watch:
         self._counts: dict[str, Counter[str]] = {}
         self._members: dict[str, set[str]] = {}
         self._complete: set[str] = set()
+        self._timed: set[str] = set()  # open tasks with a usual duration: they may turn slow
+        self._slow: set[str] = set()  # those already said to be slow
 
     def load(self, tasks: Mapping[str, Task]) -> None:
         """Start from ``tasks`` as they are, firing nothing: what is so already was alerted before, if ever."""
         self.tasks, self._counts, self._members, self._complete = {}, {}, {}, set()
+        self._timed, self._slow = set(), set()
         for task_id, task in tasks.items():
             self._enter(task_id, task)
         self._complete = {prefix for prefix, counts in self._counts.items() if group_state(counts)}
+        self.slow(now=None)  # slow already: said before, if ever
 
     def resync(self, tasks: Mapping[str, Task]) -> list[Trigger]:
         """Catch up with ``tasks`` after changes may have been missed: the triggers of the difference."""
@@ -109,7 +116,28 @@ class Watch:
                 triggers.append(Trigger(state, prefix, "group", stamp, self.tasks[task_id], members))
         return triggers
 
+    def slow(self, now: float | None) -> list[Trigger]:
+        """The open tasks that turned slower than usual by ``now`` (``None``: mark them, fire nothing)."""
+        turned = []
+        for task_id in self._timed - self._slow:
+            task = self.tasks[task_id]
+            if slower_than_usual(task, time.time() if now is None else now):
+                self._slow.add(task_id)
+                if now is not None:
+                    turned.append(
+                        Trigger("slow", task_id, "task", _stamp("slow", {"updated_at": task.get("created_at")}), task)
+                    )
+        return turned
+
+    def _timing(self, task_id: str, task: Task) -> None:
+        if task.get("status") in _OPEN and task.get(USUAL_FIELD) is not None:
+            self._timed.add(task_id)
+        else:
+            self._timed.discard(task_id)
+            self._slow.discard(task_id)
+
     def _enter(self, task_id: str, task: Task) -> str | None:
+        self._timing(task_id, task)
         self.tasks[task_id] = task
         prefix = group_of(task_id)
         if prefix is not None:
@@ -118,6 +146,7 @@ class Watch:
         return prefix
 
     def _move(self, task_id: str, task: Task, before: str | None) -> str | None:
+        self._timing(task_id, task)
         self.tasks[task_id] = task
         prefix = group_of(task_id)
         if prefix is not None:
@@ -127,6 +156,8 @@ class Watch:
         return prefix
 
     def _leave(self, task_id: str) -> str | None:
+        self._timed.discard(task_id)
+        self._slow.discard(task_id)
         task = self.tasks.pop(task_id, None)
         prefix = group_of(task_id)
         if task is None or prefix is None:
