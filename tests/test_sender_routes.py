@@ -71,3 +71,32 @@ def test_a_forgotten_route_still_posts_beside_its_successor() -> None:
     finally:
         sender.close()
     assert sorted(posted) == [("j", ["a"]), ("j", ["b", "c"])]  # both delivered; each route one batch
+
+
+def test_the_sender_forgets_idle_route_states() -> None:
+    """A process that keeps making bars with new header values keeps a bounded state table (issue 21, item 7)."""
+    from progressista.sender.rules import MAX_ROUTE_STATES
+    from progressista.sender.worker import Sender
+
+    posted: list[str] = []
+
+    def post(
+        session: requests.Session, url: str, payload: list[dict[str, Any]], headers: dict[str, str], timeout: float
+    ) -> requests.Response:
+        posted.extend(event["task_id"] for event in payload)
+        response = requests.Response()
+        response.status_code = 200
+        return response
+
+    sender = Sender()
+    try:
+        for i in range(MAX_ROUTE_STATES * 3):  # a job a token, each posting once
+            job = route("http://h/progress", {"Authorization": f"Bearer {i}"}, 2.0, 0.0, post)
+            sender.submit(job, f"t{i}", {"task_id": f"t{i}"})
+            if i % 500 == 0:
+                assert sender.flush(5)
+        assert sender.flush(5)
+        assert len(posted) == MAX_ROUTE_STATES * 3  # every event went
+        assert len(sender._states) <= MAX_ROUTE_STATES + 1
+    finally:
+        sender.close()

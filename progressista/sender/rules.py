@@ -193,6 +193,37 @@ class RouteState:
             self.last_early = now
 
 
+#: Route states kept before the idle ones are forgotten (a process making bars with new header values
+#: would otherwise keep one for every route it ever posted to).
+MAX_ROUTE_STATES = 1024
+
+
+def forget_idle(states: dict[Route, RouteState], pending: dict[Route, dict[str, Entry]], now: float) -> int:
+    """Past :data:`MAX_ROUTE_STATES`, drop the states of routes with nothing pending, no failure to back
+    off from, and no post within their interval (so a new state would decide the same); how many went.
+
+    >>> states = {Route(f"http://h{i}", (), 1.0, 0.25, print): RouteState() for i in range(MAX_ROUTE_STATES + 5)}
+    >>> busy = next(iter(states))
+    >>> states[busy].last_post = 9.9  # posted within its interval: kept
+    >>> forget_idle(states, {}, now=10.0), list(states) == [busy]
+    (1028, True)
+    """
+    if len(states) <= MAX_ROUTE_STATES:
+        return 0
+    idle = [
+        found
+        for found, state in states.items()
+        if not pending.get(found)
+        and state.failures == 0
+        and state.retry_at <= now
+        and state.last_post + found.interval <= now
+        and not state.drain_failed
+    ]
+    for found in idle:
+        del states[found]
+    return len(idle)
+
+
 def take_due(
     pending: dict[Route, dict[str, Entry]], states: dict[Route, RouteState], now: float, draining: bool
 ) -> tuple[list[tuple[Route, list[tuple[str, Entry]]]], float]:

@@ -34,6 +34,7 @@ from .rules import (
     backoff,
     chunks,
     due_hooks,
+    forget_idle,
     outcome,
     put,
     requeue,
@@ -252,6 +253,7 @@ class Sender:
                 while True:
                     now = time.monotonic()
                     batches, wake_at = take_due(self._pending, self._states, now, self._draining > 0)
+                    forget_idle(self._states, self._pending, now)
                     hooks, hooks_at = due_hooks(self._periodic, self._hook_at, now)
                     if batches or hooks:
                         break
