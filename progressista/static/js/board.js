@@ -36,8 +36,8 @@ const collapsed = loadCollapsed(); // row keys folded by the user, remembered ac
 const columns = buildColumns();
 let filterTerms = [];
 
-/** Tasks per column, and lost ones, as of the last layout. */
-export let counts = { active: 0, stale: 0, completed: 0, lost: 0 };
+/** Tasks per column, and lost and failed (error) ones, as of the last layout. */
+export let counts = { active: 0, stale: 0, completed: 0, lost: 0, failed: 0 };
 
 function buildColumns() {
   const template = document.getElementById("column-template");
@@ -132,10 +132,12 @@ export function layout() {
     totals[name] = shown[name] = 0;
   }
   let lost = 0;
+  let failed = 0;
   for (const view of views.values()) {
     const name = columnOf(view.task.status);
     totals[name] += 1;
     if (view.task.status === "lost") lost += 1;
+    if (view.task.status === "error") failed += 1;
     const prefix = view.prefix !== null && groups.has(view.prefix) ? view.prefix : null;
     let entry = prefix === null ? null : placed[name].get(prefix);
     if (prefix !== null && !entry) {
@@ -171,7 +173,7 @@ export function layout() {
     target.empty.textContent = EMPTY[name][filterTerms.length && totals[name] ? 1 : 0];
   }
   for (const key of rows.keys()) if (!live.has(key)) rows.delete(key);
-  counts = { ...totals, lost };
+  counts = { ...totals, lost, failed };
 }
 
 function placeRow(name, entry, live) {

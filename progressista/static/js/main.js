@@ -12,7 +12,8 @@
  * do: read-only mode), `store.js` (tasks and groups), `cards.js`, `groups.js`
  * (group rows), `board.js` (columns, layout), `messages.js` (toasts),
  * `confirm.js` (asking before a bulk clear), `undo.js` (a discard's way back),
- * `links.js` (`#task=ID`), `dom.js`, `text.js` (helpers); this one wires them to the page.
+ * `links.js` (`#task=ID`), `notify.js` (desktop notifications of failed and
+ * lost tasks), `dom.js`, `text.js` (helpers); this one wires them to the page.
  *
  * Exports nothing; `window.progressistaDashboard.stats` holds render timings
  * for the tests and the console (never task data).
@@ -31,6 +32,7 @@ import { clip } from "./dom.js";
 import { Feed } from "./feed.js";
 import { found, highlight, onLink, wantedTask } from "./links.js";
 import { showAction, showMessage } from "./messages.js";
+import { notice } from "./notify.js";
 import { columnOf } from "./protocol.js";
 import { apply, clear, dirtyGroups, dirtyTasks, forget, tasks } from "./store.js";
 import { shownId } from "./text.js";
@@ -61,6 +63,7 @@ let everConnected = false;
 const feed = new Feed({
   url: feedUrl,
   onUpdate(update) {
+    notice(update, tasks); // before the store forgets each task's previous status
     apply(update);
     if (update.removed === null) stats.snapshotAt = performance.now();
     scheduleRender();
@@ -94,7 +97,8 @@ function updateTitle() {
   if (counts.active) parts.push(`${counts.active} active`);
   if (counts.stale - counts.lost) parts.push(`${counts.stale - counts.lost} stale`);
   if (counts.lost) parts.push(`${counts.lost} lost`);
-  const lead = connectionState === "disconnected" ? "⚠ " : "";
+  // Failed tasks lead, so a narrow tab still shows them: "(3 failed) 12 active · Progressista".
+  const lead = (connectionState === "disconnected" ? "⚠ " : "") + (counts.failed ? `(${counts.failed} failed) ` : "");
   const title = lead + (parts.length ? `${parts.join(", ")} · Progressista` : "Progressista");
   if (document.title !== title) document.title = title;
 }
