@@ -145,7 +145,7 @@ class RemoteTqdm(_Tqdm[_T]):
         """Stop reporting this bar, without a final status.
 
         The server keeps its last state (``stale`` after ``PROGRESSISTA_STALE_SECONDS``);
-        the console bar goes on as usual. ``progressista demo --stale`` uses it.
+        the console bar goes on as usual. ``progressista demo`` uses it for the bar that "dies".
         """
         self._remote = None
 

@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     """Seconds between lifecycle passes (stale marking, retention, max age)."""
     allow_origins: Annotated[list[str], NoDecode] = []
     """Comma separated CORS allow-list, also checked against ``Origin`` on ``/ws`` (empty: the server's own only)."""
-    stale_seconds: float = Field(0, ge=0)
-    """Mark active tasks stale after this many idle seconds (0 disables)."""
+    stale_seconds: float = Field(300, ge=0)
+    """Mark active tasks stale after this many seconds without progress (0 disables): five minutes by default,
+    which a bar that is making progress rarely goes without."""
     lost_seconds: float = Field(45, ge=0)
     """Mark open tasks lost after this many seconds without any contact (0 disables); clients heartbeat every 15 s."""
     max_task_age: float = Field(0, ge=0)
