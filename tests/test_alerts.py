@@ -349,20 +349,26 @@ def test_without_rules_alerts_are_empty_and_test_says_why(server):
     assert done.stdout.strip() == "No alerts: the server has no alert rules."
 
 
-def test_ingest_answers_while_a_target_hangs(start_server, tmp_path):
-    """A target that never answers holds no request: the alert waits on its own workers."""
+def test_ingest_and_other_targets_go_on_while_a_target_hangs(start_server, tmp_path, receiver):
+    """A target that never answers holds no request, and no other rule's alerts: it waits on its own."""
     import socket
 
     hanging = socket.socket()
     hanging.bind(("127.0.0.1", 0))
-    hanging.listen(16)  # accepts connections, never answers
+    hanging.listen(64)  # accepts connections, never answers
     try:
         port = hanging.getsockname()[1]
-        rules = toml_rules(tmp_path / "alerts.toml", {"on": ["error"], "notify": [f"json://127.0.0.1:{port}/hook"]})
+        rules = toml_rules(
+            tmp_path / "alerts.toml",
+            {"name": "stuck", "on": ["error"], "notify": [f"json://127.0.0.1:{port}/hook"]},
+            rule(receiver, "/healthy", ["error"]),
+        )
         server = start_server(alerts_file=rules, alerts_timeout=30)
         for i in range(20):
             assert server.post({"task_id": f"t{i}", "status": "error"}).status_code == 200
-        assert server.http.get(server.url + "/alerts", timeout=5).json()["pending"] > 0  # all still waiting
+        # More alerts than there are workers: every one reaches the healthy target meanwhile.
+        wait_until(lambda: len(receiver.at("/healthy")) == 20, timeout=20, what="the healthy target's alerts")
+        assert server.http.get(server.url + "/alerts", timeout=5).json()["pending"] > 0  # the stuck ones still wait
         assert requests.get(server.url + "/health", timeout=5).json()["status"] == "ok"
     finally:
         hanging.close()

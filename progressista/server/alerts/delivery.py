@@ -90,18 +90,33 @@ SEVERITY = {
 
 
 def send(url: str, title: str, body: str, timeout: float, state: str = "") -> str:
-    """Send once (blocking); the outcome: ``sent`` or ``failed: <why>``."""
-    apprise = _apprise()
+    """Send once (blocking); the outcome: ``sent`` or ``failed: <why>``.
 
+    The why is Apprise's own warning for this target: from the result's
+    per-service log (Apprise 2), else from a log capture, which is process-wide
+    and may then mix in the words of a send running at the same time.
+    """
+    apprise = _apprise()
     notifier = apprise.Apprise()
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        if not notifier.add(_with_timeouts(url, timeout)):
-            return "failed: not a notification URL Apprise can send to"
-        ok = bool(notifier.notify(body=body, title=title, notify_type=SEVERITY.get(state, "info")))
-    if ok:
-        return OUTCOME_SENT
-    lines = [line.split(" - ", 2)[-1].strip() for line in captured.getvalue().splitlines() if line.strip()]
-    why = " ".join(lines[-2:]) if lines else "the service did not take it"
+    if not notifier.add(_with_timeouts(url, timeout)):
+        return "failed: not a notification URL Apprise can send to"
+    notify_type = SEVERITY.get(state, "info")
+    if hasattr(apprise, "AppriseResult"):
+        result = notifier.notify(body=body, title=title, notify_type=notify_type)
+        if result:
+            return OUTCOME_SENT
+        lines = [
+            entry.message
+            for service in getattr(result, "results", ())
+            for entry in service.logs()
+            if entry.level in ("WARNING", "ERROR", "CRITICAL")
+        ]
+    else:  # Apprise 1
+        with apprise.LogCapture(level=logging.WARNING) as captured:
+            if notifier.notify(body=body, title=title, notify_type=notify_type):
+                return OUTCOME_SENT
+        lines = [line.split(" - ", 2)[-1].strip() for line in captured.getvalue().splitlines() if line.strip()]
+    why = " ".join(str(line).strip() for line in lines[-2:]) if lines else "the service did not take it"
     return f"failed: {why[:MAX_REASON]}"
 
 

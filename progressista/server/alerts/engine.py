@@ -47,6 +47,10 @@ CLAIM_SECONDS = 86_400.0
 OPEN_SECONDS = 7 * 86_400.0
 #: Notifications being worked on at once (each may wait on a slow target).
 WORKERS = 4
+#: Alerts being sent at once, beside the workers (each waits on its slowest target).
+SENDING = 256
+#: Tries running at once against one target (each holds a thread): a target that hangs holds no more.
+PER_TARGET = 2
 #: Seconds between looks for tasks that turned slower than usual.
 SLOW_CHECK_SECONDS = 1.0
 _RELOAD_BACKOFF = Backoff(first=0.1, limit=5.0)
@@ -95,9 +99,12 @@ class Alerts:
         self._loaded = False
         self._loader: asyncio.Task[None] | None = None
         self._workers: list[asyncio.Task[None]] = []
-        self._executor = ThreadPoolExecutor(max_workers=WORKERS * 2, thread_name_prefix="progressista-alert")
+        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="progressista-alert")
         self._dropping = False
         self._busy = 0  # alerts taken off the queue and not done
+        self._sending: set[asyncio.Task[dict[str, Any]]] = set()
+        self._sending_slots = asyncio.Semaphore(SENDING)
+        self._targets: dict[str, asyncio.Semaphore] = {}
 
     # -- producers ---------------------------------------------------------
 
@@ -119,7 +126,8 @@ class Alerts:
                     continue
                 try:
                     self._queue.put_nowait((rule, trigger))
-                    self._dropping = False
+                    if self._dropping and self._queue.qsize() < self._queue.maxsize // 2:
+                        self._dropping = False  # the streak is over once the queue has drained well
                 except asyncio.QueueFull:
                     self.stats.dropped()
                     if not self._dropping:  # once per streak
@@ -144,7 +152,7 @@ class Alerts:
             self._workers.append(asyncio.create_task(self._watch_the_clock(), name="progressista-alerts-slow"))
 
     async def close(self) -> None:
-        await stop(self._loader, *self._workers)
+        await stop(self._loader, *self._workers, *self._sending)
         self._executor.shutdown(wait=False, cancel_futures=True)
         await self.ledger.close()
 
@@ -206,7 +214,20 @@ class Alerts:
             if trigger.state in ("stale", "lost") and rule.resolved:
                 await self.ledger.claim("open:" + about, OPEN_SECONDS)
         title, body = compose(trigger, self._clock(), self.public_url)
-        await self._send(rule.name, trigger.state, trigger.subject, trigger.kind, title, body, rule.notify)
+        # Sent beside the workers: a target that hangs holds one of SENDING, not a worker.
+        await self._sending_slots.acquire()
+        sending = asyncio.create_task(
+            self._send(rule.name, trigger.state, trigger.subject, trigger.kind, title, body, rule.notify)
+        )
+        self._sending.add(sending)
+        sending.add_done_callback(self._sent)
+
+    def _sent(self, sending: asyncio.Task[dict[str, Any]]) -> None:
+        self._sending.discard(sending)
+        self._sending_slots.release()
+        if not sending.cancelled() and sending.exception() is not None:
+            log.error("sending an alert failed", exc_info=sending.exception())
+            self.stats.failed()
 
     async def _send(
         self,
@@ -221,19 +242,7 @@ class Alerts:
     ) -> dict[str, Any]:
         at = self._clock()
         outcomes: list[Outcome] = await asyncio.gather(
-            *(
-                deliver(
-                    url,
-                    title,
-                    body,
-                    timeout=self.timeout,
-                    first_delay=self.first_delay,
-                    executor=self._executor,
-                    tries=tries,
-                    state=state,
-                )
-                for url in targets
-            )
+            *(self._deliver(url, title, body, tries, state) for url in targets)
         )
         for outcome in outcomes:
             (self.stats.sent if outcome.sent else self.stats.failed)()
@@ -256,6 +265,20 @@ class Alerts:
             log.warning("alert %r: %s", title, "; ".join(f"{t['target']} {t['outcome']}" for t in sent))
         return record
 
+    async def _deliver(self, url: str, title: str, body: str, tries: int, state: str) -> Outcome:
+        slots = self._targets.setdefault(url, asyncio.Semaphore(PER_TARGET))
+        async with slots:
+            return await deliver(
+                url,
+                title,
+                body,
+                timeout=self.timeout,
+                first_delay=self.first_delay,
+                executor=self._executor,
+                tries=tries,
+                state=state,
+            )
+
     # -- asked for ---------------------------------------------------------
 
     async def test(self) -> list[dict[str, Any]]:
@@ -272,7 +295,7 @@ class Alerts:
     @property
     def pending(self) -> int:
         """Alerts this server has queued or is sending (0: nothing of what it observed is left to do)."""
-        return self._queue.qsize() + self._busy + (0 if self._unseen is None else 1)
+        return self._queue.qsize() + self._busy + len(self._sending) + (0 if self._unseen is None else 1)
 
     async def recent(self, limit: int) -> list[dict[str, Any]]:
         return await self.ledger.recent(limit)
