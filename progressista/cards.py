@@ -2,9 +2,12 @@
 
 Pure: the standard library and :mod:`progressista.protocol` only. Every number on
 a row is a figure of ``task_figures`` or ``group_figures``, the same text the
-browser's cards show. ``progressista watch`` fits a :class:`RowText` to its
-column (:mod:`progressista.tui.rows`); ``progressista tasks ls`` draws its bars
-with :func:`bar_parts`.
+browser's cards show; a task whose key has history also says how long it usually
+takes (:func:`usual_figure`) and, once it runs
+:data:`~progressista.protocol.history.SLOW_FACTOR` times that, that it is slower
+than usual (:func:`is_slow`). ``progressista watch`` fits a :class:`RowText` to
+its column (:mod:`progressista.tui.rows`); ``progressista tasks ls`` draws its
+bars with :func:`bar_parts`.
 
 >>> card = task_row("etl:extract", {"status": "update", "n": 40, "total": 100, "rate": 4.0, "updated_at": 20.0},
 ...                 now=35.0, indent=1)
@@ -21,7 +24,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from progressista.protocol.format import format_age, format_since, fraction, group_figures, task_figures
+from progressista.protocol.format import (
+    format_age,
+    format_duration,
+    format_since,
+    fraction,
+    group_figures,
+    task_figures,
+)
+from progressista.protocol.history import USUAL_FIELD, slower_than_usual
 from progressista.protocol.reasons import reason
 from progressista.protocol.statuses import STATUS_LABELS
 from progressista.protocol.task import finite
@@ -30,16 +41,21 @@ from progressista.protocol.text import shown_id, shown_text
 from .board import seen_at, updated_at
 
 __all__ = [
+    "SLOW_MARK",
+    "SLOW_TONE",
     "TONES",
+    "USUAL_LABEL",
     "RowText",
     "Span",
     "bar_parts",
     "group_clock",
     "group_numbers",
     "group_row",
+    "is_slow",
     "shown_figures",
     "task_clock",
     "task_row",
+    "usual_figure",
 ]
 
 Task = Mapping[str, Any]
@@ -72,6 +88,12 @@ _MARKS = {"start": "◌ ", "close": "✓ ", "error": "✗ "}
 #: What a group row says after its name when its worst member needs a look.
 _BADGES = {"stale": "STALE", "lost": "LOST", "error": "ERROR"}
 _DOT = " · "
+#: What a card's usual duration starts with: ``usual 12:23`` (the duration written as elapsed and ETA are).
+USUAL_LABEL = "usual "
+#: What a card says after its usual duration while the task runs slower than usual.
+SLOW_MARK = "slower than usual"
+#: The colour of a running card slower than usual (gutter, bar and mark): none of the statuses' own.
+SLOW_TONE = "slow"
 
 
 @dataclass(frozen=True)
@@ -123,6 +145,27 @@ def task_clock(task: Task, now: float) -> tuple[str, str]:
     return age, format_since(now - updated_at(task)) if status == "stale" else ""
 
 
+def usual_figure(task: Task) -> str:
+    """``usual 12:23``: how long the task's key usually takes (its ``usual_duration``), ``""`` without one.
+
+    >>> usual_figure({"usual_duration": 743.2}), usual_figure({"usual_duration": 7300}), usual_figure({})
+    ('usual 12:23', 'usual 2:01:40', '')
+    """
+    seconds = finite(task.get(USUAL_FIELD))
+    return "" if seconds is None or seconds < 0 else USUAL_LABEL + format_duration(seconds)
+
+
+def is_slow(task: Task, now: float) -> bool:
+    """Whether an open task with a usual duration has run :data:`~progressista.protocol.history.SLOW_FACTOR`
+    times it by ``now`` (:func:`~progressista.protocol.history.slower_than_usual`); it moves with the clock.
+
+    >>> task = {"status": "update", "created_at": 100.0, "usual_duration": 10.0}
+    >>> is_slow(task, now=114.0), is_slow(task, now=116.0), is_slow({**task, "status": "close"}, now=116.0)
+    (False, True, False)
+    """
+    return finite(task.get(USUAL_FIELD)) is not None and slower_than_usual(task, now)
+
+
 def group_clock(group: Mapping[str, Any], now: float) -> str:
     """A group row's age: since its newest member moved."""
     stamp = finite(group.get("updated_at"))
@@ -131,7 +174,9 @@ def group_clock(group: Mapping[str, Any], now: float) -> str:
 
 def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
     """A task card: status mark and description (else the id); bar; amount, rate, then ETA (running),
-    ``idle …`` (stale) or ``no contact for …`` (lost), then elapsed; why it failed
+    ``idle …`` (stale) or ``no contact for …`` (lost), then ``usual …`` (:func:`usual_figure`) and, past
+    it, ``slower than usual`` (:func:`is_slow`: a running card, gutter and bar, takes :data:`SLOW_TONE`;
+    a stale one keeps its own), then elapsed; why it failed
     (:func:`~progressista.protocol.reasons.reason`, first: a narrow column cuts the rest), postfix, id and host:pid.
 
     The figures are the browser card's, to the letter (:func:`~progressista.protocol.format.task_figures`).
@@ -142,7 +187,10 @@ def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
     status = str(task.get("status", ""))
     figures = shown_figures(task_figures(task))
     age, since = task_clock(task, now)
+    slow = is_slow(task, now)
     tone = TONES.get(status, "active")
+    if slow and tone == "active":
+        tone = SLOW_TONE
     desc = task.get("desc")
     named = isinstance(desc, str) and bool(desc) and desc != task_id
     name = shown_text(desc) if named and isinstance(desc, str) else shown_id(task_id)
@@ -159,6 +207,11 @@ def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
     line: list[Span] = [(_DOT.join(text for text in numbers if text), "numbers")]
     if status == "lost":
         line += [(_DOT, "numbers"), (f"no contact for {since}", "lost")]
+    usual = usual_figure(task)
+    if usual:
+        line += [(_DOT, "numbers"), (usual, "numbers")]
+    if slow:
+        line += [(_DOT, "numbers"), (SLOW_MARK, SLOW_TONE)]
     if figures["elapsed"]:  # last: a narrow column cuts it before the ETA or the state
         line += [(_DOT, "numbers"), (figures["elapsed"], "numbers")]
     details = []
@@ -179,7 +232,7 @@ def task_row(task_id: str, task: Task, now: float, indent: int = 0) -> RowText:
         title=tuple(title),
         age=age,
         share=fraction(task),
-        bar="gutter-lost" if status == "lost" else "bar-done",
+        bar="gutter-lost" if status == "lost" else f"gutter-{SLOW_TONE}" if tone == SLOW_TONE else "bar-done",
         percent=figures["percent"],
         numbers=tuple(line),
         details=(*failure, (_DOT.join(details), "details")),

@@ -13,6 +13,11 @@ feed carries group rows); ``enter``/``space`` folds the row under the cursor,
 ``g`` folds or unfolds every group. A test reads a row's text with
 :meth:`TaskList.row_text <.task_list.TaskList.row_text>`.
 
+History: a task whose key has history (its ``usual_duration``) says ``usual 12:23`` beside its
+ETA, and once it has run 1.5 times that, ``slower than usual`` in a colour of its own
+(:func:`~progressista.cards.task_row`); the once-a-second tick repaints a card that crosses
+the line, no event needed.
+
 Roles: the app asks ``GET /access`` at start and on every (re)connection. A
 token that may not delete (``read``) gets no discard or clear keys (hidden from
 the footer, inert) and "read-only" in the header; an ``admin`` token, an open
@@ -215,7 +220,7 @@ class WatchApp(App[None]):
         return self.fold_all != ((column, prefix) in self.flipped)
 
     def _tick(self) -> None:
-        # Ages and the "last message" time move with the clock: repaint what is on screen.
+        # Ages, "slower than usual" and the "last message" time move with the clock: repaint what is on screen.
         self.connection.refresh()
         for name in COLUMNS:
             self.column(name).refresh()

@@ -2,7 +2,7 @@
 
 It renders only the lines on screen; each row's lines (a task card, or a group's
 aggregate, painted by :mod:`.rows`) are cached until that task or that group
-changes (or its age ticks), and a change that keeps the order repaints only
+changes (or its age ticks, or it turns slower than usual), and a change that keeps the order repaints only
 those rows. So redraw cost follows the screen size, not the number of tasks.
 """
 
@@ -23,7 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from progressista.board import Board, Column, Item, RowKey
-from progressista.cards import RowText, group_clock, group_row, task_clock, task_row
+from progressista.cards import RowText, group_clock, group_row, is_slow, task_clock, task_row
 
 from .rows import CARD_HEIGHT, fit, natural_width, paint
 
@@ -66,10 +66,12 @@ class TaskList(ScrollView, can_focus=True):
         "task-list--gutter-lost",
         "task-list--gutter-done",
         "task-list--gutter-error",
+        "task-list--gutter-slow",
         "task-list--badge-stale",
         "task-list--badge-lost",
         "task-list--badge-error",
         "task-list--lost",
+        "task-list--slow",
         "task-list--group",
         "task-list--cursor",
         "task-list--empty",
@@ -261,7 +263,9 @@ class TaskList(ScrollView, can_focus=True):
             group = self.board.aggregate(item.key) or {}
             return (item.collapsed, group_clock(group, now)), partial(group_row, item.key, group, now, item.collapsed)
         task = self.board.tasks.get(item.key, {})
-        return (item.indent, *task_clock(task, now)), partial(task_row, item.key, task, now, item.indent)
+        # Slower than usual comes with the clock, no event needed: the tick repaints a card that crosses it.
+        ticks = (item.indent, *task_clock(task, now), is_slow(task, now))
+        return ticks, partial(task_row, item.key, task, now, item.indent)
 
     def _card(self, item: Item, width: int) -> list[Strip]:
         """A row's lines, cached until its task or group changes or its clock text ticks."""
