@@ -25,9 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import alerts  # noqa: E402
 import client_overhead  # noqa: E402
 import fanout  # noqa: E402
 import health  # noqa: E402
+import history  # noqa: E402
 import ingest  # noqa: E402
 import limits  # noqa: E402
 import memory  # noqa: E402
@@ -56,6 +58,11 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "redis_latency": (
         lambda: redis_latency.run(seconds=4, rounds=3),
         lambda: redis_latency.run(seconds=1, rounds=1, start_rtt_ms=200),
+    ),
+    "alerts": (lambda: alerts.run(seconds=2, rounds=10), lambda: alerts.run(seconds=1, rounds=1)),
+    "history": (
+        lambda: history.run(seconds=3, rounds=5),
+        lambda: history.run(seconds=1, rounds=1, rows=10_000, requests_=50, starts=1),
     ),
 }
 

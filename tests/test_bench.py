@@ -23,6 +23,8 @@ def test_run_all_loads_every_benchmark():
         "limits",
         "health",
         "redis_latency",
+        "alerts",
+        "history",
     ):
         assert name in done.stdout
 

@@ -150,7 +150,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for name in _LOGGERS_WITH_URLS:
             logging.getLogger(name).addFilter(redact)
         store = build_store(settings)
-        history = History(build_history(settings), days=settings.history_days)
+        history = History(
+            build_history(settings), days=settings.history_days, on_dropped=app.state.metrics.history_dropped.inc
+        )
 
         async def shown_tasks() -> dict[str, Task]:
             return history.annotate(await store.tasks(now=time.time()))

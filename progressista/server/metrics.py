@@ -50,6 +50,12 @@ class Metrics:
             "progressista_alerts_dropped", "Alerts dropped because the alerts queue was full", registry=self.registry
         )
 
+        self.history_dropped = Counter(
+            "progressista_history_dropped",
+            "Finished runs not recorded in history because too many waited to be written",
+            registry=self.registry,
+        )
+
     def alert_stats(self) -> AlertStats:
         """Hooks for the alerts engine."""
         return AlertStats(sent=self.alerts_sent.inc, failed=self.alerts_failed.inc, dropped=self.alerts_dropped.inc)

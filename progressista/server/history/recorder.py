@@ -40,7 +40,9 @@ log = logging.getLogger("progressista.server")
 #: Seconds between writes of the rows recorded.
 FLUSH_SECONDS = 0.5
 #: Rows kept for the next try while the store fails; past it the oldest are dropped (and counted).
-MAX_WAITING = 10_000
+MAX_WAITING = 50_000
+#: Rows waiting that are written at once, without waiting out :data:`FLUSH_SECONDS`.
+FULL_BATCH = 500
 #: Seconds between prunes of rows older than the retention.
 PRUNE_SECONDS = 3600.0
 
@@ -69,6 +71,7 @@ class History:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._failing: str | None = None
+        self._dropping = False
 
     @property
     def enabled(self) -> bool:
@@ -122,6 +125,9 @@ class History:
             dropped = len(self._waiting) - MAX_WAITING
             del self._waiting[:dropped]
             self._on_dropped(dropped)
+            if not self._dropping:  # once per streak
+                log.warning("history: more than %d runs wait to be recorded; dropping the oldest", MAX_WAITING)
+                self._dropping = True
         self._wake.set()
 
     # -- the writer --------------------------------------------------------
@@ -136,7 +142,9 @@ class History:
             if now - pruned > PRUNE_SECONDS:
                 pruned = now
                 await self._prune(now)
-            await asyncio.sleep(FLUSH_SECONDS)
+            if len(self._waiting) < FULL_BATCH:  # a full batch goes at once: the writer keeps up under load
+                self._dropping = False
+                await asyncio.sleep(FLUSH_SECONDS)
 
     async def _flush(self) -> None:
         if not self._waiting or self.store is None:
