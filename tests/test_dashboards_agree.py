@@ -11,6 +11,8 @@ every card and group row, must read the same in both.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +25,7 @@ from dashboard_support import (  # noqa: F401 - the fixtures browser and page
     page_fixture,
 )
 from playwright.sync_api import Locator, Page, expect
-from support import LiveServer
+from support import LiveServer, wait_until
 from textual.pilot import Pilot
 from tui_support import drive, until, watch
 
@@ -49,11 +51,15 @@ TASKS = [
     event("done", "close", n=200, total=200, rate=7.5, elapsed=26.7),
     event("killed", "error", n=7, total=10, meta={"signal": "SIGTERM"}),
 ]
+#: A key with history (a run of a few ms, so a tiny usual duration): its open task says "usual 00:00" and,
+#: past 1.5 times that, "slower than usual"; the finished run says neither.
+PAST_RUN = [event("hist-1:step", n=0, total=10), event("hist-1:step", "close", n=10, total=10)]
+SLOW_TASK = event("hist-2:step", n=3, total=10, unit="rows")
 #: The tasks drawn as cards: a run task is drawn as its group's row.
-CARDS = [task for task in TASKS if task is not RUN]
+CARDS = [task for task in TASKS if task is not RUN] + [PAST_RUN[-1], SLOW_TASK]
 PREFIXES = ("etl", "solo", "mix")
 #: What a card says, by testid: its figures and why it failed.
-CARD_TESTIDS = (*TASK_TESTIDS.values(), "task-reason")
+CARD_TESTIDS = (*TASK_TESTIDS.values(), "task-usual", "task-slow", "task-reason")
 #: A group row's figures and its run head, by their testid on the page.
 GROUP_TESTIDS = ("group-percent", "group-amount", "group-unknown", "group-rate", "group-eta", "group-count")
 RUN_TESTIDS = ("run-command", "run-state", "run-exit", "run-reason")
@@ -127,8 +133,18 @@ def in_the_terminal(server: LiveServer) -> dict[str, Any]:
 
 
 @pytest.fixture
+def server(start_server: Callable[..., LiveServer], tmp_path: Path) -> LiveServer:
+    """A server that keeps history, holding one past run of ``hist:step``."""
+    server = start_server(history_path=tmp_path / "h.sqlite")
+    for body in PAST_RUN:
+        assert server.post(body).ok
+    wait_until(lambda: server.http.get(server.url + "/history", timeout=5).json()["runs"], what="the past run")
+    return server
+
+
+@pytest.fixture
 def both(page: Page, server: LiveServer) -> tuple[dict[str, Any], dict[str, Any]]:
-    assert server.post(TASKS).ok
+    assert server.post([*TASKS, SLOW_TASK]).ok
     browser = in_the_browser(page, server)
     return browser, in_the_terminal(server)
 
@@ -168,6 +184,20 @@ def test_both_say_why_a_task_failed_and_head_a_group_with_its_run(both: tuple[di
     assert terminal["run card"] is None  # a row, not a card, in both
     assert not any(text for text in browser["rows"]["active", "mix"][len(GROUP_TESTIDS) :])  # no run, no head
     assert "run:" not in terminal["rows"]["active", "mix"]
+
+
+def test_both_say_how_long_a_task_usually_takes_and_that_it_is_slower(
+    both: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    browser, terminal = both
+    usual, slow = CARD_TESTIDS.index("task-usual"), CARD_TESTIDS.index("task-slow")
+    shown = browser["cards"]["hist-2:step"]
+    assert (shown[usual], shown[slow]) == ("usual 00:00", "slower than usual")
+    assert "usual 00:00" in terminal["cards"]["hist-2:step"] and "slower than usual" in terminal["cards"]["hist-2:step"]
+    # Negative control: the finished run of the key, and a task of a key without history, say neither, in either.
+    for task_id in ("hist-1:step", "etl:extract"):
+        assert (browser["cards"][task_id][usual], browser["cards"][task_id][slow]) == ("", "")
+        assert "usual" not in terminal["cards"][task_id]
 
 
 def test_the_comparison_would_notice_a_difference(both: tuple[dict[str, Any], dict[str, Any]]) -> None:

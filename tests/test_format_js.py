@@ -225,3 +225,50 @@ def test_both_sides_mark_the_same_code_points(page: Page) -> None:
         differ = [hex(code) for code in assigned if (code in browser) != (shown(chr(code)) != chr(code))]
         assert differ == [], f"{rule}: shown differently by the browser: {differ[:20]}"
     assert 0x202E in found["id"] and 0x41 not in found["id"] and 0x200D in found["id"] and 0x200D not in found["text"]
+
+
+HISTORY_CASES: dict[str, list[dict[str, Any]]] = json.loads(
+    (files("progressista.protocol") / "history_cases.json").read_text(encoding="utf-8")
+)["cases"]
+
+
+def test_every_case_of_history_py_holds_in_the_browser(page: Page) -> None:
+    """``taskKey`` and ``slowerThanUsual`` (``js/protocol.js``) answer as ``protocol/history.py`` does."""
+    assert set(HISTORY_CASES) == {"task_key", "slower_than_usual"}
+    assert wrong_cases(page, HISTORY_CASES, "protocol") == []
+    # Negative control: a case the module does not satisfy (the date left in the key) is seen.
+    altered = {"task_key": [{"args": ["nightly-2026-12-01:load", {}], "out": "nightly-2026-12-01:load"}]}
+    assert wrong_cases(page, altered, "protocol") == [
+        'taskKey("nightly-2026-12-01:load", {}) gave "nightly:load", protocol.py gives "nightly-2026-12-01:load"'
+    ]
+
+
+KEY_OF_EVERY_CODE_POINT = """async () => {
+    const protocol = await import(new URL("js/protocol.js", location.href));
+    const dropped = [], stripped = [];
+    for (let code = 0; code <= 0x10ffff; code++) {
+        const char = String.fromCodePoint(code);
+        if (protocol.taskKey(`g-${char}:x`, {}) === "g:x") dropped.push(code);
+        if (protocol.taskKey("g:x", { key: `${char}k${char}` }) === "k") stripped.push(code);
+    }
+    return { dropped, stripped };
+}"""
+
+
+def test_both_sides_see_the_same_digits_and_spaces_in_a_key(page: Page) -> None:
+    """Every assigned code point: a run id part holding it is dropped, and a ``key=`` edged with it is stripped,
+    alike by ``history.py`` (``str.isdigit``, ``str.strip``) and ``protocol.js``."""
+    import unicodedata
+
+    from progressista.protocol.history import task_key
+
+    found = page.evaluate(KEY_OF_EVERY_CODE_POINT)
+    assigned = [code for code in range(0x110000) if unicodedata.category(chr(code)) != "Cn"]
+    for rule, browser, python in (
+        ("dropped", set(found["dropped"]), lambda c: task_key(f"g-{c}:x", {}) == "g:x"),
+        ("stripped", set(found["stripped"]), lambda c: task_key("g:x", {"key": f"{c}k{c}"}) == "k"),
+    ):
+        differ = [hex(code) for code in assigned if (code in browser) != python(chr(code))]
+        assert differ == [], f"{rule} differently by the browser: {differ[:20]}"
+    assert 0x31 in found["dropped"] and 0xB2 in found["dropped"] and 0x41 not in found["dropped"]
+    assert 0x20 in found["stripped"] and 0xFEFF not in found["stripped"]

@@ -32,6 +32,7 @@ from .alerts.rules import load_rules
 from .auth import TokenRedactingFilter
 from .background import stop
 from .broadcast import Broadcaster
+from .docs import docs_router
 from .history.recorder import History
 from .history.redis import RedisHistory
 from .history.sqlite import SqliteHistory
@@ -208,6 +209,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Remote progress bars: tqdm state in, live dashboards out.",
         lifespan=lifespan,
+        # FastAPI's pages load Swagger UI and ReDoc from a CDN: ours (docs.py) works offline.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.grants = settings.grants()
@@ -226,6 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StoreUnavailable, _store_unavailable)
     app.include_router(routes.router)
     app.include_router(ws.router)
+    app.include_router(docs_router(app, framing_headers(settings.frame_ancestors)))
     static = DashboardFiles(
         directory=str(files("progressista") / "static"), html=True, frame_ancestors=settings.frame_ancestors
     )

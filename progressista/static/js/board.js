@@ -18,7 +18,7 @@ import { createCard, tickAge, updateCard } from "./cards.js";
 import { reconcile } from "./dom.js";
 import { finite } from "./format.js";
 import { createGroupRow, updateGroupRow } from "./groups.js";
-import { COLUMN_TITLES, COLUMNS, columnOf } from "./protocol.js";
+import { COLUMN_TITLES, COLUMNS, columnOf, expandStatusFilter } from "./protocol.js";
 import { groups, tasks } from "./store.js";
 
 const COLLAPSED_KEY = "progressista.collapsed";
@@ -34,10 +34,14 @@ export const views = new Map();
 const rows = new Map(); // column + "\n" + prefix → group row
 const collapsed = loadCollapsed(); // row keys folded by the user, remembered across reloads
 const columns = buildColumns();
-let filterTerms = [];
+let filterTerms = []; // every word of the filter
+let textTerms = [];
+let statusTerms = []; // one Set of statuses per `status:` word (null: a name no status has)
 
-/** Tasks per column, and lost and failed (error) ones, as of the last layout. */
-export let counts = { active: 0, stale: 0, completed: 0, lost: 0, failed: 0 };
+/** Tasks per column, and lost and failed (error) ones, as of the last layout; `shown`: those the filter lets through. */
+export let counts = {
+  active: 0, stale: 0, completed: 0, lost: 0, failed: 0, shown: { active: 0, stale: 0, completed: 0 },
+};
 
 function buildColumns() {
   const template = document.getElementById("column-template");
@@ -173,7 +177,7 @@ export function layout() {
     target.empty.textContent = EMPTY[name][filterTerms.length && totals[name] ? 1 : 0];
   }
   for (const key of rows.keys()) if (!live.has(key)) rows.delete(key);
-  counts = { ...totals, lost, failed };
+  counts = { ...totals, lost, failed, shown };
 }
 
 function placeRow(name, entry, live) {
@@ -195,15 +199,21 @@ function placeRow(name, entry, live) {
 }
 
 function matches(view) {
-  return filterTerms.every((term) => view.search.includes(term));
+  return statusTerms.every((statuses) => statuses !== null && statuses.has(view.task.status))
+    && textTerms.every((term) => view.search.includes(term));
 }
 
 /**
- * Filter cards by words (all must appear in the id, desc, host or meta; any case).
+ * Filter cards by words (all must appear in the id, desc, host or meta; any case). A word
+ * `status:NAME[,NAME…]` keeps the tasks with one of those statuses instead (the names of the
+ * server's `?status=`: `status:error`, `status:attention`, `status:lost,stale`).
  * @param {string} value
  */
 export function setFilter(value) {
   filterTerms = value.toLowerCase().split(/\s+/).filter(Boolean);
+  const isStatus = (term) => term.startsWith("status:");
+  statusTerms = filterTerms.filter(isStatus).map((term) => expandStatusFilter(term.slice("status:".length)));
+  textTerms = filterTerms.filter((term) => !isStatus(term));
 }
 
 /**

@@ -9,13 +9,18 @@
  * Every piece of task text (id, desc, unit, postfix, host, meta keys and values,
  * reason) is written as `shownId`/`shownText` (text.js) show it: a right-to-left
  * override or a zero-width space is a visible `<U+202E>`, as in the terminal.
+ * A task whose key has history says `usual 12:23` (task-usual, its `usual_duration`)
+ * after the ETA and, once `slowerThanUsual` (protocol.js) on the ticking clock,
+ * `slower than usual` (task-slow); its History link opens `#history=KEY` (history.js).
  *
  * @module cards
  */
 
 import { clip, el, isObject, part, progressBar, put, setBar, text } from "./dom.js";
-import { finite, formatAge, formatSince, fraction, taskFigures } from "./format.js";
-import { groupOf, knownStatus, reasonOf, reasonText, STATUS_LABELS } from "./protocol.js";
+import { finite, formatAge, formatDuration, formatSince, fraction, taskFigures } from "./format.js";
+import {
+  groupOf, knownStatus, reasonOf, reasonText, slowerThanUsual, STATUS_LABELS, taskKey, USUAL_FIELD,
+} from "./protocol.js";
 import { shownId, shownText } from "./text.js";
 
 // Meta keys shown in the card footer rather than as chips.
@@ -45,7 +50,7 @@ export function createCard(id) {
   discard.type = "button";
   discard.dataset.action = "discard";
   discard.title = "Discard this task";
-  discard.setAttribute("aria-label", "Discard task");
+  discard.setAttribute("aria-label", "Discard " + shownId(id)); // a screen reader names which task
   head.append(badge, title, discard);
   const idLine = part("div", "card-id", "task-id");
   const reason = part("div", "card-reason clamped", "task-reason");
@@ -60,8 +65,12 @@ export function createCard(id) {
     elapsed: part("span", "stat-elapsed", "task-elapsed"),
     eta: part("span", "stat-eta", "task-eta"),
   };
+  // History (history.css): how long its key usually takes, and whether this run is past 1.5× that.
+  const usual = part("span", "stat-usual", "task-usual");
+  const slow = part("span", "stat-slow", "task-slow");
+  slow.hidden = true;
   const statsRow = el("div", "card-stats");
-  statsRow.append(figures.amount, figures.rate, figures.elapsed, figures.eta);
+  statsRow.append(figures.amount, figures.rate, figures.elapsed, figures.eta, usual, slow);
   const extras = el("div", "card-extras");
   const postfix = part("div", "card-postfix", "task-postfix");
   const chips = part("ul", "chips", "task-meta");
@@ -69,10 +78,12 @@ export function createCard(id) {
   const foot = el("div", "card-foot");
   const origin = part("span", "origin", "task-origin");
   const age = part("span", "age", "task-age");
-  foot.append(origin, age);
+  const history = part("a", "history-link", "task-history"); // shown when the server keeps history (history.js)
+  history.textContent = "History";
+  foot.append(origin, history, age);
   root.append(head, idLine, reason, barRow, statsRow, extras, foot);
   return {
-    id, el: root, badge, title, idLine, reason, bar, fill, figures, extras, postfix, chips, origin, age,
+    id, el: root, badge, title, idLine, reason, bar, fill, figures, usual, slow, history, extras, postfix, chips, origin, age,
     prefix: groupOf(id), task: null, search: "", searchMeta: "", cache: Object.create(null),
   };
 }
@@ -99,6 +110,7 @@ export function updateCard(view, task, now) {
   if (view.cache.tip !== title) {
     view.cache.tip = title;
     view.title.title = title;
+    view.bar.setAttribute("aria-label", title); // the bar is named by its task
   }
   put(view, "idLine", view.idLine, named ? shownId(view.id) : "");
   const reason = reasonOf(task);
@@ -113,6 +125,9 @@ export function updateCard(view, task, now) {
   }
   for (const [name, value] of Object.entries(taskFigures(task))) put(view, name, view.figures[name], shownText(value));
   put(view, "postfix", view.postfix, shownText(text(task.postfix)));
+  // The server sends it on open tasks only; a finished card says neither usual nor slower.
+  const usual = status === "close" || status === "error" || status === "lost" ? null : finite(task[USUAL_FIELD]);
+  put(view, "usual", view.usual, usual === null || usual < 0 ? "" : "usual " + formatDuration(usual));
 
   const meta = isObject(task.meta) ? task.meta : {};
   const metaJson = metaValue(meta);
@@ -125,6 +140,10 @@ export function updateCard(view, task, now) {
     view.cache.pid = task.pid;
     view.cache.said = reason;
     renderMeta(view, task, meta, reason);
+    const key = taskKey(view.id, task.meta);
+    view.history.href = "#history=" + encodeURIComponent(key); // history.js's historyLink (not imported: it builds a dialog)
+    view.history.title = `Past runs of ${shownId(key)}`;
+    view.history.setAttribute("aria-label", `History of ${shownId(key)}`);
   }
   const noExtras = view.postfix.hidden && view.chips.hidden;
   if (view.cache.noExtras !== noExtras) {
@@ -202,5 +221,13 @@ export function tickAge(view, now) {
   if (view.cache.age !== label) {
     view.cache.age = label;
     view.age.textContent = label;
+  }
+  // Slower than usual comes with the clock, no event needed; a stale card keeps its colour (CSS) but says it.
+  const slow = slowerThanUsual(task, now);
+  if (view.cache.slow !== slow) {
+    view.cache.slow = slow;
+    view.slow.textContent = slow ? "slower than usual" : "";
+    view.slow.hidden = !slow;
+    view.el.classList.toggle("card-slow", slow);
   }
 }

@@ -12,8 +12,9 @@
  * do: read-only mode), `store.js` (tasks and groups), `cards.js`, `groups.js`
  * (group rows), `board.js` (columns, layout), `messages.js` (toasts),
  * `confirm.js` (asking before a bulk clear), `undo.js` (a discard's way back),
- * `links.js` (`#task=ID`), `notify.js` (desktop notifications of failed and
- * lost tasks), `dom.js`, `text.js` (helpers); this one wires them to the page.
+ * `links.js` (`#task=ID`), `history.js` (`#history=KEY`: past runs), `address.js` (the filter as `?q=`), `notify.js`
+ * (desktop notifications of failed and lost tasks), `dom.js`, `text.js`
+ * (helpers); this one wires them to the page.
  *
  * Exports nothing; `window.progressistaDashboard.stats` holds render timings
  * for the tests and the console (never task data).
@@ -22,6 +23,7 @@
  */
 
 import { canAdmin, checkAccess } from "./access.js";
+import { filterInAddress, keepFilter } from "./address.js";
 import { describeFailure, feedUrl, request, serverNow, syncClock } from "./api.js";
 import { onTokenEntered, showRefusal } from "./auth.js";
 import {
@@ -30,6 +32,7 @@ import {
 import { confirmRemoval } from "./confirm.js";
 import { clip } from "./dom.js";
 import { Feed } from "./feed.js";
+import { probeHistory } from "./history.js";
 import { found, highlight, onLink, wantedTask } from "./links.js";
 import { showAction, showMessage } from "./messages.js";
 import { notice } from "./notify.js";
@@ -71,6 +74,7 @@ const feed = new Feed({
   onState(state) {
     if (state === "connected" && connectionState !== "connected") {
       syncClock();
+      probeHistory(); // cards link to their History view only when the server keeps one
       if (everConnected) checkAccess(); // back after a drop: the server may have restarted with other tokens
       everConnected = true;
     }
@@ -148,6 +152,7 @@ function render() {
   if (relayout) {
     relayout = false;
     layout();
+    if (!tabChosen && stats.snapshotAt !== null) showColumn(openingColumn());
     ui.clearStale.disabled = counts.stale === 0 || busy.has(ui.clearStale);
     ui.clearCompleted.disabled = counts.completed === 0 || busy.has(ui.clearCompleted);
     updateTitle();
@@ -243,6 +248,7 @@ ui.board.addEventListener("click", (event) => {
 
 ui.filter.addEventListener("input", () => {
   setFilter(ui.filter.value);
+  keepFilter(ui.filter.value);
   relayout = true;
   scheduleRender();
 });
@@ -261,11 +267,24 @@ document.addEventListener("keydown", (event) => {
 });
 
 // Narrow screens show one column at a time.
+let tabChosen = false; // by a click or a #task= link; until then the first snapshot picks it
+
 function showColumn(name) {
+  tabChosen = true;
   ui.board.dataset.view = name;
   for (const tab of ui.tabs.querySelectorAll(".tab")) {
     tab.setAttribute("aria-pressed", String(tab.dataset.view === name));
   }
+}
+
+// The column to open on: Active, unless it shows nothing and another needs a look
+// (stale or lost tasks; failed ones, or what the filter asks for, in Completed).
+function openingColumn() {
+  const { shown } = counts;
+  if (shown.active > 0) return "active";
+  if (shown.stale > 0) return "stale";
+  if (shown.completed > 0 && (counts.failed > 0 || ui.filter.value.trim())) return "completed";
+  return "active";
 }
 
 ui.tabs.addEventListener("click", (event) => {
@@ -289,6 +308,7 @@ function showLinked() {
   if (ui.filter.value) {
     ui.filter.value = "";
     setFilter("");
+    keepFilter("");
     changed = true;
   }
   if (!changed) {
@@ -303,6 +323,8 @@ onLink(scheduleRender);
 
 // ---------------------------------------------------------------- go
 
+ui.filter.value = filterInAddress(); // ?q=, from a reload or a shared link
+setFilter(ui.filter.value);
 setConnection("connecting");
 checkAccess();
 scheduleRender();
