@@ -21,6 +21,7 @@ import requests
 import urllib3
 
 from .config import DEFAULT_REQUEST_TIMEOUT, auth_headers
+from .protocol.feed import describe_error
 from .protocol.urls import server_urls
 
 __all__ = ["ApiError", "ProgressistaApi", "post_events"]
@@ -197,9 +198,9 @@ class ProgressistaApi:
         try:
             response = self.session.request(method, url, headers=headers, timeout=wait, **kwargs)
         except requests.Timeout:
-            raise ApiError(f"{self.urls.base} did not answer within {wait:g}s") from None
+            raise ApiError(f"cannot reach {self.urls.base} (no answer within {wait:g} s)") from None
         except requests.RequestException as exc:
-            raise ApiError(f"cannot reach {self.urls.base}: {type(exc).__name__}") from None
+            raise ApiError(f"cannot reach {self.urls.base} ({describe_error(exc)})") from None
         if response.status_code >= 400:
             detail = _detail(response)
             raise ApiError(f"{method} {url}: HTTP {response.status_code}: {detail}", response.status_code, detail)

@@ -96,7 +96,7 @@ class ClientConfig:
     progress, so the server tells a slow job (``stale``) from a dead one (``lost``); 0 disables."""
     run_id: str | None = None
     """``PROGRESSISTA_RUN_ID``: the run this process belongs to. ``RemoteTqdm`` prefixes the ids it
-    makes up with it (``"{run_id}:{host}-{time}-{pid}-{n}"``), so a run's bars form one group;
+    makes up with it (``"{run_id}:{host}-{process}-{n}"``), so a run's bars form one group;
     ``progressista run`` sets it for the program and its children unless it is set already."""
 
     @classmethod
@@ -177,10 +177,12 @@ def clean_run_id(raw: str | None) -> str | None:
 
 
 def new_run_id(name: str = "run") -> str:
-    """A fresh, readable run id: ``name``, the local time and 4 random hex digits.
+    """A fresh, readable run id: ``name``, the local date and time to the minute, and 4 random hex digits.
 
     >>> new_run_id("train.py")  # doctest: +SKIP
-    'train-20260605-143012-9f3a'
+    'train-0605-1430-9f3a'
+
+    Two runs of one name started in the same minute differ by the random digits (1 in 65,536).
 
     ``name`` is usually the script or module being run; a ``.py`` suffix is
     dropped and characters other than letters, digits, ``.``, ``_`` and ``-``
@@ -188,7 +190,7 @@ def new_run_id(name: str = "run") -> str:
     """
     stem = name.removesuffix(".py")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")[:32] or "run"
-    return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+    return f"{stem}-{time.strftime('%m%d-%H%M')}-{secrets.token_hex(2)}"
 
 
 def auth_headers(token: str | None) -> dict[str, str]:

@@ -223,7 +223,7 @@ def make_count(mode: str, on_bad: Callable[[bytes], None] | None = None) -> Coun
 
 
 def default_task_id(run_id: str | None = None) -> str:
-    """``pipe-{host}-{time ms}-{pid}-{n}``, after ``{run_id}:`` in a run (``PROGRESSISTA_RUN_ID``), as bars' ids.
+    """``pipe-{host}-{process}-{n}``, after ``{run_id}:`` in a run (``PROGRESSISTA_RUN_ID``), as bars' ids.
 
     >>> default_task_id("nightly").startswith("nightly:pipe-")
     True

@@ -1,5 +1,7 @@
 """`progressista serve` and the uvicorn factory forms, as real subprocesses."""
 
+import signal
+import socket
 import subprocess
 import sys
 
@@ -123,3 +125,86 @@ def test_x_forwarded_for_is_believed_only_from_the_proxies_named(settings, clien
             what="the access log line",
         )
     assert line.startswith(f"INFO:     {client}:"), line
+
+
+def started_output(host: str, *flags: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """``progressista serve --host host`` until it answers, then Ctrl-C: its port and all it printed."""
+    port = free_port()
+    args = ["progressista", "serve", "--host", host, "--port", str(port), *flags]
+    with subprocess.Popen(
+        args, env=clean_env(**(env or {})), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+
+        def up() -> bool:
+            assert proc.poll() is None, proc.communicate()[0]
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok
+            except requests.ConnectionError:
+                return False
+
+        try:
+            wait_until(up, timeout=20, interval=0.05, what="server to answer /health")
+        finally:
+            proc.send_signal(signal.SIGINT)
+            out = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0, out
+    return port, out
+
+
+def test_serve_says_where_the_dashboard_is_and_warns_when_open_to_the_network():
+    port, out = started_output("0.0.0.0")
+    assert f"INFO:     Dashboard: http://localhost:{port}/" in out
+    assert f"Dashboard: http://{socket.gethostname()}:{port}/" in out
+    assert "Tokens: none required" in out
+    warning = next(line for line in out.splitlines() if line.startswith("WARNING:"))
+    assert "Listening on 0.0.0.0 without a token" in warning and "--token" in warning, warning
+
+
+@pytest.mark.parametrize(
+    ("host", "flags", "env", "tokens"),
+    [
+        ("127.0.0.1", [], {}, "Tokens: none required"),  # loopback: only this machine reaches it
+        ("0.0.0.0", ["--token", "s3cret"], {}, "Tokens: required: 1 admin"),
+        ("0.0.0.0", [], {"PROGRESSISTA_API_TOKENS": "ingest:w0rker,read:v1ewer"}, "Tokens: required: 1 ingest, 1 read"),
+    ],
+)
+def test_no_warning_on_loopback_or_with_a_token(host, flags, env, tokens):
+    """The negative controls of the warning, and the roles the ``Tokens:`` line names."""
+    port, out = started_output(host, *flags, env=env)
+    assert "WARNING" not in out and "without a token" not in out, out
+    assert tokens in out
+    shown = "localhost" if host == "0.0.0.0" else host
+    assert f"Dashboard: http://{shown}:{port}/" in out
+
+
+def test_token_and_lost_seconds_flags(tmp_path):
+    port = free_port()
+    args = ["progressista", "serve", "--host", "127.0.0.1", "--port", str(port), "--token", "s3cret"]
+    args += ["--stale-seconds", "0", "--lost-seconds", "0.3", "--cleanup-interval", "0.05", "--log-level", "warning"]
+    with server_process(args, port, clean_env()) as url:
+        auth = {"Authorization": "Bearer s3cret"}
+        assert requests.post(url + "/progress", json={"task_id": "a"}, timeout=5).status_code == 401
+        assert requests.post(url + "/progress", json={"task_id": "a", "status": "update"}, headers=auth, timeout=5).ok
+        wait_until(
+            lambda: requests.get(url + "/tasks", headers=auth, timeout=5).json()["tasks"]["a"]["status"] == "lost",
+            what="lost from --lost-seconds",
+        )
+
+
+def test_token_flag_beside_api_tokens_is_a_usage_error():
+    result = subprocess.run(
+        ["progressista", "serve", "--token", "x"],
+        env=clean_env(PROGRESSISTA_API_TOKENS="read:y"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and result.stderr.startswith("Error: --token is ignored when PROGRESSISTA_API_TOKENS")
+
+
+def test_serve_help_names_the_token_settings():
+    result = subprocess.run(
+        ["progressista", "serve", "--help"], env=clean_env(COLUMNS="200"), capture_output=True, text=True, timeout=30
+    )
+    for text in ("--token", "PROGRESSISTA_API_TOKEN", "--lost-seconds", "--stale-seconds", "--tokens-file"):
+        assert text in result.stdout, text

@@ -171,7 +171,7 @@ def test_ls_prints_task_text_as_text(server):
     assert "[red]not red[/red]" in result.stdout and "[bold]id[/bold]" in result.stdout and "3/10 [i]u" in result.stdout
 
 
-def test_ls_keeps_ids_whole_on_80_columns(server):
+def test_ls_fits_80_columns_and_keeps_the_description(server):
     server.post(
         [
             event(
@@ -187,13 +187,54 @@ def test_ls_keeps_ids_whole_on_80_columns(server):
     )
     fits = invoke("tasks", "ls", "--url", server.url, env={"COLUMNS": "80"})
     assert all(len(line) <= 80 for line in fits.stdout.splitlines()), fits.stdout
-    assert "A description t…" in fits.stdout  # cut short, not wrapped
+    assert re.search(r"A description t[^\n]*… ", fits.stdout) and "cut short" not in fits.stdout  # cut, not wrapped
     assert "803k/1.28M B" in fits.stdout and "62%" in fits.stdout and "Rate" not in fits.stdout
-    server.post(event("pipeline:extract-2024-shard7"))
+    assert "etl:extract" in fits.stdout and "prints ids whole" not in fits.stdout  # short ids: whole
+    server.post(event("pipeline:extract-2024-shard7-of-the-yearly-backfill"))
     crowded = invoke("tasks", "ls", "--url", server.url, env={"COLUMNS": "80"})
     assert all(len(line) <= 80 for line in crowded.stdout.splitlines()), crowded.stdout
-    assert "pipeline:extract-2024-shard7" in crowded.stdout  # the description made room
-    assert "Description" not in crowded.stdout
+    assert "Description" in crowded.stdout and "A description" in crowded.stdout  # the id made room
+    cut = next(line for line in crowded.stdout.splitlines() if "pipel" in line).split()[-1]
+    assert cut.startswith("pipel") and cut.endswith("kfill") and len(cut) >= 12, cut  # cut in its middle
+    assert "tasks ls --json prints ids whole" in crowded.stdout
+
+
+#: What ``progressista run train.py`` names its bars now, and a 57-character id of the old format.
+RUN_BAR = "train-0605-1430-9f3a:gpu-node-07-2n9ckq7x-12"
+OLD_ID = "train-20260605-143012-9f3a:gpu-node-07-1780000000000-123456-1"
+
+
+@pytest.mark.parametrize("columns", [80, 140])
+def test_ls_keeps_descriptions_with_run_ids(server, columns):
+    server.post(
+        [
+            event(RUN_BAR, desc="Epoch 3/10 of the model", n=3, total=10),
+            event(OLD_ID, desc="Loading the warehouse", n=3, total=10),
+            event("etl:load", desc="Short one"),
+        ]
+    )
+    out = ls_in_a_subprocess(server, columns=columns)
+    lines = out.splitlines()
+    assert all(len(line) <= columns for line in lines), out
+    assert "Description" in out
+    for row_of, desc in ((RUN_BAR, "Epoch 3/10"), (OLD_ID, "Loading the"), ("etl:load", "Short one")):
+        row = next(line for line in lines if desc in line)  # every task's row shows its description
+        assert row.rstrip().endswith(row_of[-8:]), row  # and the end of its id
+    assert "etl:load" in out  # a short id stays whole
+    old = next(line for line in lines if "Loading the" in line).split()[-1]
+    assert "…" in old and old.startswith("train-") and old.endswith("-123456-1"), old
+    if columns >= 140:  # without the old id, those run makes now fit whole beside their description
+        assert invoke("tasks", "rm", OLD_ID, "--url", server.url).exit_code == 0
+        out = ls_in_a_subprocess(server, columns=columns)
+        assert RUN_BAR in out and "Epoch 3/10 of the model" in out and "…" not in out
+
+
+def test_ls_cuts_no_id_when_there_is_room(server):
+    """The negative control: wide enough, every id and description whole, no caption."""
+    server.post([event(RUN_BAR, desc="Epoch 3/10 of the model"), event(OLD_ID, desc="Loading the warehouse")])
+    out = ls_in_a_subprocess(server, columns=200)
+    assert RUN_BAR in out and OLD_ID in out and "Epoch 3/10 of the model" in out and "Loading the warehouse" in out
+    assert "…" not in out and "prints ids whole" not in out
 
 
 def ls_in_a_subprocess(server: LiveServer, *options: str, columns: int = 160) -> str:

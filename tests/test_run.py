@@ -172,7 +172,7 @@ def test_run_path_in_process_restores_sys(server: LiveServer, job: Path, monkeyp
 
 # ---------------------------------------------------------------- runs: PROGRESSISTA_RUN_ID
 
-RUN_ID = re.compile(r"^ids-\d{8}-\d{6}-[0-9a-f]{4}$")
+RUN_ID = re.compile(r"^ids-\d{4}-\d{4}-[0-9a-f]{4}$")
 
 IDS = """
     import os

@@ -201,4 +201,6 @@ def test_without_websockets_one_line_names_the_extra() -> None:
     blocked = "import sys; sys.modules['websockets'] = None\nfrom progressista.cli import main; main()"
     done = run([sys.executable, "-c", blocked, "wait", "x"], client_env(None))
     assert done.returncode == 3
-    assert done.stderr.strip() == "Error: wait needs the websockets package: pip install 'progressista[tui]'"
+    assert done.stderr.strip() == (
+        "Error: wait needs the websockets package, a dependency of progressista: pip install websockets"
+    )

@@ -10,7 +10,7 @@ with the exception that ended it, if any:
 >>> task.show(n=2.0, total=3.0, desc="Downloading")  # 2.0 is sent as 2  # doctest: +SKIP
 >>> task.end(RuntimeError("disk full"))  # error, meta.error = "RuntimeError: disk full"  # doctest: +SKIP
 
-Ids are made up as a bar's are (``{run_id}:{host}-{time}-{pid}-{n}``), so
+Ids are made up as a bar's are (``{run_id}:{host}-{process}-{n}``), so
 under ``progressista run`` they join the run's group. Tasks still open end
 with the open bars (:func:`~progressista.client.finish_open_bars`): at exit,
 ``error`` after an uncaught exception (with its reason), else ``close``; on a

@@ -8,6 +8,7 @@ from .alerts import alerts_app
 from .demo import demo
 from .exec import CONTEXT_SETTINGS as EXEC_CONTEXT
 from .exec import exec_command
+from .flags import plain_flags
 from .history import history
 from .pipe import pipe
 from .run import CONTEXT_SETTINGS as RUN_CONTEXT
@@ -19,6 +20,8 @@ from .wait import wait
 from .watch import watch
 
 __all__ = ["app", "main"]
+
+plain_flags()  # before any help is drawn: `--json`, not `--json <bool>`
 
 app = typer.Typer(
     name="progressista",

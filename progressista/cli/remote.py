@@ -32,6 +32,7 @@ __all__ = [
     "api_failure",
     "check_status",
     "resolve_server",
+    "token_refusal",
 ]
 
 EXIT_FAILED = 1
@@ -82,21 +83,32 @@ def check_status(status: str | None) -> str | None:
     return status
 
 
+def token_refusal(token: str | None, how: str) -> str:
+    """The one line for a missing or refused token; ``how`` says how the server said it (``HTTP 401``).
+
+    >>> token_refusal(None, "HTTP 401")
+    'the server needs a token (HTTP 401); pass --token or set PROGRESSISTA_API_TOKEN'
+    >>> token_refusal("wrong", "HTTP 401")
+    'the server refused the token (HTTP 401); check --token or PROGRESSISTA_API_TOKEN'
+    """
+    if token:
+        return f"the server refused the token ({how}); check --token or {ENV_API_TOKEN}"
+    return f"the server needs a token ({how}); pass --token or set {ENV_API_TOKEN}"
+
+
 def api_failure(exc: ApiError, token: str | None) -> NoReturn:
-    """Exit with one line that says what to do, and the matching exit code."""
+    """Exit with one line that says what to do, and the matching exit code.
+
+    The wording is the CLI's for each failure: ``cannot reach URL (why)``
+    (:class:`~progressista.api.ApiError` writes it), :func:`token_refusal`,
+    ``{what the role may not do} (HTTP 403); …``, ``not found (HTTP 404): …``.
+    """
     if exc.status_code is None:
         fail(str(exc), EXIT_UNREACHABLE)
     if exc.status_code == 403:  # a token of another role: the server names the one needed
-        fail(f"{exc.detail} (HTTP 403); pass --token with a token that may", EXIT_UNAUTHORIZED)
+        fail(f"{exc.detail or 'forbidden'} (HTTP 403); pass --token with a token that may", EXIT_UNAUTHORIZED)
     if exc.status_code == 401:
-        if token:
-            fail(
-                f"the server refused the token (HTTP {exc.status_code}); check --token or {ENV_API_TOKEN}",
-                EXIT_UNAUTHORIZED,
-            )
-        fail(
-            f"the server needs a token (HTTP {exc.status_code}); pass --token or set {ENV_API_TOKEN}", EXIT_UNAUTHORIZED
-        )
+        fail(token_refusal(token, f"HTTP {exc.status_code}"), EXIT_UNAUTHORIZED)
     if exc.status_code == 404:
-        fail(str(exc), EXIT_NOT_FOUND)
+        fail(f"not found (HTTP 404): {exc.detail or exc}", EXIT_NOT_FOUND)
     fail(str(exc), EXIT_FAILED)

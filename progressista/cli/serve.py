@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from progressista.protocol.roles import TokenEntryError
+from progressista.protocol.roles import ROLES, Grant, TokenEntryError
 
 from .errors import fail
 
-__all__ = ["serve"]
+__all__ = ["dashboard_urls", "describe_grants", "serve"]
 
 #: Seconds open connections get to finish when the server is asked to stop.
 SHUTDOWN_GRACE = 10
@@ -35,8 +38,24 @@ def serve(
     allow_origins: Annotated[
         str | None, typer.Option(help="Comma separated CORS allow-list (env PROGRESSISTA_ALLOW_ORIGINS)")
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            metavar="TOKEN",
+            help="One admin token that clients must send (env PROGRESSISTA_API_TOKEN); "
+            "tokens with roles: --tokens-file or PROGRESSISTA_API_TOKENS",
+            show_default=False,
+        ),
+    ] = None,
     stale_seconds: Annotated[
-        float | None, typer.Option(help="Idle seconds before a task is stale, 0 off (env PROGRESSISTA_STALE_SECONDS)")
+        float | None,
+        typer.Option(
+            help="Seconds without progress before a task is stale, 0 off (env PROGRESSISTA_STALE_SECONDS, 300)"
+        ),
+    ] = None,
+    lost_seconds: Annotated[
+        float | None,
+        typer.Option(help="Seconds without contact before a task is lost, 0 off (env PROGRESSISTA_LOST_SECONDS, 45)"),
     ] = None,
     max_task_age: Annotated[
         float | None, typer.Option(help="Drop tasks older than this, 0 off (env PROGRESSISTA_MAX_TASK_AGE)")
@@ -60,7 +79,14 @@ def serve(
     ] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes; more than 1 needs --redis-url")] = 1,
 ) -> None:
-    """Run the server: REST API, WebSocket and dashboards."""
+    """Run the server: REST API, WebSocket and dashboards.
+
+    Every setting can also come from the environment (PROGRESSISTA_*, see the
+    README); a flag wins. Without a token (--token or PROGRESSISTA_API_TOKEN,
+    PROGRESSISTA_API_TOKENS, --tokens-file) anyone who can reach the server may
+    report, read and remove tasks: it says so as it starts, when it listens
+    beyond this machine.
+    """
     from pydantic import ValidationError
 
     try:
@@ -80,7 +106,9 @@ def serve(
             "retention_seconds": retention_seconds,
             "cleanup_interval": cleanup_interval,
             "allow_origins": allow_origins,
+            "api_token": token,
             "stale_seconds": stale_seconds,
+            "lost_seconds": lost_seconds,
             "max_task_age": max_task_age,
             "log_level": log_level,
             "redis_url": redis_url,
@@ -96,8 +124,10 @@ def serve(
         first = exc.errors(include_url=False)[0]
         field = ".".join(str(part) for part in first["loc"])
         fail(f"invalid setting {field}: {first['msg']}", 2)
+    if token is not None and settings.api_tokens:
+        fail("--token is ignored when PROGRESSISTA_API_TOKENS is set: add it there as admin:TOKEN", 2)
     try:
-        settings.grants()
+        grants = settings.grants()
     except TokenEntryError as exc:  # it names the entry, never the secret
         fail(f"invalid tokens: {exc}", 2)
     if settings.alerts_file is not None:
@@ -136,10 +166,61 @@ def serve(
     if raised:
         log.info("Raised the file descriptor limit from %d to %d", *raised)
     log.info("Serving at most %s connections at once (503 past it)", limit or "unlimited")
-    _run(config, settings.send_timeout)
+    _run(config, settings.send_timeout, lambda sock: _announce(log, sock, settings, grants))
 
 
-def _run(config: Any, send_timeout: float) -> None:
+def _announce(log: logging.Logger, sock: socket.socket, settings: Any, grants: list[Grant]) -> None:
+    """Say where the dashboard is, which tokens the server wants, and warn when it is open to the network."""
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    address = sock.getsockname()
+    for url in dashboard_urls(str(address[0]), int(address[1]), settings.public_url):
+        log.info("Dashboard: %s", url)
+    log.info("Tokens: %s", describe_grants(grants))
+    if not grants and not ipaddress.ip_address(str(address[0]).split("%")[0]).is_loopback:
+        log.warning(
+            "Listening on %s without a token: anyone who can reach it may report, read and remove tasks; "
+            "give --token (or PROGRESSISTA_API_TOKEN, --tokens-file), or --host 127.0.0.1",
+            address[0],
+        )
+
+
+def dashboard_urls(host: str, port: int, public_url: str = "") -> list[str]:
+    """Where a browser opens the dashboard of a server bound to ``host``:``port``.
+
+    >>> dashboard_urls("127.0.0.1", 8000), dashboard_urls("::1", 80)
+    (['http://127.0.0.1:8000/'], ['http://[::1]:80/'])
+    >>> dashboard_urls("0.0.0.0", 8000)[0], dashboard_urls("0.0.0.0", 8000, "https://p.example.com")[-1]
+    ('http://localhost:8000/', 'https://p.example.com/ (public URL)')
+    """
+    if host in ("", "0.0.0.0", "::"):  # every interface: this machine, and others by its name
+        urls = [f"http://localhost:{port}/"]
+        name = socket.gethostname()
+        if name and name != "localhost":
+            urls.append(f"http://{name}:{port}/")
+    else:
+        urls = [f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"]
+    if public_url:
+        urls.append(public_url.rstrip("/") + "/ (public URL)")
+    return urls
+
+
+def describe_grants(grants: list[Grant]) -> str:
+    """What the ``Tokens:`` line says.
+
+    >>> describe_grants([])
+    'none required (anyone who can reach the server may report, read and remove tasks)'
+    >>> describe_grants([Grant("admin", b"1"), Grant("ingest", b"2"), Grant("ingest", b"3")])
+    'required: 2 ingest, 1 admin (ingest reports, read reads, admin does both and removes)'
+    """
+    if not grants:
+        return "none required (anyone who can reach the server may report, read and remove tasks)"
+    counts = Counter(grant.role for grant in grants)
+    roles = ", ".join(f"{counts[role]} {role}" for role in ROLES if counts[role])
+    return f"required: {roles} (ingest reports, read reads, admin does both and removes)"
+
+
+def _run(config: Any, send_timeout: float, announce: Callable[[socket.socket], None]) -> None:
     """What ``uvicorn.run`` does, on a listening socket of our own that cuts clients that stop reading.
 
     The socket's ``TCP_USER_TIMEOUT`` (Linux), inherited by every connection,
@@ -157,6 +238,7 @@ def _run(config: Any, send_timeout: float) -> None:
     option = getattr(socket, "TCP_USER_TIMEOUT", None)
     if send_timeout > 0 and option is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, option, max(1, round(send_timeout * 1000)))
+    announce(sock)
     server = uvicorn.Server(config)
     try:
         if config.workers == 1:

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -30,10 +31,18 @@ from progressista.protocol.reasons import reason
 from progressista.protocol.statuses import STATUS_LABELS
 from progressista.protocol.text import shown_id, shown_text
 
-__all__ = ["BAR_WIDTH", "STATUS_STYLES", "task_table"]
+__all__ = ["BAR_WIDTH", "DESC_MIN", "STATUS_STYLES", "task_table"]
 
 #: Bar cells from 140 columns up.
 BAR_WIDTH = 16
+#: The description's columns: at most (the rest of a longer one is cut with …), and kept before a long id is cut.
+DESC_MAX = 40
+DESC_MIN = 16
+#: Below this the description goes instead of cutting the id further.
+DESC_LEAST = 8
+#: An id is cut no shorter than this.
+ID_MIN = 12
+ELLIPSIS = "…"
 HEADERS = ("Status", "Description", "Progress", "Done", "Rate", "ETA", "Updated", "Task ID")
 STATUS_STYLES = {
     "start": "cyan",
@@ -52,9 +61,12 @@ STATUS_TEXT = {"lost": "⚠ lost"}
 def task_table(tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | None = None, width: int = 160) -> Table:
     """A table of ``tasks`` with ages measured at ``now``, fit for a terminal ``width`` columns wide.
 
-    The task id is what ``tasks rm`` takes, so it is kept whole: below 110
-    columns the bar shrinks to its percentage and the rate goes, the
-    description takes what room is left, and goes too when there is none.
+    Below 110 columns the bar shrinks to its percentage and the rate goes. The
+    description and the task id share what room is left: both whole when they
+    fit; else the description keeps at least :data:`DESC_MIN` columns and a long
+    id is cut in its middle (``train-0605…k7q3-1``: the run and the bar's number
+    stay), with a caption that says so (``--json`` prints ids whole). Only when
+    not even that fits does the description go.
     """
     compact = width < 110
     bar_width = 0 if compact else BAR_WIDTH if width >= 140 else 10
@@ -62,15 +74,20 @@ def task_table(tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | 
     rows = [_cells(task_id, tasks[task_id], now, bar_width) for task_id in order]
     shown = [header for header in HEADERS if not (compact and header == "Rate")]
     natural = {header: max([len(header), *(row[header].cell_len for row in rows)]) for header in shown}
-
-    def room() -> int:  # what the description may have; a blank divider and one cell of padding per gap
-        return width - 2 * (len(shown) - 1) - sum(natural[h] for h in shown if h != "Description")
-
-    if room() < 8:
+    # What the description and the id share: a blank divider and one cell of padding per gap.
+    room = width - 2 * (len(shown) - 1) - sum(natural[h] for h in shown if h not in ("Description", "Task ID"))
+    desc_width, id_width = _share(room, min(natural["Description"], DESC_MAX), natural["Task ID"])
+    if desc_width == 0:
         shown.remove("Description")
+    cut = False
+    if id_width < natural["Task ID"]:
+        for row in rows:
+            cut = _elide(row, id_width) or cut
     table = Table(
         title=title,
         title_justify="left",
+        caption=f"{ELLIPSIS} in a task id: cut to fit; tasks ls --json prints ids whole" if cut else None,
+        caption_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
         show_edge=False,
@@ -79,9 +96,9 @@ def task_table(tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | 
     )
     for header in shown:
         if header == "Description":
-            table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=min(40, room()))
+            table.add_column(header, no_wrap=True, overflow="ellipsis", max_width=desc_width)
         elif header == "Task ID":
-            table.add_column(header, overflow="fold")  # only when even the id alone does not fit
+            table.add_column(header, overflow="fold")  # only when even the id cut short does not fit
         else:
             left = header == "Status" or (header == "Progress" and not compact)
             table.add_column(header, no_wrap=True, justify="left" if left else "right")
@@ -94,6 +111,33 @@ def task_table(tasks: Mapping[str, Mapping[str, Any]], now: float, title: str | 
             line = Text(f"↳ {why}", STATUS_STYLES["error"], no_wrap=False, overflow="fold")
             table.add_row(*(line if header == under else Text("") for header in shown))
     return table
+
+
+def _share(room: int, desc: int, task_id: int) -> tuple[int, int]:
+    """Columns for the description and the id (``0`` for the description: leave it out).
+
+    >>> _share(80, 30, 40), _share(40, 30, 40), _share(30, 30, 40), _share(16, 30, 40)
+    ((30, 40), (16, 24), (16, 14), (0, 16))
+    """
+    if desc + task_id <= room:
+        return desc, task_id
+    desc_width = max(min(desc, DESC_MIN), room - task_id)
+    id_width = max(room - desc_width, min(task_id, ID_MIN))
+    desc_width = room - id_width
+    if desc_width < min(desc, DESC_LEAST):
+        return 0, max(room, ID_MIN)
+    return desc_width, id_width
+
+
+def _elide(row: dict[str, Text], width: int) -> bool:
+    """Cut the row's id to ``width`` cells in its middle; whether it was cut."""
+    text = row["Task ID"].plain
+    if len(text) <= width or cell_len(text) != len(text):  # wide characters: left to the column's fold
+        return False
+    head = (width - 1) // 2
+    tail = width - 1 - head
+    row["Task ID"] = Text(f"{text[:head]}{ELLIPSIS}{text[len(text) - tail :]}")
+    return True
 
 
 def _cells(task_id: str, task: Mapping[str, Any], now: float, bar_width: int) -> dict[str, Text]:

@@ -97,7 +97,7 @@ def _print_table(api: ProgressistaApi, status: str | None) -> None:
     tasks = api.tasks(status)
     console = Console()
     if not tasks:
-        console.print(f"No {status} tasks." if status else "No tasks.", markup=False, highlight=False)
+        console.print(f"No {_kind(status)}tasks.", markup=False, highlight=False)
         return
     console.print(_table(tasks, api, status, console.width))
 
@@ -105,9 +105,18 @@ def _print_table(api: ProgressistaApi, status: str | None) -> None:
 def _table(tasks: dict[str, dict[str, Any]], api: ProgressistaApi, status: str | None, width: int) -> Any:
     from .task_table import task_table
 
-    noun = f"{status} task" if status else "task"
-    title = f"{len(tasks)} {noun}{'' if len(tasks) == 1 else 's'} on {api.urls.base}"
+    title = f"{len(tasks)} {_kind(status)}{'task' if len(tasks) == 1 else 'tasks'} on {api.urls.base}"
     return task_table(tasks, time.time(), title=title, width=width)
+
+
+def _kind(status: str | None) -> str:
+    """The ``--status`` filter as words before "task": ``"active or attention "``, ``""`` without one.
+
+    >>> _kind(" active,attention "), _kind("close"), _kind(None)
+    ('active or attention ', 'close ', '')
+    """
+    names = [name.strip() for name in (status or "").split(",") if name.strip()]
+    return " or ".join(dict.fromkeys(names)) + " " if names else ""
 
 
 def _watch(api: ProgressistaApi, status: str | None, interval: float, as_json: bool) -> None:

@@ -1,9 +1,10 @@
 """``progressista wait``: block until tasks end, for shell scripts and CI pipelines.
 
-Follows ``/ws?mode=delta`` with the ``websockets`` sync client (the ``tui``
-extra); the decisions are :mod:`progressista.wait`'s, unit-tested apart, and what
-a message, a close code or a failed connection means, and the reconnect backoff,
-are :mod:`progressista.protocol.feed`'s (the terminal dashboard reads the feed
+Follows ``/ws?mode=delta`` with the ``websockets`` sync client (a base
+dependency: ``wait`` runs on worker nodes with the plain install); the decisions
+are :mod:`progressista.wait`'s, unit-tested apart, and what a message, a close
+code or a failed connection means, and the reconnect backoff, are
+:mod:`progressista.protocol.feed`'s (the terminal dashboard reads the feed
 the same way). Connection problems are retried with backoff until the deadline;
 a refused token is not.
 """
@@ -15,13 +16,21 @@ from typing import Annotated
 
 import typer
 
-from progressista.config import ENV_API_TOKEN, auth_headers
+from progressista.config import auth_headers
 from progressista.protocol.feed import Backoff, closing, describe_error, parse_feed_message
 from progressista.protocol.urls import server_urls
 from progressista.wait import DONE, FAILED, PENDING, Target, Tracker, Verdict, summary, timeout_summary
 
 from .errors import fail
-from .remote import EXIT_UNAUTHORIZED, EXIT_UNREACHABLE, EXIT_USAGE, TokenOption, UrlOption, resolve_server
+from .remote import (
+    EXIT_UNAUTHORIZED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    TokenOption,
+    UrlOption,
+    resolve_server,
+    token_refusal,
+)
 
 __all__ = ["EXIT_FAILED", "EXIT_TIMEOUT", "wait"]
 
@@ -70,7 +79,7 @@ def wait(
     timeout. Prints one summary line.
 
     Exit codes: 0 every task closed, 1 a task ended error or lost, 2 timed out
-    (or bad usage), 3 server never reached or websockets missing, 4 token refused.
+    (or bad usage), 3 server never reached (or websockets missing), 4 token refused.
     """
     groups = tuple(_group(prefix) for prefix in group or ())
     if not task_ids and not groups:
@@ -80,7 +89,8 @@ def wait(
     try:
         from websockets.sync.client import connect  # noqa: F401  (fails here, not halfway)
     except ImportError:
-        fail("wait needs the websockets package: pip install 'progressista[tui]'", EXIT_UNREACHABLE)
+        missing = "wait needs the websockets package, a dependency of progressista: pip install websockets"
+        fail(missing, EXIT_UNREACHABLE)
     try:
         code, line = _Waiter(server_url, token, target, timeout).run()
     except KeyboardInterrupt:
@@ -145,7 +155,7 @@ class _Waiter:
                     continue
                 time.sleep(max(0.0, left))
                 if not reached:
-                    fail(f"cannot reach {self.url}: {exc.reason} (tried for {self.timeout:g} s)", EXIT_UNREACHABLE)
+                    fail(f"cannot reach {self.url} ({exc.reason}; tried for {self.timeout:g} s)", EXIT_UNREACHABLE)
                 return self._result(self.tracker.verdict(), timed_out=True)
             return self._result(verdict or self.tracker.verdict(), timed_out=verdict is None)
 
@@ -205,9 +215,7 @@ class _Waiter:
                 raise _Dropped(describe_error(exc), True, received) from None
 
     def _refusal(self, how: str) -> str:
-        if self.token:
-            return f"the server refused the token ({how}); check --token or {ENV_API_TOKEN}"
-        return f"the server needs a token ({how}); pass --token or set {ENV_API_TOKEN}"
+        return token_refusal(self.token, how)
 
     def _result(self, verdict: Verdict, timed_out: bool) -> tuple[int, str]:
         elapsed = time.monotonic() - self.started

@@ -18,8 +18,8 @@ from ``close()``; each report builds one event with the bar's full state and
 hands it to the process's single sender thread (:mod:`progressista.sender`).
 
 Task ids: ``task_id=`` is used exactly as given (cut to 256 characters). Without one (or with
-``""``) the bar makes up ``{host}-{time ms}-{pid}-{n}``, prefixed with ``{run_id}:`` when
-``PROGRESSISTA_RUN_ID`` is set (``progressista run`` sets it for the program and
+``""``) the bar makes up ``{host}-{process}-{n}`` (:func:`~progressista.client.event.new_task_id`),
+prefixed with ``{run_id}:`` when ``PROGRESSISTA_RUN_ID`` is set (``progressista run`` sets it for the program and
 every child process), so all the bars of one run form one group.
 
 Statuses: ``start`` when created, ``update`` on each display (and, for an

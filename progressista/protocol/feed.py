@@ -147,15 +147,42 @@ def closing(code: int | None, reason: str) -> Closing:
 
 
 def describe_error(exc: BaseException) -> str:
-    """A failed connection as one line a person can act on."""
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused (is the server running?)"
-    if isinstance(exc, socket.gaierror):
-        return f"cannot resolve the host ({exc.strerror})"
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):  # two classes on 3.10, one from 3.11
-        return "no answer in time"
+    """A failed connection as the words a person can act on, for ``cannot reach {url} ({words})``.
+
+    The cause is looked for down the chain of exceptions, so a library's wrapper
+    (``requests``' ``ConnectionError`` around urllib3's around the socket's) reads
+    as the socket's own error:
+
+    >>> describe_error(ConnectionRefusedError(111, "Connection refused"))
+    'connection refused: is the server running?'
+    >>> wrapped = OSError("Max retries exceeded"); wrapped.__cause__ = TimeoutError()
+    >>> describe_error(wrapped)
+    'no answer in time'
+    """
+    for cause in _causes(exc):
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused: is the server running?"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve the host: {cause.strerror}"
+        if isinstance(cause, (TimeoutError, asyncio.TimeoutError)):  # two classes on 3.10, one from 3.11
+            return "no answer in time"
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:200]
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc``, then what it wraps: ``__cause__``/``__context__`` and urllib3's ``reason``, a few levels deep."""
+    found: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(found) < 16:
+        current = todo.pop(0)
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        for inner in (getattr(current, "reason", None), current.__cause__, current.__context__, *current.args):
+            if isinstance(inner, BaseException):
+                todo.append(inner)
+    return found
 
 
 @dataclass(frozen=True)

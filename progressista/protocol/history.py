@@ -14,7 +14,7 @@ The *usual duration* of a key is the median duration of its last
 of their rates; an open task of that key runs *slower than usual* once it has
 been running :data:`SLOW_FACTOR` times its usual duration.
 
->>> task_key("nightly-2026-12-01:load", {}), task_key("train-20261203-101500-9f3a:rank-0", None)
+>>> task_key("nightly-2026-12-01:load", {}), task_key("train-1203-1015-9f3a:rank-0", None)
 ('nightly:load', 'train:rank-0')
 >>> task_key("anything", {"key": "etl:load"}), task_key("solo-task-7", {})
 ('etl:load', 'solo-task-7')

@@ -4,8 +4,8 @@ Its id is the run id followed by ``:run``, so it is a member of the run's group
 (the part of an id before its first ``:``); its ``meta`` says what it is and,
 once it ended, how:
 
->>> run_task_id("train-20261203-101500-9f3a")
-'train-20261203-101500-9f3a:run'
+>>> run_task_id("train-1203-1015-9f3a")
+'train-1203-1015-9f3a:run'
 >>> is_run_task({"task_id": "train-1:run", "meta": {"kind": "run", "exit_code": 0}})
 True
 >>> is_run_task({"task_id": "train-1:run", "meta": {}})  # a bar that happens to have that id
