@@ -34,6 +34,13 @@ while the server is still sending some, and every :data:`~.alerts.ALERTS_REFRESH
 seconds; a server without rules, or too old for ``/alerts`` (404), shows
 nothing and is not asked again until the next connection.
 
+Narrow terminals: below :data:`~.widgets.WIDE_FROM` columns (the screen's ``-narrow``
+breakpoint) the board shows one column at a time, full width, under a tab bar
+with each column's count; ``1``/``2``/``3`` or ``←``/``→`` switch, and the footer
+keeps only the keys used most. ``?`` lists every key (:mod:`.help`, read from the
+bindings). The terminal's window title holds the counts, as the browser's tab
+does (:mod:`.title`; saved at start and put back at exit where the terminal can).
+
 >>> app = create_app("http://localhost:8000", token="s3cret")  # doctest: +SKIP
 >>> app.run()  # doctest: +SKIP
 """
@@ -50,7 +57,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from progressista.api import ApiError, ProgressistaApi
 from progressista.board import Board, Column, RowKey, parse_terms
@@ -65,6 +72,7 @@ from progressista.protocol.urls import server_urls
 
 from .alerts import ALERTS_DEBOUNCE, ALERTS_LIMIT, ALERTS_REFRESH, AlertsScreen, latest_alert
 from .feed import Feed
+from .help import HelpScreen, KeyRow, key_rows
 from .messages import (
     Access,
     Alerts,
@@ -78,7 +86,8 @@ from .messages import (
     Unauthorized,
 )
 from .task_list import TaskList
-from .widgets import ColumnHeader, ConfirmScreen, ConnectionBar
+from .title import POP_TITLE, PUSH_TITLE, osc_title, window_title
+from .widgets import WIDE_FROM, ColumnHeader, ColumnTabs, ConfirmScreen, ConnectionBar, KeyFooter
 
 __all__ = ["RedrawStats", "WatchApp", "create_app"]
 
@@ -87,6 +96,9 @@ DELETING_ACTIONS = frozenset({"discard", "clear"})
 #: What a task's status may become for an alert to follow (``resolved``: leaving stale or lost).
 _ALERTING = frozenset(TASK_STATES)
 _QUIET = frozenset({"stale", "lost"})
+#: Screens over the board: its keys do not act behind them (``q`` still quits).
+_OVERLAYS = (AlertsScreen, HelpScreen)
+_BY_NUMBER = "Show Active / Needs attention / Completed"
 
 
 @dataclass
@@ -101,7 +113,7 @@ class RedrawStats:
 
 
 class WatchApp(App[None]):
-    """Three columns of live tasks: active, needs attention (stale or lost), completed.
+    """Three columns of live tasks: active, needs attention (stale or lost), completed (one at a time when narrow).
 
     ``url`` is any form :func:`~progressista.protocol.urls.server_urls` takes;
     ``token`` defaults to a ``?token=`` in it. Raises ``ValueError`` for a URL
@@ -111,18 +123,25 @@ class WatchApp(App[None]):
     CSS_PATH = "watch.tcss"
     TITLE = "Progressista"
     ENABLE_COMMAND_PALETTE = False
+    # The screen's class: "-narrow" shows one column at a time (watch.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]
 
+    # The tooltips are what the ? screen says (help.py); keys sharing a description share its row.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "column(-1)", "Column", key_display="←→"),
-        Binding("right", "column(1)", "Column", show=False),
-        Binding("d", "discard", "Discard"),
-        Binding("g", "fold_all", "Fold all"),
-        Binding("c", "clear('completed')", "Clear completed"),
-        Binding("s", "clear('stale')", "Clear attention"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="Help: every key (this list)"),
+        Binding("left", "column(-1)", "Column", key_display="←→", tooltip="Previous / next column"),
+        Binding("right", "column(1)", "Column", show=False, tooltip="Previous / next column"),
+        Binding("1", "show_column('active')", "Show column", show=False, tooltip=_BY_NUMBER),
+        Binding("2", "show_column('stale')", "Show column", show=False, tooltip=_BY_NUMBER),
+        Binding("3", "show_column('completed')", "Show column", show=False, tooltip=_BY_NUMBER),
+        Binding("d", "discard", "Discard", tooltip="Discard the selected task (on a group row: its tasks here)"),
+        Binding("g", "fold_all", "Fold all", tooltip="Fold or unfold every group"),
+        Binding("c", "clear('completed')", "Clear completed", tooltip="Clear completed: remove every finished task"),
+        Binding("s", "clear('stale')", "Clear attention", tooltip="Clear attention: remove every stale and lost task"),
+        Binding("slash", "filter", "Filter", key_display="/", tooltip="Filter by words of the id, description, host…"),
         Binding("escape", "close_filter", "Clear filter", show=False),
-        Binding("a", "alerts", "Alerts"),
-        Binding("r", "reconnect", "Reconnect"),
+        Binding("a", "alerts", "Alerts", tooltip="Alerts: the recent ones and where they went"),
+        Binding("r", "reconnect", "Reconnect", tooltip="Reconnect now"),
         Binding("q", "quit", "Quit"),
     ]
 
@@ -171,6 +190,9 @@ class WatchApp(App[None]):
         self._alerts_timer: Timer | None = None
         # Held, not queried: a message handled as run_test tears the screen down still finds them.
         self.connection = ConnectionBar(self.server.base, id="connection")
+        self.tabs = ColumnTabs(id="tabs")
+        self.terminal_title = ""
+        """The window title last written (the counts, :func:`~.title.window_title`)."""
         self.headers = {name: ColumnHeader(name, id=f"{name}-header") for name in COLUMNS}
         self.lists = {name: TaskList(name, clock=clock, id=name) for name in COLUMNS}
 
@@ -178,13 +200,14 @@ class WatchApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield self.connection
+        yield self.tabs
         with Horizontal(id="board"):
             for name in COLUMNS:
-                with Vertical(classes=f"column column-{name}"):
+                with Vertical(classes=f"column column-{name}" + (" -current" if name == "active" else "")):
                     yield self.headers[name]
                     yield self.lists[name]
         yield Input(placeholder="Filter: words of the id, description, postfix, host or meta", id="filter")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._ask_access()
@@ -194,6 +217,30 @@ class WatchApp(App[None]):
         self.set_interval(1.0, self._tick)
         self.set_interval(ALERTS_REFRESH, self._refresh_alerts)
         self.column("active").focus()
+        self._write_terminal(PUSH_TITLE)
+        self._show_title()
+
+    def on_unmount(self) -> None:
+        self._write_terminal(POP_TITLE)
+
+    @property
+    def narrow(self) -> bool:
+        """Whether the board shows one column at a time (fewer than :data:`~.widgets.WIDE_FROM` columns)."""
+        return self.size.width < WIDE_FROM
+
+    def _write_terminal(self, sequence: str) -> None:
+        # Textual 8 sets no window title of its own; like its clipboard and bell, write straight to the driver.
+        if self._driver is not None:  # a headless driver (run_test) writes nothing
+            self._driver.write(sequence)
+            self._driver.flush()
+
+    def _show_title(self) -> None:
+        """Set :attr:`terminal_title` (and the terminal's title) to the counts, when they changed."""
+        offline = self.connection.state in ("reconnecting", "unauthorized")
+        title = window_title(self.board.tasks, offline=offline)
+        if title != self.terminal_title:
+            self.terminal_title = self.title = title  # App.title: what a web driver's page is called
+            self._write_terminal(osc_title(title))
 
     def column(self, name: str) -> TaskList:
         """The column ``name`` (``active``, ``stale`` or ``completed``); tests read its rows."""
@@ -209,6 +256,8 @@ class WatchApp(App[None]):
         for name, column in self.layout.items():
             self.headers[name].show(column)
             self.column(name).show(column, self.board, rows)
+        self.tabs.show(self.layout, sum(task.get("status") == "error" for task in self.board.tasks.values()))
+        self._show_title()
         elapsed = (time.perf_counter() - started) * 1000
         self.stats.layouts += 1
         self.stats.last_ms = elapsed
@@ -230,9 +279,11 @@ class WatchApp(App[None]):
     def on_connecting(self, message: Connecting) -> None:
         if self.connection.state != "reconnecting":
             self.connection.set_state("connecting")
+        self._show_title()
 
     def on_connected(self, message: Connected) -> None:
         self.connection.set_state("connected")
+        self._show_title()
         self._ask_access()  # a reconnection may have reached a server restarted with other tokens
         self._alerts_off = False  # ... or with other rules
         self.want_alerts()
@@ -265,8 +316,10 @@ class WatchApp(App[None]):
     def on_disconnected(self, message: Disconnected) -> None:
         detail = f"{message.reason} (attempt {message.attempt})"
         self.connection.set_state("reconnecting", detail, retry_in=message.retry_in)
+        self._show_title()
 
     def on_unauthorized(self, message: Unauthorized) -> None:
+        self.call_after_refresh(self._show_title)  # once the bar says unauthorized
         start = message.reason.find(REFUSAL_START)
         if start < 0:
             hint = "pass --token or set PROGRESSISTA_API_TOKEN; r retries"
@@ -292,7 +345,7 @@ class WatchApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # False hides the binding from the footer and makes its key do nothing.
-        if isinstance(self.screen, AlertsScreen):  # the board's keys do not act behind the list
+        if isinstance(self.screen, _OVERLAYS):  # the board's keys do not act behind the list
             return action == "quit"
         return self.may_delete or action not in DELETING_ACTIONS
 
@@ -303,10 +356,36 @@ class WatchApp(App[None]):
     def on_descendant_focus(self) -> None:
         if isinstance(self.focused, TaskList):
             self._last_list = self.focused.column
+            self._mark_current(self._last_list)
+
+    def _mark_current(self, name: str) -> None:
+        """Make ``name`` the column a narrow screen shows (and its tab the highlighted one)."""
+        for column in COLUMNS:
+            self.column(column).parent.set_class(column == name, "-current")  # type: ignore[union-attr]
+        self.tabs.current = name
 
     def action_column(self, step: int) -> None:
         index = COLUMNS.index(self._focused_list().column)
-        self.column(COLUMNS[(index + step) % len(COLUMNS)]).focus()
+        self.action_show_column(COLUMNS[(index + step) % len(COLUMNS)])
+
+    def action_show_column(self, name: str) -> None:
+        """Show and focus the column ``name`` (on a narrow screen, in place of the one shown)."""
+        self._mark_current(name)  # first: a column a narrow screen hides would not take the focus
+        self.column(name).focus()
+
+    def action_help(self) -> None:
+        """Open the list of every key."""
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.key_rows()))
+
+    def key_rows(self) -> list[KeyRow]:
+        """The ``?`` screen's rows: the board's keys, a column's first (as Textual resolves them), then the app's."""
+        return key_rows(
+            (TaskList.BINDINGS, self.BINDINGS),
+            self.get_key_display,
+            lambda action: self.may_delete or action.partition("(")[0] not in DELETING_ACTIONS,
+        )
 
     def action_toggle_group(self) -> None:
         """Fold or unfold the group under the cursor (on a task of a group: its group, and go to its row)."""
@@ -495,8 +574,9 @@ class WatchApp(App[None]):
             self.alerts, self.alert_rules, self.alerts_answered = message.records, message.rules, True
             self._alerts_off = not message.rules
             self.connection.alert = latest_alert(message.records, time.time()) if message.rules else None
-            if isinstance(self.screen, AlertsScreen):
-                self.screen.show(self.alerts, self.alert_rules)
+            top = self.screen_stack[-1] if self.screen_stack else None  # none left while the app exits
+            if isinstance(top, AlertsScreen):
+                top.show(self.alerts, self.alert_rules)
         again, self._alerts_again = self._alerts_again, False
         if again:
             self.want_alerts()

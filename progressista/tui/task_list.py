@@ -40,16 +40,17 @@ class TaskList(ScrollView, can_focus=True):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # ScrollView binds left/right to horizontal scrolling; here they change column.
-        Binding("left", "app.column(-1)", "Column", key_display="←→"),
-        Binding("right", "app.column(1)", "Column", show=False),
-        Binding("up", "cursor(-1)", "Select", key_display="↑↓"),
-        Binding("down", "cursor(1)", "Select", show=False),
-        Binding("enter", "app.toggle_group", "Fold group", key_display="⏎/space"),
-        Binding("space", "app.toggle_group", "Fold group", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("home", "edge(0)", show=False),
-        Binding("end", "edge(1)", show=False),
+        # The tooltips are what the ? screen says (help.py); keys sharing a description share its row.
+        Binding("left", "app.column(-1)", "Column", key_display="←→", tooltip="Previous / next column"),
+        Binding("right", "app.column(1)", "Column", show=False, tooltip="Previous / next column"),
+        Binding("up", "cursor(-1)", "Select", key_display="↑↓", tooltip="Select the row above / below"),
+        Binding("down", "cursor(1)", "Select", show=False, tooltip="Select the row above / below"),
+        Binding("enter", "app.toggle_group", "Fold group", key_display="⏎/space", tooltip="Fold or unfold the group"),
+        Binding("space", "app.toggle_group", "Fold group", show=False, tooltip="Fold or unfold the group"),
+        Binding("pageup", "page(-1)", "Page", show=False, tooltip="A page up / down"),
+        Binding("pagedown", "page(1)", "Page", show=False, tooltip="A page up / down"),
+        Binding("home", "edge(0)", "Ends", show=False, tooltip="The first / last row"),
+        Binding("end", "edge(1)", "Ends", show=False, tooltip="The first / last row"),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {

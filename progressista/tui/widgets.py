@@ -1,6 +1,10 @@
-"""The dashboard's small widgets: the connection bar, the column headers and the confirm dialog.
+"""The dashboard's small widgets: the connection bar, column headers, tab bar, footer and confirm dialog.
 
-The columns themselves are :class:`~.task_list.TaskList`; the alerts screen is in :mod:`.alerts`.
+The columns themselves are :class:`~.task_list.TaskList`; the alerts screen is in
+:mod:`.alerts`, the keys screen in :mod:`.help`. Below :data:`WIDE_FROM` columns
+the board shows one column at a time under a :class:`ColumnTabs` bar (as the
+browser does on a phone), and the :class:`KeyFooter` only the keys of
+:data:`NARROW_KEYS`; ``?`` lists them all.
 """
 
 from __future__ import annotations
@@ -10,21 +14,28 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Button, Label
+from textual.widgets import Button, Footer, Label
+from textual.widgets._footer import FooterKey  # not exported, yet what Footer.compose yields
 
 from progressista.board import Column
 from progressista.protocol.format import format_age
-from progressista.protocol.statuses import COLUMN_TITLES
+from progressista.protocol.statuses import COLUMN_TITLES, COLUMNS
 
 from .alerts import AlertNote
 
-__all__ = ["ColumnHeader", "ConfirmScreen", "ConnectionBar"]
+__all__ = ["NARROW_KEYS", "WIDE_FROM", "ColumnHeader", "ColumnTabs", "ConfirmScreen", "ConnectionBar", "KeyFooter"]
+
+#: From this many columns on, the board shows its three columns side by side; below, one at a time.
+WIDE_FROM = 120
+#: The keys a narrow footer shows (about 70 cells): the rest are a ``?`` away.
+NARROW_KEYS = frozenset({"question_mark", "left", "up", "d", "slash", "a", "q"})
 
 
 class ConnectionBar(Widget):
@@ -102,7 +113,12 @@ class ConnectionBar(Widget):
         if self.last_message is not None:
             stamp = time.strftime("%H:%M:%S", time.localtime(self.last_message))
             ago = format_age(time.time() - self.last_message)
-            text.append(f"   last message {stamp} ({ago})", style("connection-bar--dim"))
+            when = f"   last message {stamp} ({ago})"
+            if text.cell_len + len(when) > self.size.width:  # a narrow bar: the age says enough
+                when = f"   last message {ago}"
+            text.append(when, style("connection-bar--dim"))
+        if self.state == "unauthorized":  # the remedy must stay in sight: wrap onto more lines, never cut it
+            text.no_wrap, text.overflow = False, "fold"
         return text
 
 
@@ -121,6 +137,80 @@ class ColumnHeader(Widget):
 
     def render(self) -> str:
         return self.label
+
+
+class ColumnTabs(Widget):
+    """The narrow layout's tab bar: ``1 Active 3  2 Needs attention 1  3 Completed 5 · 2 failed``.
+
+    The shown column's tab is highlighted; a click on a tab, or its number, shows it.
+    """
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "column-tabs--tab",
+        "column-tabs--current",
+        "column-tabs--attention",
+        "column-tabs--failed",
+    }
+
+    current: reactive[str] = reactive("active")
+    labels: reactive[tuple[str, ...]] = reactive(tuple(f"{COLUMN_TITLES[name]} 0" for name in COLUMNS))
+    failed: reactive[int] = reactive(0)
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.attention = False
+        self._spans: list[tuple[int, int, str]] = []  # (start, end, column) of each tab, for clicks
+
+    def show(self, layout: dict[str, Column], failed: int) -> None:
+        self.attention = bool(layout["stale"].total)
+        self.failed = failed
+        self.labels = tuple(f"{COLUMN_TITLES[name]} {layout[name].count_label}" for name in COLUMNS)
+
+    @property
+    def text(self) -> str:
+        """What the bar says, as plain text (the tests read it)."""
+        return self.render().plain
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        self._spans = []
+        for number, (name, label) in enumerate(zip(COLUMNS, self.labels, strict=True), 1):
+            style = "tab"
+            if name == self.current:
+                style = "current"
+            elif name == "stale" and self.attention:
+                style = "attention"
+            start = text.cell_len
+            text.append(f" {number} {label} ", self.get_component_rich_style(f"column-tabs--{style}"))
+            if name == "completed" and self.failed:
+                text.append(f"· {self.failed} failed ", self.get_component_rich_style("column-tabs--failed"))
+            self._spans.append((start, text.cell_len, name))
+            text.append(" ")
+        return text
+
+    async def on_click(self, event: events.Click) -> None:
+        for start, end, name in self._spans:
+            if start <= event.x < end:
+                await self.run_action(f"app.show_column('{name}')")
+
+
+class KeyFooter(Footer):
+    """The footer, showing only :data:`NARROW_KEYS` below :data:`WIDE_FROM` columns (``?`` lists every key)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, show_command_palette=False)
+        self.narrow = False
+
+    def compose(self) -> ComposeResult:
+        self.narrow = self.app.size.width < WIDE_FROM
+        for widget in super().compose():
+            if self.narrow and isinstance(widget, FooterKey) and widget.key not in NARROW_KEYS:
+                continue
+            yield widget
+
+    def on_resize(self, event: events.Resize) -> None:
+        if (self.app.size.width < WIDE_FROM) != self.narrow:
+            self.call_after_refresh(self.recompose)
 
 
 class ConfirmScreen(ModalScreen[bool]):
