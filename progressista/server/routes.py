@@ -426,15 +426,25 @@ _HISTORY = _object(
     usual={"type": "object", "additionalProperties": _USUAL},
     enabled={"type": "boolean"},
 )
+_OUTCOME = "(?:" + "|".join(HISTORY_STATUSES) + r")\s*"
 HistoryStatus = Annotated[
-    str | None, Query(description="Outcomes, comma separated: close, error, lost", pattern=r"^[a-z, ]*$")
+    str | None,
+    Query(
+        description="Outcomes, comma separated: close, error, lost",
+        # Documents what list_history accepts; checked there, so the 422 names the bad outcome.
+        json_schema_extra={"pattern": rf"^\s*(?:{_OUTCOME})?(?:,\s*(?:{_OUTCOME})?)*$"},
+    ),
 ]
 
 
 @router.get(
     "/history",
     summary="Finished runs, and how long each key usually takes",
-    responses={200: _body("The runs, newest first, and the usual duration per key", _HISTORY), **_UNAUTHORIZED},
+    responses={
+        200: _body("The runs, newest first, and the usual duration per key", _HISTORY),
+        **_UNAUTHORIZED,
+        **_BAD_QUERY,
+    },
 )
 async def list_history(
     _: RequireRead,
