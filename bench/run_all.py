@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import alerts  # noqa: E402
+import client_instructions  # noqa: E402
 import client_overhead  # noqa: E402
 import fanout  # noqa: E402
 import health  # noqa: E402
@@ -43,6 +44,7 @@ from common import Row, print_table  # noqa: E402
 BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] = {
     # name: (full run, quick run)
     "client": (lambda: client_overhead.run(repeat=7), lambda: client_overhead.run(repeat=1)),
+    "client_instructions": (client_instructions.run, lambda: client_instructions.run(bars=5, displays=50)),
     "ingest": (lambda: ingest.run(seconds=3, rounds=5), lambda: ingest.run(seconds=1, rounds=1)),
     "fanout": (
         lambda: fanout.run(seconds=8, rounds=3),

@@ -14,6 +14,7 @@ def test_run_all_loads_every_benchmark():
     assert done.returncode == 0, done.stderr
     for name in (
         "client",
+        "client_instructions",
         "ingest",
         "fanout",
         "memory",

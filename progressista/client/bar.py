@@ -17,6 +17,7 @@ import requests
 from tqdm.std import tqdm as std_tqdm
 
 from ..api import post_events
+from ..threads import signals_blocked
 from . import reporting
 from .meta import safe_meta
 from .reporting import INTERRUPT_GRACE, NULL_FILE
@@ -80,8 +81,13 @@ class RemoteTqdm(_Tqdm[_T]):
             cls._post = classmethod(post)  # type: ignore[method-assign,assignment]
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        # tqdm may start its monitor thread here: keep the program's signals off it.
-        return reporting.new_bar(cls, super().__new__, *args, **kwargs)
+        # tqdm may start its monitor thread here: keep the program's signals off it (reporting.new_bar,
+        # inlined: the check runs for every bar, the thread starts once a process).
+        monitor = cls.monitor
+        if cls.monitor_interval and (monitor is None or not monitor.report()):  # type: ignore[no-untyped-call]
+            with signals_blocked():
+                return super().__new__(cls, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
 
     @classmethod
     def get_lock(cls) -> Any:
@@ -102,7 +108,9 @@ class RemoteTqdm(_Tqdm[_T]):
         key: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **reporting.visible_kwargs(kwargs))
+        if "disable" in kwargs:  # only disable=None needs a look (the call costs more than the test)
+            kwargs = reporting.visible_kwargs(kwargs)
+        super().__init__(*args, **kwargs)
         if not self.disable:
             reporting.start(
                 self,
@@ -122,11 +130,16 @@ class RemoteTqdm(_Tqdm[_T]):
     def refresh(self, *args: Any, **kwargs: Any) -> Any:
         """tqdm's refresh (already throttled by tqdm), then report the state."""
         shown = super().refresh(*args, **kwargs)
-        reporting.refreshed(self)
+        if self._remote is not None and not self.disable:  # reporting.refreshed, inlined
+            reporting.push(self, "update")
         return shown
 
     def close(self) -> None:
         """Close as tqdm does, then report ``close`` (or ``error``, see :mod:`progressista.client`)."""
+        remote = self._remote
+        if remote is None or remote.finished:  # not reporting, or closed already (tqdm closes twice: loop, __del__)
+            super().close()
+            return
         reporting.closing(self, super().close)
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:

@@ -86,18 +86,23 @@ class Remote:
         "meta_size",
         "pid",
         "route",
+        "sender",
         "seq",
         "task_id",
     )
 
-    def __init__(self, task_id: str, route: _sender.Route, meta: dict[str, Any], meta_size: int) -> None:
+    def __init__(
+        self, task_id: str, route: _sender.Route, meta: dict[str, Any], meta_size: int, pid: int | None = None
+    ) -> None:
         self.task_id = task_id
         self.route = route
         self.meta = meta
         self.meta_size = meta_size
         self.seq = 0
-        self.pid = os.getpid()
+        self.pid = os.getpid() if pid is None else pid
         self.generation = _sender.generation
+        # The process's sender: one per generation (a forked child gets a new one, and ignores this bar).
+        self.sender = _sender.get_sender()
         self.finished = False
         self.failed = False
         self.failure_meta: dict[str, Any] | None = None  # added to the meta of the final error
@@ -157,19 +162,41 @@ def start(
     ``bar_class._post`` posts its batches; ``defaults`` are the options not
     given (the class's, or the patch's), then ``PROGRESSISTA_*``.
     """
+    # Every bar comes here: the usual case (no meta, no key, no task id) takes no detours.
     try:
         route, run_id = route_for(bar_class, defaults, server_url, push_every, request_timeout, headers)
         if key is not None:
             meta = {**(meta if isinstance(meta, Mapping) else {}), META_KEY: str(key)}
-        safe, size = bar_meta(defaults.get("meta"), meta)
+        safe: dict[str, Any]
+        if meta is None and not defaults.get("meta"):
+            safe, size = {}, 2  # what bar_meta() gives for none
+        else:
+            safe, size = bar_meta(defaults.get("meta"), meta)
         given = None if task_id is None else str(task_id)[:MAX_TASK_ID]
-        bar._remote = Remote(given or new_task_id(run_id), route, safe, size)
-        if in_pool_worker():
+        pid, pool_worker = _process()
+        bar._remote = Remote(given or new_task_id(run_id), route, safe, size, pid)
+        if pool_worker:
             _pool_worker_signals()
     except Exception:
         log.debug("progressista: this bar will not report", exc_info=True)
         return
     push(bar, "start", urgent=True)
+
+
+#: This process's id and whether it is a Pool worker, for the generation (see progressista.sender) they are of.
+_process_facts: tuple[int, int, bool] = (-1, 0, False)
+
+
+def _process() -> tuple[int, bool]:
+    """``(os.getpid(), in_pool_worker())``, asked once a process: every bar needs them at start and end.
+
+    A forked child bumps the sender's generation, so it asks again (by then, as a Pool worker, it has its name).
+    """
+    global _process_facts
+    facts = _process_facts
+    if facts[0] != _sender.generation:
+        facts = _process_facts = (_sender.generation, os.getpid(), in_pool_worker())
+    return facts[1], facts[2]
 
 
 def _pool_worker_signals() -> None:
@@ -188,7 +215,7 @@ def refreshed(bar: Any) -> None:
 
 def closing(bar: Any, close: Callable[[], None]) -> None:
     """Run tqdm's ``close``, then report ``close`` (or ``error``, see :mod:`progressista.client`)."""
-    remote = remote_of(bar)
+    remote = getattr(bar, "_remote", None)
     if remote is None or remote.finished:
         close()
         return
@@ -221,13 +248,13 @@ def finish(bar: Any, status: str, hold: float = 0.0, meta: Mapping[str, Any] | N
     returns (within the request timeout): the pool may kill the worker as soon
     as its task is done (see :func:`in_pool_worker`).
     """
-    remote = remote_of(bar)
+    remote = getattr(bar, "_remote", None)
     if remote is None:
         return
     remote.finished = True
     remote.held = hold > 0
     push(bar, status, urgent=True, hold=hold, meta=meta)
-    if not hold and in_pool_worker():
+    if not hold and _process()[1]:
         _sender.flush()
 
 
@@ -260,10 +287,10 @@ def push(
     meta: Mapping[str, Any] | None = None,
 ) -> None:
     """Hand the bar's full state, as ``status``, to the sender."""
-    remote = remote_of(bar)
+    remote = getattr(bar, "_remote", None)
     if remote is None or remote.generation != _sender.generation:
         return  # not reporting, or inherited through fork from the parent process
-    remote.last_push = time.monotonic()
+    remote.last_push = now = time.monotonic()
     try:
         remote.seq += 1
         event = bar_event(bar, status, remote.task_id, remote.seq, remote.meta, remote.pid)
@@ -276,7 +303,7 @@ def push(
             event["meta"] = meta_with(remote.meta, meta)
         remote.last_event = event
         size = 400 + remote.meta_size + len(event["desc"] or "") + len(event["postfix"] or "")  # JSON, roughly
-        _sender.get_sender().submit(remote.route, remote.task_id, event, urgent, hold, size)
+        remote.sender.submit(remote.route, remote.task_id, event, urgent, hold, size, now)
     except Exception:
         log.debug("progressista: could not report %r", remote.task_id, exc_info=True)
 

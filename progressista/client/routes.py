@@ -48,12 +48,15 @@ _ENV_KEYS = (
 )
 
 
+# tuple(map(_ENV_GET, _ENV_LOOKUP)): the raw PROGRESSISTA_* values, as a cache key; map() over a C method
+# runs no Python frame per value (this runs for every bar).
+_ENV_GET: Any = cast(dict[Any, Any], _ENV_DATA).get if _ENV_KEYS is not None else os.environ.get
+_ENV_LOOKUP: tuple[Any, ...] = _ENV_KEYS if _ENV_KEYS is not None else _ENV_NAMES
+
+
 def _environment() -> tuple[Any, ...]:
     """The raw PROGRESSISTA_* values, as a cache key."""
-    if _ENV_KEYS is not None:
-        data = cast(dict[Any, Any], _ENV_DATA)
-        return tuple([data.get(key) for key in _ENV_KEYS])
-    return tuple([os.environ.get(name) for name in _ENV_NAMES])
+    return tuple(map(_ENV_GET, _ENV_LOOKUP))
 
 
 def route_for(
@@ -70,7 +73,7 @@ def route_for(
     environment's (with a debug log). ``PROGRESSISTA_API_TOKEN`` adds an
     ``Authorization`` header unless one is given.
     """
-    env = _environment()
+    env = tuple(map(_ENV_GET, _ENV_LOOKUP))  # _environment(), inlined
     key = (
         bar_class,
         id(defaults),

@@ -88,14 +88,19 @@ class Sender:
         urgent: bool = False,
         hold: float = 0.0,
         size: int = 512,
+        now: float | None = None,
     ) -> None:
         """Queue ``event`` as the latest state of ``task_id``; replaces a pending one (:func:`.rules.put`).
 
         ``urgent`` events (start/close/error) go out within ``URGENT_GAP``; a
         ``hold`` keeps the event back that many seconds (see :meth:`fail_held`).
-        ``size`` estimates its JSON bytes, to split huge batches.
+        ``size`` estimates its JSON bytes, to split huge batches. ``now`` is
+        ``time.monotonic()``, if the caller just read it.
         """
-        now = time.monotonic()
+        # Every bar's every report comes here: the usual case (a new task, the thread awake or
+        # sleeping until a post that comes first anyway) calls no further Python function.
+        if now is None:
+            now = time.monotonic()
         entry = Entry(event, urgent, now + hold, size, hold > 0)
         with self._lock:
             if self._closed:
@@ -103,22 +108,31 @@ class Sender:
             entries = self._pending.get(route)
             if entries is None:
                 entries = self._pending[route] = {}
-            dropped = put(entries, task_id, entry, MAX_PENDING)
-            if dropped:
-                self._dropped(dropped)
+            if task_id not in entries and len(entries) < MAX_PENDING:
+                entries[task_id] = entry  # what put() does for a task with nothing pending
+            else:
+                dropped = put(entries, task_id, entry, MAX_PENDING)
+                if dropped:
+                    self._dropped(dropped)
             if self._thread is None:
                 self._start()
-            # Wake the thread only if it would otherwise sleep past the moment this entry is due.
-            if hold > 0:
-                due = entry.ready_at
-            else:
-                due = now if urgent else now + route.interval
-                state = self._states.get(route)
-                if state is not None:
-                    due = max(due, state.retry_at, state.due(route.interval, urgent))
-            if self._wake_at > due:
-                self._wake_at = -math.inf
-                self._wake.notify()
+            # Wake the thread only if it would otherwise sleep past the moment this entry is due
+            # (never before `now`: a thread awake, _wake_at -inf, needs nothing).
+            wake_at = self._wake_at
+            if wake_at <= now:
+                return
+            if wake_at != math.inf:  # a thread asleep for good wakes for anything
+                if hold > 0:
+                    due = entry.ready_at
+                else:
+                    due = now if urgent else now + route.interval
+                    state = self._states.get(route)
+                    if state is not None:
+                        due = max(due, state.retry_at, state.due(route.interval, urgent))
+                if wake_at <= due:
+                    return
+            self._wake_at = -math.inf
+            self._wake.notify()
 
     def fail_held(self, extend: Callable[[dict[str, Any]], None] | None = None) -> int:
         """Turn held (interrupted) ``close`` events into ``error`` and send them now; returns how many.
