@@ -32,7 +32,6 @@ import re
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,7 +45,7 @@ import requests
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import Row, cpu_seconds, options, print_table, server  # noqa: E402
+from common import Row, cpu_seconds, options, print_table, run_wrk, server  # noqa: E402
 
 CONNECTIONS = 16
 ERROR_EVERY = 10  # one event in ten is an error
@@ -109,20 +108,7 @@ def _seconds(text: str) -> float:
 def wrk_latency(url: str, prefix: str, seconds: int) -> Load:
     """One ``wrk --latency`` run of :data:`LUA` against ``url``, error tasks named ``prefix-N``."""
     lua = LUA.replace("ERROR_EVERY", str(ERROR_EVERY)).replace("PREFIX", prefix)
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua)
-    try:
-        out = subprocess.run(
-            ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", script.name, url],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non_2xx:
-        raise RuntimeError(f"{url}: {non_2xx.group(1)} failed requests\n{out}")
+    out = run_wrk(url, lua, seconds, CONNECTIONS, latency=True)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -141,6 +143,21 @@ def server(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+
+
+def run_wrk(url: str, lua: str, seconds: int, connections: int, *, latency: bool = False) -> str:
+    """wrk's report of one run of the Lua script ``lua`` against ``url``; raises if a request failed."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", *(["--latency"] if latency else []), "-s"]
+    try:
+        out = subprocess.run([*command, script.name, url], check=True, capture_output=True, text=True).stdout
+    finally:
+        os.unlink(script.name)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non_2xx:
+        raise RuntimeError(f"{url}: {non_2xx.group(1)} failed requests\n{out}")
+    return out
 
 
 def cpu_seconds(pid: int) -> float:

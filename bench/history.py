@@ -38,7 +38,6 @@ import re
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -51,7 +50,7 @@ import requests
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import Row, cpu_seconds, options, percentile, print_table, server  # noqa: E402
+from common import Row, cpu_seconds, options, percentile, print_table, run_wrk, server  # noqa: E402
 from scale_out import redis_server  # noqa: E402
 
 if TYPE_CHECKING:
@@ -107,20 +106,7 @@ def _lua(prefix: str) -> str:
 
 def wrk(url: str, lua: str, seconds: int) -> tuple[float, int]:
     """Requests a second and requests answered, as wrk measured them."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua)
-    try:
-        out = subprocess.run(
-            ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "-s", script.name, url],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non_2xx:
-        raise RuntimeError(f"{url}: {non_2xx.group(1)} failed requests\n{out}")
+    out = run_wrk(url, lua, seconds, CONNECTIONS)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     total = re.search(r"(\d+) requests in", out)
     assert rps and total, out

@@ -12,17 +12,14 @@ ingest (100 events per POST) >= 50,000 events/s.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from common import Row, free_port, server  # noqa: E402
+from common import Row, free_port, run_wrk, server  # noqa: E402
 
 __all__ = ["BATCH_LUA", "SINGLE_LUA", "free_port", "run", "wrk"]
 
@@ -57,20 +54,7 @@ NOOP_LUA = SINGLE_LUA  # the same requests, to an endpoint that ignores them
 
 def wrk(url: str, lua: str, seconds: int, connections: int) -> float:
     """Requests per second that wrk measured."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua)
-    try:
-        out = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script.name, url],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    finally:
-        os.unlink(script.name)
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if non_2xx:
-        raise RuntimeError(f"{url}: {non_2xx.group(1)} failed requests\n{out}")
+    out = run_wrk(url, lua, seconds, connections)
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     assert match, out
     return float(match.group(1))
