@@ -66,8 +66,9 @@ def test_ls_shows_a_table_newest_first(server):
     for header in ("Status", "Description", "Progress", "Done", "Rate", "ETA", "Updated", "Task ID"):
         assert header in out
     row = next(line for line in out.splitlines() if "etl:extract" in line)
-    for cell in ("running", "Extracting rows", "42%", "420/1,000 rows", "35.0 rows/s", "00:17", "just now", "━"):
+    for cell in ("running", "Extracting rows", "42%", "420/1,000 rows", "35.0 rows/s", "00:17", "━"):
         assert cell in row, (cell, row)
+    assert re.search(r"just now|\b\d+s ago", row), row  # "just now" unless the machine is slow
     assert "error" in next(line for line in out.splitlines() if "broken" in line)
     assert "done" in next(line for line in out.splitlines() if "older" in line)
     assert "\x1b[" not in out  # not a terminal: no colour codes

@@ -121,8 +121,10 @@ def test_progress_values_update_in_place(page: Page, server: LiveServer) -> None
     assert page.evaluate("el => el.isConnected", element), "the card was rebuilt instead of updated in place"
 
     # The age keeps ticking without any new event.
-    expect(bar.get_by_test_id("task-age")).to_have_text("just now")
-    expect(bar.get_by_test_id("task-age")).to_have_text("2s ago", timeout=5_000)
+    age = bar.get_by_test_id("task-age")
+    expect(age).to_have_text(re.compile(r"^(just now|\d+s ago)$"))  # "just now" unless the machine is slow
+    expect(age).not_to_have_text(age.inner_text(), timeout=10_000)
+    expect(age).to_have_text(re.compile(r"^\d+s ago$"))
 
     server.post(event("train", "close", n=100))
     expect(bar.get_by_test_id("task-percent")).to_have_text("100%")

@@ -10,6 +10,7 @@ for a read token; Esc closes it.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -174,7 +175,7 @@ def test_the_history_view_lists_the_runs_and_draws_one_point_per_run(
     expect(view.get_by_test_id("history-outcome")).to_have_text(["done", "error", "done"])
     expect(rows.nth(0).locator("td")).to_have_text(
         [
-            "just now",
+            re.compile(r"^(just now|\d+s ago)$"),  # "just now" unless the machine is slow
             "done",
             "00:00",
             "10/10 rows",
@@ -200,7 +201,8 @@ def test_the_history_view_lists_the_runs_and_draws_one_point_per_run(
 
     page.keyboard.press("Escape")
     expect(view).to_be_hidden()
-    assert page.evaluate("location.hash") == ""
+    # The dialog's "close" event, which clears the address, comes a task after it hides.
+    page.wait_for_function("location.hash === ''", timeout=5_000)
     expect(card(page, "nightly-4:load")).to_be_visible()
     # Reopened straight from the address, the key's table is there again; the close button closes it.
     page.goto(server.url + f"/static/index.html?token={READ}#history=" + quote("other:thing", safe=""))

@@ -23,7 +23,7 @@ from support import LiveServer, wait_until
 from textual.pilot import Pilot
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
-from tui_support import drive, event, until, watch
+from tui_support import drive, event, offline, until, watch
 
 from progressista.tui.alerts import AlertsScreen
 from progressista.tui.app import WatchApp
@@ -93,6 +93,24 @@ async def opened(pilot: Pilot[None], app: WatchApp, count: int = 0) -> AlertsScr
 async def closed(pilot: Pilot[None], app: WatchApp) -> None:
     await pilot.press("escape")
     await until(pilot, lambda: not isinstance(app.screen, AlertsScreen), "the alerts screen to close")
+
+
+def test_the_screen_lists_what_the_app_holds_as_soon_as_it_opens():
+    """No answer from a server needed: the records the app already holds are listed on opening
+    (before, the screen stayed empty until the next answer, up to 30 s later)."""
+    app = offline()
+    app.alerts, app.alert_rules, app.alerts_answered = [{"state": "error", "subject": "etl:load", "rule": "r"}], 1, True
+
+    async def scenario(pilot: Pilot[None]) -> None:
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AlertsScreen) and app.screen.is_mounted, "the screen")
+        screen = app.screen
+        assert isinstance(screen, AlertsScreen)
+        await until(pilot, lambda: screen.listed, "the records listed", timeout=5)
+        [row] = screen.rows()
+        assert "error" in row and "etl:load" in row
+
+    drive(app, scenario)
 
 
 def test_a_server_without_rules_shows_no_alert(start_server):

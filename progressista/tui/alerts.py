@@ -185,7 +185,7 @@ class AlertsScreen(ModalScreen[None]):
             yield Label("esc closes", id="alerts-hint", markup=False)
 
     def on_mount(self) -> None:
-        self.show(self.records, self.rules)
+        self._draw()
         self.query_one(DataTable).focus()
 
     @property
@@ -204,8 +204,10 @@ class AlertsScreen(ModalScreen[None]):
     def show(self, records: Sequence[Mapping[str, Any]], rules: int | None) -> None:
         """List ``records`` (newest first) in place of what was shown."""
         self.records, self.rules, self.answered = list(records), rules, True
-        if not self.is_mounted:
-            return
+        if self.listed:  # else on_mount lists them (is_mounted turns true only after on_mount)
+            self._draw()
+
+    def _draw(self) -> None:
         self.query_one("#alerts-title", Label).update(self.title_text)
         table: DataTable[Text] = self.query_one(DataTable)
         table.clear()
