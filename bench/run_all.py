@@ -37,6 +37,7 @@ import memory  # noqa: E402
 import pipe  # noqa: E402
 import redis_latency  # noqa: E402
 import scale_out  # noqa: E402
+import snapshot_storm  # noqa: E402
 import startup  # noqa: E402
 import tui_redraw  # noqa: E402
 from common import Row, print_table  # noqa: E402
@@ -49,6 +50,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "fanout": (
         lambda: fanout.run(seconds=8, rounds=3),
         lambda: fanout.run(seconds=2, rounds=1, dashboards=10, tasks=1_000, rate=500),
+    ),
+    "snapshot_storm": (
+        lambda: snapshot_storm.run(seconds=8, rounds=3),
+        lambda: snapshot_storm.run(seconds=2, rounds=1, dashboards_=10, tasks=2_000),
     ),
     "memory": (lambda: memory.run(tasks=100_000, rounds=3), lambda: memory.run(tasks=10_000, rounds=1)),
     "startup": (lambda: startup.run(repeat=25), lambda: startup.run(repeat=3)),

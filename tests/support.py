@@ -21,6 +21,7 @@ import requests
 import uvicorn
 
 from progressista.server import Settings, create_app
+from progressista.server.deflate import WebSocketProtocol
 
 T = TypeVar("T")
 
@@ -108,7 +109,7 @@ def run_server(
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=5,
-        **(uvicorn_options or {}),
+        **{"ws": WebSocketProtocol, **(uvicorn_options or {})},  # as ``progressista serve`` runs it
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")

@@ -93,6 +93,7 @@ def serve(
         import uvicorn
 
         from progressista.server import Settings, create_app
+        from progressista.server.deflate import WebSocketProtocol
         from progressista.server.limits import connection_limit, raise_nofile_limit
     except ImportError as exc:
         fail(f"the server needs its extra: pip install 'progressista[server]' ({exc.name} is missing)")
@@ -158,6 +159,7 @@ def serve(
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
         ws_max_size=settings.ws_max_message_bytes,
+        ws=WebSocketProtocol,  # compresses a large message once for every dashboard
         # A bounded graceful shutdown: a stuck client connection must not keep the server from exiting.
         timeout_graceful_shutdown=SHUTDOWN_GRACE,
         limit_concurrency=limit,
