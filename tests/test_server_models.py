@@ -3,8 +3,11 @@
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from progressista.server import models
 from progressista.server.models import MAX_META_BYTES, explain, parse_events
 
 
@@ -84,3 +87,31 @@ def test_meta_size_is_capped():
     assert parse_events(json.dumps(ok).encode())
     big = {"task_id": "a", "meta": {"k": "v" * MAX_META_BYTES}}
     assert "limit is 16384" in errors_for(json.dumps(big))["meta"]
+
+
+# Values at the edges of both validators: 64 bits, a float's range, integers written as floats.
+_EDGES = [2**63 - 1, 2**63, -(2**63), -(2**63) - 1, int(1.7976931348623157e308), int(1.7976931348623157e308) + 1]
+_VALUES = st.one_of(
+    st.integers(),
+    st.sampled_from(_EDGES),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([12.0, -1.0, 9.3e18, True, None, "1", [], {}, {"a": [1]}, "start", "close", "x" * 300]),
+)
+_FIELDS = ["n", "total", "timestamp", "elapsed", "rate", "seq", "pid", "desc", "unit", "host", "status", "meta"]
+
+
+@settings(max_examples=400, deadline=None, database=None, derandomize=True)
+@given(st.dictionaries(st.sampled_from(_FIELDS), _VALUES, max_size=5), st.booleans())
+def test_the_fast_validator_accepts_nothing_the_full_one_refuses_and_gives_the_same_events(fields, batch):
+    """Bodies are checked by pydantic-core alone first; the Python validators see only what that refuses."""
+    event = {"task_id": "a", **fields}
+    raw = json.dumps([event, event] if batch else event).encode()
+    try:
+        fast = (models._fast_many if batch else models._fast_one).validate_json(raw)
+    except ValidationError:
+        return  # the full validator decides, as parse_events does
+    full = models._body.validate_json(raw)
+    assert fast == full
+    assert [[type(v) for v in e.values()] for e in (fast if batch else [fast])] == [
+        [type(v) for v in e.values()] for e in (full if batch else [full])
+    ]

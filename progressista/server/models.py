@@ -3,20 +3,30 @@
 Events are validated straight from the request bytes by one pydantic
 ``TypeAdapter`` into plain dicts holding only the fields the client sent, which
 is exactly what a partial update needs (missing fields keep their value).
+
+Two adapters of one schema: the fast one checks numbers in pydantic-core
+(:data:`FastNumber`, :data:`FastCounter`), accepts a subset of what :data:`Event`
+accepts and gives the same dicts; only a body it refuses goes through the
+Python validators, which accept the rest (``12.0`` as a count) and word every error.
 """
 
 from __future__ import annotations
 
 import json
+import types
+import typing
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
+from annotated_types import Ge, Gt, Le, Lt
 from pydantic import (
     AfterValidator,
+    AllowInfNan,
     ConfigDict,
     Discriminator,
     Field,
     PlainValidator,
+    Strict,
     Tag,
     TypeAdapter,
     ValidationError,
@@ -134,13 +144,49 @@ EventBody = Annotated[
 _body: TypeAdapter[Event | list[Event]] = TypeAdapter(EventBody)
 _one: TypeAdapter[Event] = TypeAdapter(Event)
 
+#: :data:`Number` and :data:`Counter` checked by pydantic-core alone (no call into Python per value).
+# Both within 64 bits: a larger integer would pass as a float (converted), so it and larger numbers
+# take the Python validator, whose range is a float's.
+FastNumber = (
+    Annotated[int, Strict(), Ge(-(2**63)), Lt(2**63)]
+    | Annotated[float, Strict(), AllowInfNan(False), Gt(-(2**63)), Lt(2**63)]
+)
+FastCounter = Annotated[int, Strict(), Ge(0), Le(MAX_SEQ)]
+_FAST = {Number: FastNumber, Counter: FastCounter}
+
+
+def _fast(annotation: Any) -> Any:
+    """``annotation`` with :data:`Number` and :data:`Counter` (also inside ``X | None``) in their fast forms."""
+    if annotation in _FAST:
+        return _FAST[annotation]
+    if get_origin(annotation) in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_fast(arg) for arg in get_args(annotation))]  # noqa: UP007
+    return annotation
+
+
+_FastEvent = TypedDict(  # type: ignore[misc]
+    "_FastEvent", {name: _fast(hint) for name, hint in get_type_hints(Event, include_extras=True).items()}, total=False
+)
+_FastEvent.__pydantic_config__ = Event.__pydantic_config__  # type: ignore[attr-defined]
+# One adapter per shape, picked from the first byte: a callable discriminator makes pydantic build
+# the whole body as Python objects first, which costs as much as the validation itself.
+_fast_one: TypeAdapter[Any] = TypeAdapter(_FastEvent)
+_fast_many: TypeAdapter[Any] = TypeAdapter(list[_FastEvent])
+
 
 def parse_events(raw: bytes) -> list[Event]:
     """Validate a request body (one event or an array) into a list of events.
 
     Raises ``pydantic.ValidationError``; pass it to :func:`explain`.
+
+    >>> parse_events(b'{"task_id": "a", "n": 3, "seq": 12.0}'), parse_events(b'[{"task_id": "a", "total": 1.5}]')
+    ([{'task_id': 'a', 'n': 3, 'seq': 12}], [{'task_id': 'a', 'total': 1.5}])
     """
-    body = _body.validate_json(raw)
+    fast = _fast_many if raw[:64].lstrip()[:1] == b"[" else _fast_one
+    try:
+        body = fast.validate_json(raw)
+    except ValidationError:
+        body = _body.validate_json(raw)  # accepts what the fast one does not, or words the errors
     return body if isinstance(body, list) else [body]
 
 
