@@ -5,7 +5,9 @@ Both routes live on one app in one uvicorn, so they share every setting.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import json
+
+from fastapi import FastAPI, Request
 
 from progressista.server import create_app
 
@@ -14,7 +16,9 @@ def app_with_noop() -> FastAPI:
     app = create_app()
 
     @app.post("/noop")
-    async def noop() -> dict[str, bool]:
+    async def noop(request: Request) -> dict[str, bool]:
+        """The baseline: reads and ``json``-parses the body, nothing else."""
+        json.loads(await request.body())
         return {"ok": True}
 
     return app
