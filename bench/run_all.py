@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import alerts  # noqa: E402
+import browser_render  # noqa: E402
 import client_instructions  # noqa: E402
 import client_overhead  # noqa: E402
 import fanout  # noqa: E402
@@ -70,6 +71,10 @@ BENCHMARKS: dict[str, tuple[Callable[[], list[Row]], Callable[[], list[Row]]]] =
     "history": (
         lambda: history.run(seconds=3, rounds=5),
         lambda: history.run(seconds=1, rounds=1, rows=10_000, requests_=50, starts=1),
+    ),
+    "browser": (
+        lambda: browser_render.run(tasks=10_000, seconds=5, rounds=3),
+        lambda: browser_render.run(tasks=2_000, seconds=2, rounds=1),
     ),
 }
 

@@ -11,15 +11,21 @@
  * group's run task (the server names it: `run.task_id` of its row) has no
  * card: its group's row is its card, placed in the run task's column too.
  *
+ * A column listing more than WINDOW_THRESHOLD cards and rows is windowed
+ * (windowing.js): only what is in view is drawn. Every task has a view (what
+ * sorting and the filter need); a card is built the first time it is drawn,
+ * and patched only while it is in the DOM, else when it is next drawn.
+ *
  * @module board
  */
 
-import { createCard, tickAge, updateCard } from "./cards.js";
+import { buildCard, newView, searchText, tickAge, updateCard } from "./cards.js";
 import { reconcile } from "./dom.js";
 import { finite } from "./format.js";
 import { createGroupRow, updateGroupRow } from "./groups.js";
 import { COLUMN_TITLES, COLUMNS, columnOf, expandStatusFilter } from "./protocol.js";
 import { groups, tasks } from "./store.js";
+import { ColumnWindow, entryCount, setPosition, WINDOW_THRESHOLD } from "./windowing.js";
 
 const COLLAPSED_KEY = "progressista.collapsed";
 const EMPTY = {
@@ -37,6 +43,7 @@ const columns = buildColumns();
 let filterTerms = []; // every word of the filter
 let textTerms = [];
 let statusTerms = []; // one Set of statuses per `status:` word (null: a name no status has)
+let clock = 0; // the server clock of the last update or tick, for cards drawn in between
 
 /** Tasks per column, and lost and failed (error) ones, as of the last layout; `shown`: those the filter lets through. */
 export let counts = {
@@ -64,7 +71,8 @@ function buildColumns() {
     const empty = section.querySelector(".empty");
     empty.textContent = EMPTY[name][0];
     board.append(section);
-    built[name] = { section, body, empty, counts: document.querySelectorAll(`[data-count="${name}"]`) };
+    const list = new ColumnWindow(body, drawn); // used only while the column is long
+    built[name] = { section, body, empty, window: list, counts: document.querySelectorAll(`[data-count="${name}"]`) };
   }
   return built;
 }
@@ -76,29 +84,41 @@ function buildColumns() {
  * @returns {boolean} whether the layout must be redone (a card came, went, changed column or moved)
  */
 export function updateCards(dirty, now) {
+  clock = now;
   let moved = false;
   for (const id of dirty) {
     const task = tasks.get(id);
     let view = views.get(id);
     if (!task) {
       if (view) {
-        view.el.remove();
+        if (view.el) view.el.remove();
         views.delete(id);
         moved = true;
       }
       continue;
     }
     if (!view) {
-      view = createCard(id);
+      view = newView(id);
       views.set(id, view);
       moved = true;
     }
     const before = view.task;
     if (before === task) continue;
-    updateCard(view, task, now);
+    view.task = task;
+    view.search = searchText(id, task);
+    // A card on the page is patched now; one off it (out of a column's window, in a folded row) when next drawn.
+    if (view.el !== null && view.el.isConnected) updateCard(view, task, now);
     if (!before || before.updated_at !== task.updated_at || before.status !== task.status) moved = true;
   }
   return moved;
+}
+
+// A card's element, built if it never was, showing its latest task.
+function drawn(view) {
+  if (view.el === null) buildCard(view);
+  if (view.shown !== view.task) updateCard(view, view.task, clock);
+  else if (!view.el.isConnected) tickAge(view, clock); // its age went on while it was off the page
+  return view.el;
 }
 
 /**
@@ -165,9 +185,14 @@ export function layout() {
   const live = new Set();
   for (const name of COLUMNS) {
     items[name].sort(newestFirst);
-    const nodes = items[name].map((item) => (item.members ? placeRow(name, item, live) : item.view.el));
+    const entries = items[name].map((item) => (item.members ? placeRow(name, item, live) : item));
     const target = columns[name];
-    reconcile(target.body, nodes);
+    if (entryCount(entries) > WINDOW_THRESHOLD) {
+      target.window.show(entries);
+    } else {
+      target.window.show(null);
+      reconcile(target.body, entries.map((entry) => (entry.row ? fillRow(entry) : whole(entry.view))));
+    }
     const label = filterTerms.length && shown[name] !== totals[name] ? `${shown[name]} of ${totals[name]}` : String(shown[name]);
     for (const node of target.counts) {
       if (node.textContent !== label) node.textContent = label;
@@ -193,9 +218,19 @@ function placeRow(name, entry, live) {
   const folded = collapsed.has(key);
   updateGroupRow(row, groups.get(entry.id), entry.count, folded);
   entry.members.sort(newestFirst);
-  // Collapsed rows keep their cards detached: nothing to lay out.
-  reconcile(row.body, folded ? [] : entry.members.map((member) => member.view.el));
-  return row.el;
+  return { row, members: entry.members, folded };
+}
+
+// A row drawn whole. Collapsed rows keep their cards detached: nothing to lay out.
+function fillRow(entry) {
+  reconcile(entry.row.body, entry.folded ? [] : entry.members.map((member) => whole(member.view)));
+  return entry.row.el;
+}
+
+// A card of a column drawn whole: no place in a window to announce.
+function whole(view) {
+  setPosition(view, null);
+  return drawn(view);
 }
 
 function matches(view) {
@@ -247,9 +282,20 @@ function loadCollapsed() {
 export function elementOf(id) {
   const view = views.get(id);
   if (!view || !view.task) return null;
-  if (view.el.isConnected) return view.el;
+  if (view.el !== null && view.el.isConnected) return view.el;
   const row = view.prefix === null ? undefined : rows.get(columnOf(view.task.status) + "\n" + view.prefix);
-  return row && row.runId === id ? row.el : null;
+  return row && row.runId === id && row.el.isConnected ? row.el : null;
+}
+
+/**
+ * Scroll a windowed column to task `id`'s card (or the row it is the run of) and draw it there.
+ * @param {string} id
+ * @param {() => void} showing  called first when the column lists it (to show a narrow screen's tab)
+ * @returns {HTMLElement | null} the element, or null when no column lists it (not here, filtered out, folded)
+ */
+export function reveal(id, showing) {
+  const view = views.get(id);
+  return view && view.task ? columns[columnOf(view.task.status)].window.reveal(id, showing) : null;
 }
 
 /**
@@ -271,5 +317,6 @@ export function unfoldFor(id) {
  * @param {number} now  server clock
  */
 export function tickAges(now) {
-  for (const view of views.values()) tickAge(view, now);
+  clock = now;
+  for (const view of views.values()) if (view.el !== null && view.el.isConnected) tickAge(view, now);
 }

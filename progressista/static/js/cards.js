@@ -13,6 +13,10 @@
  * after the ETA and, once `slowerThanUsual` (protocol.js) on the ticking clock,
  * `slower than usual` (task-slow); its History link opens `#history=KEY` (history.js).
  *
+ * A view exists for every task (`newView`: what the board needs to sort and
+ * filter it, `searchText`), its element only once it is drawn (`buildCard`):
+ * a long column draws the cards in view only (windowing.js).
+ *
  * @module cards
  */
 
@@ -29,17 +33,28 @@ const JOB_KEYS = ["job_id", "job", "run_id", "run"];
 const CHIP_LIMIT = 12;
 
 /**
- * A card view: its element, its parts, and what it last showed.
- * @typedef {{id: string, el: HTMLElement, prefix: string | null, task: object | null, search: string,
- *            cache: object}} CardView
+ * A card view: the task it stands for (`task`, the latest known) and, once
+ * built, its element, its parts, and what it last showed (`shown`).
+ * @typedef {{id: string, el: HTMLElement | null, prefix: string | null, task: object | null,
+ *            shown: object | null, search: string, cache: object}} CardView
  */
 
 /**
- * Build the card of task `id` (empty until `updateCard`).
+ * The view of task `id`, with no element yet (`buildCard` makes it).
  * @param {string} id
  * @returns {CardView}
  */
-export function createCard(id) {
+export const newView = (id) => ({
+  id, el: null, prefix: groupOf(id), task: null, shown: null, search: "", cache: Object.create(null),
+});
+
+/**
+ * Build the element of `view` (empty until `updateCard`).
+ * @param {CardView} view
+ * @returns {CardView}
+ */
+export function buildCard(view) {
+  const id = view.id;
   const root = part("article", "card", "task-card");
   root.dataset.taskId = id;
   const head = el("div", "card-head");
@@ -82,14 +97,29 @@ export function createCard(id) {
   history.textContent = "History";
   foot.append(origin, history, age);
   root.append(head, idLine, reason, barRow, statsRow, extras, foot);
-  return {
-    id, el: root, badge, title, idLine, reason, bar, fill, figures, usual, slow, history, extras, postfix, chips, origin, age,
-    prefix: groupOf(id), task: null, search: "", searchMeta: "", cache: Object.create(null),
-  };
+  return Object.assign(view, {
+    el: root, badge, title, idLine, reason, bar, fill, figures, usual, slow, history, extras, postfix, chips, origin, age,
+    shown: null, cache: Object.create(null),
+  });
 }
 
 /**
- * Show `task` on its card, touching only what changed.
+ * What the filter looks in: the id, desc, host and meta keys and values, in lower case.
+ * @param {string} id
+ * @param {object} task
+ * @returns {string}
+ */
+export function searchText(id, task) {
+  const meta = isObject(task.meta) ? task.meta : {};
+  const keys = Object.keys(meta);
+  const hostKey = text(task.host) ? null : firstMeta(meta, HOST_KEYS);
+  const host = text(task.host) || (hostKey ? metaValue(meta[hostKey]) : "");
+  const found = [host, ...keys.map((key) => `${key} ${metaValue(meta[key])}`)].join("\n");
+  return `${id}\n${text(task.desc)}\n${found}`.toLowerCase();
+}
+
+/**
+ * Show `task` on its (built) card, touching only what changed.
  * @param {CardView} view
  * @param {object} task
  * @param {number} now  server clock, unix seconds
@@ -150,8 +180,7 @@ export function updateCard(view, task, now) {
     view.cache.noExtras = noExtras;
     view.extras.hidden = noExtras;
   }
-  view.search = `${view.id}\n${desc}\n${view.searchMeta}`.toLowerCase();
-  view.task = task;
+  view.shown = task;
   tickAge(view, now);
 }
 
@@ -196,7 +225,6 @@ function renderMeta(view, task, meta, reason) {
   if (shown.length > CHIP_LIMIT) chips.push(el("li", "chip chip-more", `+${shown.length - CHIP_LIMIT} more`));
   view.chips.replaceChildren(...chips);
   view.chips.hidden = chips.length === 0;
-  view.searchMeta = [host, ...keys.map((key) => `${key} ${metaValue(meta[key])}`)].join("\n");
 }
 
 /**
@@ -207,7 +235,7 @@ function renderMeta(view, task, meta, reason) {
  * @param {number} now  server clock, unix seconds
  */
 export function tickAge(view, now) {
-  const task = view.task;
+  const task = view.shown;
   const updated = finite(task.updated_at);
   let label;
   if (task.status === "lost") {

@@ -72,10 +72,12 @@ export function highlight(node) {
   found();
   lit = node;
   node.classList.add(LIT);
-  node.scrollIntoView({ block: "center", inline: "nearest" });
+  // A group row (the run a link names) is centred on its head: the row of a long group is taller than the screen.
+  const anchor = node.querySelector(":scope > .group-head") ?? node;
+  anchor.scrollIntoView({ block: "center", inline: "nearest" });
   // Cards off screen are laid out at an estimated height (content-visibility): look again once drawn.
   requestAnimationFrame(() => requestAnimationFrame(() => {
-    if (lit === node) node.scrollIntoView({ block: "center", inline: "nearest" });
+    if (lit === node) anchor.scrollIntoView({ block: "center", inline: "nearest" });
   }));
   timer = setTimeout(unlight, HIGHLIGHT_MS);
 }

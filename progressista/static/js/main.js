@@ -10,7 +10,8 @@
  * number, as protocol/format.py), `feed.js` (the socket), `api.js` (REST and
  * the server clock), `auth.js` (the token), `access.js` (what the token may
  * do: read-only mode), `store.js` (tasks and groups), `cards.js`, `groups.js`
- * (group rows), `board.js` (columns, layout), `messages.js` (toasts),
+ * (group rows), `board.js` (columns, layout), `windowing.js` (a long column
+ * draws only the cards in view), `messages.js` (toasts),
  * `confirm.js` (asking before a bulk clear), `undo.js` (a discard's way back),
  * `links.js` (`#task=ID`), `history.js` (`#history=KEY`: past runs), `address.js` (the filter as `?q=`), `notify.js`
  * (desktop notifications of failed and lost tasks), `dom.js`, `text.js`
@@ -27,7 +28,7 @@ import { filterInAddress, keepFilter } from "./address.js";
 import { describeFailure, feedUrl, request, serverNow, syncClock } from "./api.js";
 import { onTokenEntered, showRefusal } from "./auth.js";
 import {
-  counts, elementOf, layout, setFilter, tickAges, toggleRow, unfoldFor, updateCards, updateRows, views,
+  counts, elementOf, layout, reveal, setFilter, tickAges, toggleRow, unfoldFor, updateCards, updateRows, views,
 } from "./board.js";
 import { confirmRemoval } from "./confirm.js";
 import { clip } from "./dom.js";
@@ -180,7 +181,7 @@ function forgetNow(id) {
 async function discard(id) {
   const view = views.get(id);
   const task = tasks.get(id);
-  if (view) view.el.classList.add("card-busy");
+  if (view && view.el) view.el.classList.add("card-busy");
   try {
     // The query form names any id, even "." and "..", which a URL path cannot hold;
     // an id already gone on the server is simply not in "removed".
@@ -188,7 +189,7 @@ async function discard(id) {
     forgetNow(id);
     if (task) showAction(`Discarded “${clip(shownId(id), 80)}”`, "Undo", () => undo(id, task), UNDO_MS);
   } catch (err) {
-    if (view) view.el.classList.remove("card-busy");
+    if (view && view.el) view.el.classList.remove("card-busy");
     showMessage(`Could not discard “${clip(id, 80)}”: ${describeFailure(err)}`);
   }
 }
@@ -298,9 +299,11 @@ ui.tabs.addEventListener("click", (event) => {
 function showLinked() {
   const id = wantedTask();
   if (!views.has(id)) return; // not here yet: the next render looks again
-  const target = elementOf(id);
+  const column = columnOf(tasks.get(id)?.status);
+  // A long column draws only what is in view: it scrolls to the card (its tab shown first) and draws it.
+  const target = elementOf(id) ?? reveal(id, () => showColumn(column));
   if (target) {
-    showColumn(columnOf(tasks.get(id)?.status));
+    showColumn(column);
     highlight(target);
     return;
   }
