@@ -36,6 +36,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Row, cpu_seconds, percentile, print_table, server  # noqa: E402
@@ -46,8 +47,12 @@ PROBE = re.compile(rb'"desc":"probe:([0-9.]+)"')
 
 
 def dashboards(
-    url: str, count: int, ready: multiprocessing.Event, stop: multiprocessing.Event, out: multiprocessing.Queue
-) -> None:  # type: ignore[type-arg]
+    url: str,
+    count: int,
+    ready: Any,
+    stop: Any,
+    out: Any,
+) -> None:
     """(In its own process.) ``count`` snapshot-mode clients until ``stop``; put (arrival, probe sent) pairs."""
     from websockets.asyncio.client import connect
 
@@ -191,9 +196,9 @@ def run(
     alone_p99 = [p99(w) for w in shared.alone]
     seen = shared.in_windows()
     to_dashboard = [percentile([a - s for a, s in found], 0.99) * 1e3 for found in seen if found]
-    per_second = [len(found) / shared.dashboards / (w.ended - w.began) for found, w in zip(seen, shared.loaded)]
+    per_second = [len(f) / shared.dashboards / (w.ended - w.began) for f, w in zip(seen, shared.loaded, strict=True)]
     own_seen = own.in_windows()
-    own_per_second = [len(f) / own.dashboards / (w.ended - w.began) for f, w in zip(own_seen, own.loaded)]
+    own_per_second = [len(f) / own.dashboards / (w.ended - w.began) for f, w in zip(own_seen, own.loaded, strict=True)]
     dropped = sum(code == 1013 for code in shared.closes)
     return [
         Row(
