@@ -74,6 +74,23 @@ def test_each_process_computes_group_rows_from_the_changes_of_both(two_processes
         assert (delta["removed"], delta["groups"], delta["groups_removed"]) == (["solo:x"], {}, ["solo"])
 
 
+def test_any_text_in_ids_and_fields_is_stored_and_fanned_out_as_sent(two_processes):
+    """Events travel to Lua as one JSON array a request (escaped, decoded there by cjson): NUL,
+    controls, quotes, backslashes, non-ASCII and astral characters come back unchanged."""
+    a, b = two_processes
+    texts = ["nul \x00 unit \x1f", 'quote " back \\ slash', "é 日本語 🎉", "line\nbreak\ttab", "plain"]
+    events = [
+        {"task_id": f"{text}:{i}", "desc": text, "postfix": text[::-1], "meta": {text: [text, 1.25, None]}, "n": i}
+        for i, text in enumerate(texts)
+    ]
+    assert requests.post(a + "/progress", json=events, timeout=5).json() == {"accepted": 5, "applied": 5}
+    with connect(ws_url(b), open_timeout=5) as ws:
+        snapshot = json.loads(ws.recv(timeout=5))["tasks"]
+    for event in events:
+        for found in (tasks_of(b)[event["task_id"]], snapshot[event["task_id"]]):
+            assert {key: found[key] for key in event} == event
+
+
 def test_a_delete_on_one_process_is_gone_on_both(two_processes):
     a, b = two_processes
     requests.post(a + "/progress", json=[{"task_id": "x"}, {"task_id": "y", "status": "close"}], timeout=5)

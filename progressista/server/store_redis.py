@@ -26,11 +26,16 @@ in flight at a time, so the next one also waits, briefly, for the clients it
 just answered: without that, a client that posts again at once misses the
 write that has just begun and waits two round trips instead of one, and with
 25 ms to Redis eight clients got a third of the ``8 / RTT`` they can
-(``bench/redis_latency.py``).
+(``bench/redis_latency.py``). A write carries each request's events as one
+argument (a JSON array), not one per field: redis-py packs every argument in
+Python, which was a third of the server's time with 100 events a POST.
 
-Start-up is two round trips whatever the latency: one pipeline (PING, the
-eviction policy, every script loaded, the counts rebuilt) while the change feed
-subscribes on its own connection; it is bounded by the timeout below.
+Start-up is connecting and one round trip whatever the latency: one pipeline
+(PING, the eviction policy, every script loaded, the counts rebuilt) while the
+change feed subscribes on its own connection. A new connection sends nothing
+first (no ``CLIENT SETINFO``, no health-check PING: each was a round trip more);
+the feed pings when it has been silent for a while instead. It is bounded by
+the timeout below.
 
 Every command has a timeout (``PROGRESSISTA_REDIS_TIMEOUT``): a Redis that
 stops answering fails requests with 503 instead of holding them. A Redis whose
@@ -42,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -68,16 +74,29 @@ __all__ = ["RedisStore", "evicts_tasks", "safe_url"]
 
 log = logging.getLogger("progressista.server")
 
-_SENT_APART = frozenset({"task_id", "status"})  # fixed places in an event's ARGV, not (field, value) pairs
+_SENT_APART = frozenset({"task_id", "status"})  # fixed places in an event's entries, not (field, value) pairs
+_quote = json.encoder.encode_basestring_ascii  # json.dumps of a str, without its per-call set-up
+_ARRAY = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _RETRY = Backoff(first=0.1, limit=5.0)  # reconnecting to the change feed
 _CLOSE_TIMEOUT = 2.0
 _MARK_OPS = {"stale": "s", "lost": "l"}  # ops of lua/remove.lua
 _FEED_POLL = 1.0  # seconds a read of the change feed waits before it looks again
+_FEED_PING = 10.0  # seconds of silence on the change feed before it pings, to find a dropped connection
 _HEALTH_KEY_MS = 60_000  # the health probe's key expires by itself
 # After a write, the next one waits for the clients just answered to post again, at most this
-# share of the write's own duration (so a Redis on loopback waits microseconds) and this long.
+# share of the write's round trip (its duration less the time Redis ran it, so a Redis on loopback,
+# or one busy with a big batch, waits microseconds) and this long.
 _REJOIN_SHARE = 0.5
 _REJOIN_LIMIT = 0.020
+
+
+# No CLIENT SETINFO on connecting (a name for CLIENT LIST, at one round trip per connection);
+# redis-py 8 spells it driver_info=None, older ones lib_name=None.
+_NO_CLIENT_INFO: dict[str, None] = (
+    {"driver_info": None}
+    if "driver_info" in inspect.signature(aioredis.Redis.__init__).parameters
+    else {"lib_name": None, "lib_version": None}
+)
 
 
 def evicts_tasks(policy: str) -> bool:
@@ -113,8 +132,10 @@ def _unavailable(exc: Exception) -> StoreUnavailable:
 
 
 def _dumps(value: Any) -> str:
-    """JSON text of a value; numbers and null without json.dumps (this runs per field per event)."""
+    """JSON text of a value; numbers, text and null without json.dumps (this runs per field per event)."""
     kind = type(value)
+    if kind is str:
+        return _quote(value)  # what json.dumps writes (ensure_ascii), in C
     if kind is int:
         return str(value)
     if kind is float:
@@ -124,14 +145,24 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
-def _encode_event(event: Event, out: list[str]) -> None:
-    """Append one event's ARGV entries for ``merge.lua``."""
-    task_id = event["task_id"]
-    seq = event.get("seq")
-    fields = [(name, value) for name, value in event.items() if name not in _SENT_APART]
-    out += [task_id, _dumps(task_id), event.get("status", "update"), "" if seq is None else str(seq), str(len(fields))]
-    for name, value in fields:
-        out += [name, _dumps(value)]
+def _encode_request(events: list[Event]) -> str:
+    """One request's events as the one ARGV entry ``merge.lua`` reads: a JSON array of, per event,
+    task_id, task_id as JSON, status, seq (``""`` when absent), the number of fields, then (field, value)s.
+
+    One argument a request, not one a field: redis-py packs each argument in Python, which took a
+    third of the server's time with 100 events a POST.
+    """
+    out: list[str | int] = []
+    for event in events:
+        task_id = event["task_id"]
+        seq = event.get("seq")
+        head = len(out)
+        out += [task_id, _quote(task_id), event.get("status", "update"), "" if seq is None else str(seq), 0]
+        for name, value in event.items():
+            if name not in _SENT_APART:
+                out += [name, _dumps(value)]
+        out[head + 4] = (len(out) - head - 5) // 2
+    return _ARRAY(out)
 
 
 class RedisStore(TaskStore):
@@ -155,16 +186,20 @@ class RedisStore(TaskStore):
         self.max_tasks = max_tasks
         self.lease_ms = max(1, int(lease_seconds * 1000))
         self._holder = f"{os.getpid()}-{uuid.uuid4().hex}"
-        self._redis: aioredis.Redis = aioredis.from_url(
-            url,
-            decode_responses=True,
+        options: dict[str, Any] = {
+            "decode_responses": True,
             # RESP2, which every redis>=5 speaks by default: RESP3 (redis-py 8's default) adds
             # a HELLO and a CLIENT MAINT_NOTIFICATIONS round trip to every new connection.
-            protocol=2,
-            health_check_interval=10,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-        )
+            "protocol": 2,
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            **_NO_CLIENT_INFO,
+        }
+        # Commands time out by themselves; a health check would add a PING (a round trip) to
+        # every new connection and to the first command after 10 s idle.
+        self._redis: aioredis.Redis = aioredis.from_url(url, **options)
+        # The change feed's own connection (it pings it when idle, not on connecting: _listen_loop).
+        self._feed: aioredis.Redis = aioredis.from_url(url, **options)
         self._merge = self._redis.register_script(
             lua_script("merge.lua", FINAL=json_texts(FINAL), BOOKKEEPING=BOOKKEEPING)
         )
@@ -176,7 +211,7 @@ class RedisStore(TaskStore):
         for name, value in TASK_DEFAULTS.items():
             defaults += [name, _dumps(value)]
         self._defaults = [str(len(TASK_DEFAULTS)), *defaults]
-        self._queue: list[tuple[list[str], asyncio.Future[int]]] = []
+        self._queue: list[tuple[str, asyncio.Future[int]]] = []
         self._queued = 0  # requests ever queued: the write loop counts who posted since its last write
         self._wake = asyncio.Event()
         #: Writes to Redis (Lua calls of ``merge.lua``) so far; tests and benchmarks compare it to requests.
@@ -235,8 +270,9 @@ class RedisStore(TaskStore):
         await stop(*self._background, timeout=_CLOSE_TIMEOUT)
         for _, future in self._queue:
             future.cancel()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._redis.aclose(), _CLOSE_TIMEOUT)
+        for client in (self._redis, self._feed):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.aclose(), _CLOSE_TIMEOUT)
 
     def _check_eviction_policy(self, found: dict[str, str] | Exception) -> None:
         """Warn when Redis may evict task keys: it would drop acknowledged tasks without a word."""
@@ -270,11 +306,8 @@ class RedisStore(TaskStore):
     async def apply(self, events: list[Event], now: float) -> int:
         if not events:
             return 0
-        args = [str(len(events))]
-        for event in events:
-            _encode_event(event, args)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.append((args, future))
+        self._queue.append((_encode_request(events), future))
         self._queued += 1
         self._wake.set()
         applied = await future
@@ -290,15 +323,18 @@ class RedisStore(TaskStore):
         A client answered by one write usually posts again at once; it arrives
         just after the next write began and would wait for two. So the next
         write waits until as many requests have arrived as the last one
-        answered, for half of that write's duration at most (20 ms): the
+        answered, for half of that write's round trip at most (20 ms): the
         answered clients join it, and eight clients get a write each round trip.
+        The round trip is the write's duration less the time Redis spent running
+        it: waiting while Redis is the bottleneck would only leave it idle (with
+        batches of 100 events that wait halved ingest).
         """
         loop = asyncio.get_running_loop()
-        answered, queued, ended, took = 0, 0, 0.0, 0.0
+        answered, queued, ended, trip = 0, 0, 0.0, 0.0
         while True:
             await self._wake.wait()
             self._wake.clear()
-            deadline = ended + min(took * _REJOIN_SHARE, _REJOIN_LIMIT)
+            deadline = ended + min(trip * _REJOIN_SHARE, _REJOIN_LIMIT)
             while self._queued - queued < answered and (left := deadline - loop.time()) > 0:
                 self._wake.clear()
                 await wait_event(self._wake, left)
@@ -306,19 +342,20 @@ class RedisStore(TaskStore):
             if not batch:
                 continue
             began = loop.time()
-            await self._commit(batch)
+            ran = await self._commit(batch)
             ended = loop.time()
-            answered, queued, took = len(batch), self._queued, ended - began
+            answered, queued, trip = len(batch), self._queued, max(0.0, ended - began - ran)
 
-    async def _commit(self, batch: list[tuple[list[str], asyncio.Future[int]]]) -> None:
-        """Write one batch and answer every request in it, whatever happens."""
+    async def _commit(self, batch: list[tuple[str, asyncio.Future[int]]]) -> float:
+        """Write one batch and answer every request in it, whatever happens; the seconds Redis ran it."""
         args = [self.prefix, repr(time.time()), str(self.max_tasks), str(new_task_limit(self.max_tasks))]
         args += self._defaults
-        for request_args, _ in batch:
-            args += request_args
+        args += [request for request, _ in batch]
         self.commits += 1
+        ran = 0.0
         try:
-            results = await self._merge(args=args)
+            *results, micros = await self._merge(args=args)
+            ran = int(micros) / 1e6
             outcomes: list[int | BaseException] = [int(applied) for applied in results]
             if len(outcomes) != len(batch):
                 raise RuntimeError(f"merge.lua answered {len(outcomes)} results for {len(batch)} requests")
@@ -334,6 +371,7 @@ class RedisStore(TaskStore):
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+        return ran
 
     async def remove(self, task_ids: Iterable[str]) -> list[str]:
         args = [self.prefix]
@@ -402,10 +440,11 @@ class RedisStore(TaskStore):
 
     async def _listen_loop(self) -> None:
         """Relay the ``changes`` channel to ``on_change``; after a lost connection, ask for a resync."""
+        loop = asyncio.get_running_loop()
         attempt = 0
         lost = False
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._feed.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.prefix + "changes")
                 self._subscribed.set()
@@ -413,12 +452,21 @@ class RedisStore(TaskStore):
                     log.warning("Redis is back; dashboards will resync")
                     self.on_change(Change(resync=True))
                     lost, attempt = False, 0
+                heard = loop.time()
                 while True:
                     # Polled, not listen(): each read then has a timeout of its own, where some
                     # redis-py versions would apply socket_timeout to listen() and drop an idle feed.
                     message = await pubsub.get_message(timeout=_FEED_POLL)
-                    if message is not None and message["type"] == "message":
-                        self._relay(message["data"])
+                    if message is not None:
+                        heard = loop.time()
+                        if message["type"] == "message":
+                            self._relay(message["data"])
+                    elif loop.time() - heard >= _FEED_PING:
+                        # What redis-py's health check does, but not before the first command: that
+                        # would add a round trip to start-up. A dropped connection fails here or on
+                        # the next read, and the feed reconnects.
+                        await pubsub.ping()
+                        heard = loop.time()
             except (RedisError, OSError) as exc:
                 if not lost:
                     log.warning("lost the Redis change feed (%s); retrying", exc)
