@@ -32,7 +32,7 @@ range of the rounds:
 
 Lifecycle passes are off (``PROGRESSISTA_CLEANUP_INTERVAL``) so they add no
 round trips to the count, and every run's events carry seqs above the last
-run's (``scale_out.fresh``), so every event changes its task.
+run's (``ingest.fresh``), so every event changes its task.
 """
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 from common import Row, free_port, options, print_table, run_wrk, server, server_env  # noqa: E402
-from ingest import SINGLE_LUA, wrk  # noqa: E402
+from ingest import SINGLE_LUA, fresh, wrk  # noqa: E402
 from latency_proxy import LatencyProxy  # noqa: E402  (shared with the tests)
-from scale_out import fresh, redis_server  # noqa: E402
+from scale_out import redis_server  # noqa: E402
 
 CLIENTS = 8
 

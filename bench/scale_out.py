@@ -18,7 +18,6 @@ generators share the CPU: the two-process figure shows contention as much as sca
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
@@ -38,18 +37,7 @@ from websockets.sync.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Row, free_port, options, percentile, print_table, server  # noqa: E402
-from ingest import BATCH_LUA, SINGLE_LUA, wrk  # noqa: E402
-
-_RUNS = itertools.count(1)
-
-
-def fresh(lua: str) -> str:
-    """``lua`` (ingest's SINGLE_LUA or BATCH_LUA) counting from above every earlier run's events.
-
-    The scripts number events from 0, their seq too: a second run against the same server
-    would post seqs below those its tasks hold, which both stores ignore without a write.
-    """
-    return lua.replace("local i = 0", f"local i = {next(_RUNS) * 10**8}", 1)  # a run posts far fewer
+from ingest import BATCH_LUA, SINGLE_LUA, fresh, wrk  # noqa: E402
 
 
 @contextmanager
