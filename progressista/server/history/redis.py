@@ -22,6 +22,9 @@ _OVERSCAN = 4
 _PRUNE_BATCH = 1000
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # one encoder: json.dumps(separators=) makes one a call
+
+
 def _text(value: Any) -> str:
     return "" if value is None else repr(float(value))
 
@@ -56,7 +59,7 @@ class RedisHistory:
                 repr(float(row["ended_at"])),
                 _text(row["duration"]),
                 _text(row["rate"]),
-                json.dumps(row, separators=(",", ":")),
+                _encode(row),
             ]
         await self._add(args=args)
 

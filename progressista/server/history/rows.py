@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from progressista.protocol.groups import group_of
-from progressista.protocol.history import task_key
+from progressista.protocol.history import META_KEY, task_key
 from progressista.protocol.reasons import reason
 from progressista.protocol.task import finite
 
-__all__ = ["ROW_FIELDS", "Query", "row_id", "row_of"]
+__all__ = ["ROW_FIELDS", "Keys", "Query", "row_id", "row_of"]
 
 #: A row's fields, in order (the SQLite table's columns).
 ROW_FIELDS = (
@@ -53,37 +53,99 @@ def row_id(task_id: str, task: Mapping[str, Any]) -> str:
     return f"{task_id}@{task.get('created_at')!r}"
 
 
-def row_of(task_id: str, task: Mapping[str, Any], status: str | None = None) -> dict[str, Any]:
-    """The row of a task that ended (``status`` overrides the task's, for a lost task being removed)."""
-    ended_status = status or str(task.get("status"))
-    created = finite(task.get("created_at")) or 0.0
+# Longer ids go to task_key itself, which cuts keys at 256 characters.
+_CACHED_ID = 254
+
+
+class Keys:
+    """What rows of one batch share, worked out once: :func:`~progressista.protocol.history.task_key` by
+    group (the tasks of one run share their group, so the run id's varying part is found once a group,
+    not once a task), and the text of the last ``created_at`` (tasks created by one request share it).
+    A row is built for every task that ends, thousands a second under load."""
+
+    #: Groups remembered; past it the memory starts over.
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._heads: dict[str, str] = {}  # group -> its key part ("nightly-2026-12-01" -> "nightly")
+        self._stamp: object = None
+        self._stamp_text = repr(None)
+
+    def of(self, task_id: str, meta: Mapping[str, Any]) -> str:
+        """``task_key(task_id, meta)``."""
+        return self.of_grouped(task_id, meta)[0]
+
+    def of_grouped(self, task_id: str, meta: Mapping[str, Any]) -> tuple[str, str | None]:
+        """``task_key(task_id, meta)`` and ``group_of(task_id)``, from one look at the id."""
+        prefix, colon, rest = task_id.partition(":")
+        group = prefix if colon and prefix and rest else None
+        if META_KEY in meta or len(task_id) > _CACHED_ID:
+            return task_key(task_id, meta), group
+        if group is None:
+            return task_id, None
+        head = self._heads.get(prefix)
+        if head is None:
+            if len(self._heads) >= self.LIMIT:
+                self._heads.clear()
+            # Neither "<prefix>:x" nor "<head>:<rest>" is longer than the task id plus one, so task_key cuts neither.
+            head = self._heads[prefix] = task_key(prefix + ":x", None)[:-2]
+        return f"{head}:{rest}", group
+
+    def text(self, value: object) -> str:
+        """``repr(value)``."""
+        if value is not self._stamp:  # the very object: equal values may differ in repr (0 and 0.0)
+            self._stamp, self._stamp_text = value, repr(value)
+        return self._stamp_text
+
+
+def _number(value: object) -> float | None:
+    """:func:`~progressista.protocol.task.finite`, quicker for a float (the usual case)."""
+    if type(value) is float:
+        return value if value - value == 0.0 else None  # inf - inf and nan - nan are nan
+    return finite(value)
+
+
+def row_of(
+    task_id: str, task: Mapping[str, Any], status: str | None = None, keys: Keys | None = None
+) -> dict[str, Any]:
+    """The row of a task that ended (``status`` overrides the task's, for a lost task being removed);
+    ``keys`` remembers what the next rows may share with this one."""
+    get = task.get
+    ended_status = status or str(get("status"))
+    stamp = get("created_at")
+    created = _number(stamp) or 0.0
     # A lost task ended when it was last heard from; the others at their last change.
-    ended = finite(task.get("seen_at" if ended_status == "lost" else "updated_at")) or created
-    duration = max(0.0, ended - created)
-    n = finite(task.get("n"))
+    ended = _number(get("seen_at" if ended_status == "lost" else "updated_at")) or created
+    duration = ended - created if ended > created else 0.0
+    n = _number(get("n"))
     rate = n / duration if n is not None and duration > 0 else None
-    found = task.get("meta")
-    meta: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    group = group_of(task_id)
+    found = get("meta")
+    meta: Mapping[str, Any] = found if type(found) is dict or isinstance(found, Mapping) else {}
+    if keys is None:
+        row_id, (key, group) = f"{task_id}@{stamp!r}", (task_key(task_id, meta), group_of(task_id))
+    else:
+        row_id, (key, group) = f"{task_id}@{keys.text(stamp)}", keys.of_grouped(task_id, meta)
     return {
-        "id": row_id(task_id, task),
-        "key": task_key(task_id, meta),
+        "id": row_id,  # as row_id()
+        "key": key,
         "group": group,
         "task_id": task_id,
-        "desc": task.get("desc"),
-        "unit": task.get("unit"),
+        "desc": get("desc"),
+        "unit": get("unit"),
         "n": n,
-        "total": finite(task.get("total")),
+        "total": _number(get("total")),
         "status": ended_status,
         "created_at": created,
         "ended_at": ended,
         "duration": duration,
         "rate": rate,
-        "host": task.get("host"),
-        "pid": task.get("pid"),
+        "host": get("host"),
+        "pid": get("pid"),
         "run_id": group,
         "error": reason({**task, "status": "error"}) if ended_status == "error" else None,
-        "meta": dict(meta),
+        # The task's own: tasks are replaced, never changed, and one dict less a run is one collection of
+        # the garbage collector less every few hundred runs.
+        "meta": found if type(found) is dict else dict(meta),
     }
 
 
