@@ -70,7 +70,7 @@ from .models import Event
 from .store import Change, StoreUnavailable, TaskStore, too_many_new_tasks, too_many_tasks
 from .tasks import Lifecycle, Task, matches, new_task_limit, sweep, with_status
 
-__all__ = ["RedisStore", "evicts_tasks", "safe_url"]
+__all__ = ["NO_CLIENT_INFO", "RedisStore", "evicts_tasks", "safe_url"]
 
 log = logging.getLogger("progressista.server")
 
@@ -90,9 +90,9 @@ _REJOIN_SHARE = 0.5
 _REJOIN_LIMIT = 0.020
 
 
-# No CLIENT SETINFO on connecting (a name for CLIENT LIST, at one round trip per connection);
+#: No CLIENT SETINFO on connecting (a name for CLIENT LIST, at one round trip per connection);
 # redis-py 8 spells it driver_info=None, older ones lib_name=None.
-_NO_CLIENT_INFO: dict[str, None] = (
+NO_CLIENT_INFO: dict[str, None] = (
     {"driver_info": None}
     if "driver_info" in inspect.signature(aioredis.Redis.__init__).parameters
     else {"lib_name": None, "lib_version": None}
@@ -193,7 +193,7 @@ class RedisStore(TaskStore):
             "protocol": 2,
             "socket_timeout": timeout,
             "socket_connect_timeout": timeout,
-            **_NO_CLIENT_INFO,
+            **NO_CLIENT_INFO,
         }
         # Commands time out by themselves; a health check would add a PING (a round trip) to
         # every new connection and to the first command after 10 s idle.

@@ -35,9 +35,17 @@ class RedisHistory:
     def __init__(self, url: str, prefix: str, timeout: float, max_rows: int = 100_000, keep: int = 5) -> None:
         import redis.asyncio as aioredis
 
-        # decode_responses=True: every answer is str (redis-py's stubs cannot say so).
+        from ..store_redis import NO_CLIENT_INFO
+
+        # decode_responses=True: every answer is str (redis-py's stubs cannot say so). As the task store's
+        # connections, nothing is sent before the first command (no CLIENT SETINFO: a round trip saved).
         self._redis: Any = aioredis.from_url(
-            url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout, protocol=2
+            url,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            protocol=2,
+            **NO_CLIENT_INFO,
         )
         self._prefix = prefix + "history:"
         self.max_rows = max_rows
@@ -46,7 +54,7 @@ class RedisHistory:
         self._prune = self._redis.register_script(lua_script("history_prune.lua"))
 
     async def start(self) -> None:
-        await self._redis.ping()
+        """Nothing to do: the recorder's first command (loading the usual durations) finds an unreachable Redis."""
 
     async def add(self, rows: list[dict[str, Any]]) -> None:
         args: list[str] = [self._prefix, str(self.max_rows), str(self.keep)]
