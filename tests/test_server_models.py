@@ -89,29 +89,42 @@ def test_meta_size_is_capped():
     assert "limit is 16384" in errors_for(json.dumps(big))["meta"]
 
 
-# Values at the edges of both validators: 64 bits, a float's range, integers written as floats.
+# Values at the edges of both decoders: 64 bits, a float's range, integers written as floats.
 _EDGES = [2**63 - 1, 2**63, -(2**63), -(2**63) - 1, int(1.7976931348623157e308), int(1.7976931348623157e308) + 1]
 _VALUES = st.one_of(
     st.integers(),
     st.sampled_from(_EDGES),
     st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=3),
     st.sampled_from([12.0, -1.0, 9.3e18, True, None, "1", [], {}, {"a": [1]}, "start", "close", "x" * 300]),
 )
-_FIELDS = ["n", "total", "timestamp", "elapsed", "rate", "seq", "pid", "desc", "unit", "host", "status", "meta"]
+_FIELDS = ["n", "total", "timestamp", "elapsed", "rate", "seq", "pid", "desc", "unit", "host", "status", "meta", "x"]
 
 
-@settings(max_examples=400, deadline=None, database=None, derandomize=True)
+def _shapes(events):
+    return [[(key, type(value)) for key, value in event.items()] for event in events]
+
+
+@settings(max_examples=600, deadline=None, database=None, derandomize=True)
 @given(st.dictionaries(st.sampled_from(_FIELDS), _VALUES, max_size=5), st.booleans())
-def test_the_fast_validator_accepts_nothing_the_full_one_refuses_and_gives_the_same_events(fields, batch):
-    """Bodies are checked by pydantic-core alone first; the Python validators see only what that refuses."""
+def test_the_fast_decoder_accepts_nothing_the_full_one_refuses_and_gives_the_same_events(fields, batch):
+    """Bodies are decoded by msgspec first; pydantic and its Python validators see only what that refuses."""
     event = {"task_id": "a", **fields}
     raw = json.dumps([event, event] if batch else event).encode()
-    try:
-        fast = (models._fast_many if batch else models._fast_one).validate_json(raw)
-    except ValidationError:
+    fast = models._fast(raw)
+    if fast is None:
         return  # the full validator decides, as parse_events does
     full = models._body.validate_json(raw)
+    full = full if isinstance(full, list) else [full]
     assert fast == full
-    assert [[type(v) for v in e.values()] for e in (fast if batch else [fast])] == [
-        [type(v) for v in e.values()] for e in (full if batch else [full])
-    ]
+    assert _shapes(fast) == _shapes(full)  # int stays int, float float, in the schema's key order
+
+
+def test_the_fast_decoder_has_the_schema_s_fields_in_its_order():
+    assert models._Wire.__struct_fields__ == tuple(models.Event.__annotations__)
+
+
+def test_a_meta_too_large_takes_the_full_path_and_its_error():
+    raw = json.dumps({"task_id": "a", "meta": {"x": "y" * MAX_META_BYTES}}).encode()
+    assert models._fast(raw) is None
+    assert f"the limit is {MAX_META_BYTES}" in errors_for(raw)["meta"]

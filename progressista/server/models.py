@@ -4,29 +4,26 @@ Events are validated straight from the request bytes by one pydantic
 ``TypeAdapter`` into plain dicts holding only the fields the client sent, which
 is exactly what a partial update needs (missing fields keep their value).
 
-Two adapters of one schema: the fast one checks numbers in pydantic-core
-(:data:`FastNumber`, :data:`FastCounter`), accepts a subset of what :data:`Event`
-accepts and gives the same dicts; only a body it refuses goes through the
-Python validators, which accept the rest (``12.0`` as a count) and word every error.
+Two decoders of one schema: the fast one (msgspec, :class:`_Wire`) accepts a
+subset of what :data:`Event` accepts and gives the same dicts; only a body it
+refuses goes through pydantic and its Python validators, which accept the rest
+(``12.0`` as a count) and word every error.
 """
 
 from __future__ import annotations
 
 import json
-import types
-import typing
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, cast
 
-from annotated_types import Ge, Gt, Le, Lt
+import msgspec
+from msgspec import UNSET, UnsetType
 from pydantic import (
     AfterValidator,
-    AllowInfNan,
     ConfigDict,
     Discriminator,
     Field,
     PlainValidator,
-    Strict,
     Tag,
     TypeAdapter,
     ValidationError,
@@ -161,34 +158,56 @@ EventBody = Annotated[
 _body: TypeAdapter[Event | list[Event]] = TypeAdapter(EventBody)
 _one: TypeAdapter[Event] = TypeAdapter(Event)
 
-#: :data:`Number` and :data:`Counter` checked by pydantic-core alone (no call into Python per value).
-# Both within 64 bits: a larger integer would pass as a float (converted), so it and larger numbers
-# take the Python validator, whose range is a float's.
-FastNumber = (
-    Annotated[int, Strict(), Ge(-(2**63)), Lt(2**63)]
-    | Annotated[float, Strict(), AllowInfNan(False), Gt(-(2**63)), Lt(2**63)]
+# The fast path: msgspec decodes and checks a body in one C pass, 2.5x faster than pydantic-core
+# here (60 vs 150 us for 100 events), into a subset of what :data:`Event` accepts with the same dicts
+# (tests/test_server_models.py compares them); a body it refuses goes to pydantic, which words the
+# errors. Numbers within 64 bits: a larger one, or a float past that range, takes the Python validator.
+_Number = (
+    Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)] | Annotated[float, msgspec.Meta(gt=-(2.0**63), lt=2.0**63)]
 )
-FastCounter = Annotated[int, Strict(), Ge(0), Le(MAX_SEQ)]
-_FAST = {Number: FastNumber, Counter: FastCounter}
+_Counter = Annotated[int, msgspec.Meta(ge=0, le=MAX_SEQ)]
 
 
-def _fast(annotation: Any) -> Any:
-    """``annotation`` with :data:`Number` and :data:`Counter` (also inside ``X | None``) in their fast forms."""
-    if annotation in _FAST:
-        return _FAST[annotation]
-    if get_origin(annotation) in (typing.Union, types.UnionType):
-        return typing.Union[tuple(_fast(arg) for arg in get_args(annotation))]  # noqa: UP007
-    return annotation
+def _up_to(limit: int) -> Any:
+    return Annotated[str, msgspec.Meta(max_length=limit)]
 
 
-_FastEvent = TypedDict(  # type: ignore[misc]
-    "_FastEvent", {name: _fast(hint) for name, hint in get_type_hints(Event, include_extras=True).items()}, total=False
-)
-_FastEvent.__pydantic_config__ = Event.__pydantic_config__  # type: ignore[attr-defined]
-# One adapter per shape, picked from the first byte: a callable discriminator makes pydantic build
-# the whole body as Python objects first, which costs as much as the validation itself.
-_fast_one: TypeAdapter[Any] = TypeAdapter(_FastEvent)
-_fast_many: TypeAdapter[Any] = TypeAdapter(list[_FastEvent])
+class _Wire(msgspec.Struct, forbid_unknown_fields=True):
+    """:data:`Event` for msgspec, field for field in the same order (an unsent field stays ``UNSET``)."""
+
+    task_id: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TASK_ID)]
+    status: Literal["start", "update", "close", "error"] | UnsetType = UNSET
+    desc: _up_to(MAX_DESC) | None | UnsetType = UNSET  # type: ignore[valid-type]
+    unit: _up_to(MAX_UNIT) | None | UnsetType = UNSET  # type: ignore[valid-type]
+    n: _Number | UnsetType = UNSET
+    total: _Number | None | UnsetType = UNSET
+    timestamp: _Number | None | UnsetType = UNSET
+    elapsed: _Number | None | UnsetType = UNSET
+    rate: _Number | None | UnsetType = UNSET
+    postfix: _up_to(MAX_POSTFIX) | None | UnsetType = UNSET  # type: ignore[valid-type]
+    meta: dict[str, Any] | UnsetType = UNSET
+    seq: _Counter | None | UnsetType = UNSET
+    host: _up_to(MAX_HOST) | None | UnsetType = UNSET  # type: ignore[valid-type]
+    pid: _Counter | None | UnsetType = UNSET
+
+
+_fast_one = msgspec.json.Decoder(_Wire)
+_fast_many = msgspec.json.Decoder(list[_Wire])
+
+
+def _fast(raw: bytes) -> list[Event] | None:
+    """The events of ``raw`` by the fast path, or ``None``: pydantic decides."""
+    try:
+        if raw[:64].lstrip()[:1] == b"[":
+            events = msgspec.to_builtins(_fast_many.decode(raw))  # dicts without the UNSET fields
+        else:
+            events = [msgspec.to_builtins(_fast_one.decode(raw))]
+        for event in events:
+            if "meta" in event:
+                event["meta"] = _small_finite_json(event["meta"])
+    except (msgspec.DecodeError, ValueError):  # msgspec.ValidationError is a DecodeError
+        return None
+    return cast(list[Event], events)
 
 
 def parse_events(raw: bytes) -> list[Event]:
@@ -199,12 +218,11 @@ def parse_events(raw: bytes) -> list[Event]:
     >>> parse_events(b'{"task_id": "a", "n": 3, "seq": 12.0}'), parse_events(b'[{"task_id": "a", "total": 1.5}]')
     ([{'task_id': 'a', 'n': 3, 'seq': 12}], [{'task_id': 'a', 'total': 1.5}])
     """
-    fast = _fast_many if raw[:64].lstrip()[:1] == b"[" else _fast_one
-    try:
-        body = fast.validate_json(raw)
-    except ValidationError:
-        body = _body.validate_json(raw)  # accepts what the fast one does not, or words the errors
-    return body if isinstance(body, list) else [body]
+    events = _fast(raw)
+    if events is None:
+        body = _body.validate_json(raw)  # accepts what the fast path does not, or words the errors
+        events = body if isinstance(body, list) else [body]
+    return events
 
 
 def explain(error: ValidationError) -> list[dict[str, str]]:
