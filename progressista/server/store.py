@@ -222,13 +222,15 @@ class MemoryStore(TaskStore):
                 self._drop(task_id)
             change.removed = evicted
         applied = 0
+        changed, put = change.tasks, self._put
         for event in events:
             task_id = event["task_id"]
             merged = merge(tasks.get(task_id), event, now)
             if merged is not None:
-                self._put(task_id, merged.task)
-                if merged.changed:
-                    change.tasks[task_id] = merged.task
+                task, moved = merged
+                put(task_id, task)
+                if moved:
+                    changed[task_id] = task
                     applied += 1
         self._changed(change)
         return applied

@@ -51,6 +51,11 @@ class Merged(NamedTuple):
     changed: bool
 
 
+#: Makes a :class:`Merged` from a tuple without the Python-level ``__new__`` a NamedTuple has (0.13 us
+#: against 0.2 a call; :func:`merge` runs per event).
+_merged = tuple.__new__
+
+
 def merge(task: Task | None, event: Event, now: float) -> Merged | None:
     """Apply ``event`` to ``task``; ``None`` when the event is ignored.
 
@@ -70,7 +75,7 @@ def merge(task: Task | None, event: Event, now: float) -> Merged | None:
     if task is None or (status == "start" and task["status"] in FINAL):
         fresh = _updated(TASK_DEFAULTS, event)
         fresh["status"], fresh["created_at"], fresh["updated_at"], fresh["seen_at"] = status, now, now, now
-        return Merged(fresh, True)
+        return _merged(Merged, (fresh, True))
     if status != "start":
         if task["status"] in FINAL:
             return None
@@ -87,10 +92,10 @@ def merge(task: Task | None, event: Event, now: float) -> Merged | None:
     merged = _updated(task, event)
     if progress:
         merged["status"], merged["updated_at"], merged["seen_at"] = status, now, now
-        return Merged(merged, True)
+        return _merged(Merged, (merged, True))
     revived = task["status"] == "lost"
     merged["status"], merged["seen_at"] = "update" if revived else task["status"], now
-    return Merged(merged, revived)
+    return _merged(Merged, (merged, revived))
 
 
 def _updated(task: Mapping[str, Any], event: Event) -> Task:
