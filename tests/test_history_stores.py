@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from progressista.protocol.groups import group_of
 from progressista.protocol.history import task_key
 from progressista.server.history.recorder import History
 from progressista.server.history.rows import Keys, Query, row_of
@@ -57,7 +58,7 @@ def test_keys_remembered_by_group_are_task_key_exactly():
     ids += ["".join(rng.choice("ab-1:9") for _ in range(rng.randrange(1, 12))) for _ in range(2000)]
     for task_id in ids:
         for meta in ({}, {"key": "etl:load"}, {"key": "  "}, {"key": 3}):
-            assert keys.of(task_id, meta) == task_key(task_id, meta), (task_id, meta)
+            assert keys.of(task_id, meta, group_of(task_id)) == task_key(task_id, meta), (task_id, meta)
 
 
 def test_a_row_built_with_keys_is_the_row_built_without():

@@ -50,7 +50,11 @@ ROW_FIELDS = (
 
 def row_id(task_id: str, task: Mapping[str, Any]) -> str:
     """One run of one task: its id and the server time it was created."""
-    return f"{task_id}@{task.get('created_at')!r}"
+    return _row_id(task_id, repr(task.get("created_at")))
+
+
+def _row_id(task_id: str, created_text: str) -> str:
+    return f"{task_id}@{created_text}"
 
 
 # Longer ids go to task_key itself, which cuts keys at 256 characters.
@@ -71,25 +75,19 @@ class Keys:
         self._stamp: object = None
         self._stamp_text = repr(None)
 
-    def of(self, task_id: str, meta: Mapping[str, Any]) -> str:
-        """``task_key(task_id, meta)``."""
-        return self.of_grouped(task_id, meta)[0]
-
-    def of_grouped(self, task_id: str, meta: Mapping[str, Any]) -> tuple[str, str | None]:
-        """``task_key(task_id, meta)`` and ``group_of(task_id)``, from one look at the id."""
-        prefix, colon, rest = task_id.partition(":")
-        group = prefix if colon and prefix and rest else None
+    def of(self, task_id: str, meta: Mapping[str, Any], group: str | None) -> str:
+        """``task_key(task_id, meta)``, ``group`` being ``group_of(task_id)``."""
         if META_KEY in meta or len(task_id) > _CACHED_ID:
-            return task_key(task_id, meta), group
+            return task_key(task_id, meta)
         if group is None:
-            return task_id, None
-        head = self._heads.get(prefix)
+            return task_id
+        head = self._heads.get(group)
         if head is None:
             if len(self._heads) >= self.LIMIT:
                 self._heads.clear()
-            # Neither "<prefix>:x" nor "<head>:<rest>" is longer than the task id plus one, so task_key cuts neither.
-            head = self._heads[prefix] = task_key(prefix + ":x", None)[:-2]
-        return f"{head}:{rest}", group
+            # Neither "<group>:x" nor "<head>:<rest>" is longer than the task id plus one, so task_key cuts neither.
+            head = self._heads[group] = task_key(group + ":x", None)[:-2]
+        return f"{head}:{task_id[len(group) + 1 :]}"
 
     def text(self, value: object) -> str:
         """``repr(value)``."""
@@ -121,12 +119,13 @@ def row_of(
     rate = n / duration if n is not None and duration > 0 else None
     found = get("meta")
     meta: Mapping[str, Any] = found if type(found) is dict or isinstance(found, Mapping) else {}
+    group = group_of(task_id)
     if keys is None:
-        row_id, (key, group) = f"{task_id}@{stamp!r}", (task_key(task_id, meta), group_of(task_id))
+        key, created_text = task_key(task_id, meta), repr(stamp)
     else:
-        row_id, (key, group) = f"{task_id}@{keys.text(stamp)}", keys.of_grouped(task_id, meta)
+        key, created_text = keys.of(task_id, meta, group), keys.text(stamp)
     return {
-        "id": row_id,  # as row_id()
+        "id": _row_id(task_id, created_text),
         "key": key,
         "group": group,
         "task_id": task_id,
