@@ -14,7 +14,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -129,10 +129,8 @@ def test_slower_than_usual_comes_with_the_clock_without_a_new_event(
         recorded(first, 1)
     # The run took a few ms; make it 2 s in the file the next server reads at start, so a new run is not
     # slow at once but after 3 s (as tests/test_history.py sets durations apart).
-    db = sqlite3.connect(path)
-    with db:
+    with closing(sqlite3.connect(path)) as db, db:
         db.execute("UPDATE runs SET created_at = ended_at - 2, duration = 2")
-    db.close()
     server = start_server(history_path=path)
     frames: list[str] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(str(frame))))

@@ -100,14 +100,12 @@ def test_the_usual_duration_is_the_median_of_the_last_five_successful_runs(tmp_p
         recorded(server, 7)
     # Durations are the server's clock: set them apart in the file the next server reads at start.
     durations = {1: 10, 2: 900, 3: 20, 4: 5, 5: 30, 6: 40, 7: 50}  # run 4 failed; run 1 is the sixth success
-    db = sqlite3.connect(path)
-    with db:
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
         for day, seconds in durations.items():
             db.execute(
                 "UPDATE runs SET created_at = ended_at - ?, duration = ? WHERE task_id = ?",
                 (seconds, seconds, f"nightly-2026-12-0{day}:load"),
             )
-    db.close()
     with run_server(history_path=path) as again:
         usual = runs(again, key="nightly:load")["usual"]["nightly:load"]
         assert usual["runs"] == 5 and usual["duration"] == 40  # median of 50, 40, 30, 20, 900: not 10, not 5
@@ -242,9 +240,8 @@ def test_a_full_history_disk_leaves_ingest_working_and_logs_once_per_streak(tmp_
         assert requests.get(server.url + "/health", timeout=5).json()["status"] == "ok"
         filler.unlink()
         wait_until(lambda: "history: recording works again" in server.output(), timeout=15, what="recovery")
-    db = sqlite3.connect(folder / "history.sqlite")
-    assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 205  # nothing lost: kept and retried
-    db.close()
+    with contextlib.closing(sqlite3.connect(folder / "history.sqlite")) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 205  # nothing lost: kept and retried
 
 
 def test_runs_recorded_just_before_a_stop_are_kept(tmp_path):
@@ -252,6 +249,5 @@ def test_runs_recorded_just_before_a_stop_are_kept(tmp_path):
     with ServerProcess(history_path=str(path)) as server:
         _post_closes(server, 50)
         server.stop()
-    db = sqlite3.connect(path)
-    assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 50
-    db.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 50

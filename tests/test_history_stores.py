@@ -5,9 +5,13 @@ range, the recorder's queue. A real SQLite file each, driven through the classes
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sqlite3
+import threading
 import time
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 
@@ -47,7 +51,7 @@ async def stored(path, max_rows: int = 100_000, *batches):
 
 
 def count(path) -> int:
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         return int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
 
@@ -96,7 +100,7 @@ def test_past_the_cap_the_oldest_runs_go(tmp_path):
     path = tmp_path / "history.sqlite"
     made = rows(250)
     run(stored(path, 100, made[:90], made[90:200], made[200:]))
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         left = [task_id for (task_id,) in db.execute("SELECT task_id FROM runs ORDER BY ended_at")]
     assert left == [row["task_id"] for row in made[150:]]
 
@@ -132,13 +136,28 @@ def test_a_group_is_the_runs_whose_task_id_starts_with_it_and_only_those(tmp_pat
 def test_a_file_made_with_the_group_index_loses_it_and_keeps_its_runs(tmp_path):
     path = tmp_path / "history.sqlite"
     run(stored(path, 100_000, rows(3)))
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         db.execute("CREATE INDEX runs_by_group ON runs (grp, ended_at)")  # as files made before had it
     run(stored(path, 100_000, rows(2, group="nightly-2")))
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         indexes = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "runs_by_group" not in indexes and {"runs_by_key", "runs_by_time"} <= indexes
     assert count(path) == 5
+
+
+def open_files(path) -> int:
+    """How many of this process's file descriptors are open on ``path``."""
+    return sum(Path(f"/proc/self/fd/{fd}").resolve() == path.resolve() for fd in os.listdir("/proc/self/fd"))
+
+
+def test_a_history_file_that_cannot_be_opened_leaves_nothing_open(tmp_path):
+    path = tmp_path / "history.sqlite"
+    path.write_bytes(b"not a database, " * 1024)
+    history = History(SqliteHistory(path))
+    with pytest.raises(sqlite3.DatabaseError, match="not a database"):
+        run(history.start({}))
+    assert open_files(path) == 0
+    assert not [thread for thread in threading.enumerate() if thread.name.startswith("progressista-history")]
 
 
 def test_the_recorder_queues_on_observe_and_writes_rows_and_usual_durations_in_a_batch(tmp_path):

@@ -123,8 +123,13 @@ class History:
         """Open the store, load the usual durations, and remember the lost ``tasks`` (their rows come at removal)."""
         if self.store is None:
             return
-        await self.store.start()
-        for key, runs in (await self.store.successes(USUAL_RUNS)).items():
+        try:
+            await self.store.start()
+            successes = await self.store.successes(USUAL_RUNS)
+        except BaseException:
+            await self.store.close()  # it cannot be opened or read: no connection or thread is left behind
+            raise
+        for key, runs in successes.items():
             self._usual[key] = deque(runs, maxlen=USUAL_RUNS)
         self._lost = {task_id: task for task_id, task in tasks.items() if task.get("status") == "lost"}
         self._builder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="progressista-history-rows")

@@ -122,15 +122,21 @@ class SqliteHistory:
 
     async def start(self) -> None:
         def open_db() -> int:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute(f"PRAGMA page_size={_PAGE_SIZE}")  # first: it sizes a new file; an old one keeps its own
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-            self._db.executescript(_SCHEMA)
-            with contextlib.suppress(sqlite3.OperationalError):  # read-only: kept, and read as before
-                self._db.execute(_DROP_GROUP_INDEX)
-            return int(self._db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+            db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            try:
+                db.execute(f"PRAGMA page_size={_PAGE_SIZE}")  # first: it sizes a new file; an old one keeps its own
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+                db.executescript(_SCHEMA)
+                with contextlib.suppress(sqlite3.OperationalError):  # read-only: kept, and read as before
+                    db.execute(_DROP_GROUP_INDEX)
+                rows = int(db.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
+            except BaseException:
+                db.close()  # a file that cannot be opened leaves no connection behind
+                raise
+            self._db = db
+            return rows
 
         self._rows = await asyncio.get_running_loop().run_in_executor(self._thread, open_db)
 
