@@ -1,24 +1,30 @@
 -- Keep history rows, each once, with the indexes they are read by; drop the oldest past the cap.
--- ARGV: prefix ("<prefix>history:"), max rows, successes kept per key, then per row:
---   id, key, group ("" for none), status, ended_at, duration, rate ("" for none), row JSON
+-- ARGV: prefix ("<prefix>history:"), max rows, successes kept per key, then the batch in two arguments
+-- (not eight a row: the server packs each argument in Python, and that cost more than the rows' JSON):
+--   FIELDS, a JSON array holding per row [id, key, group ("" for none), status, ended_at, duration,
+--   rate ("" for none)], all texts (the scores and the ok: entries keep Python's exact float text);
+--   ROWS, the rows' JSON texts in the same order, one a line (JSON text holds no raw newline).
 -- Keys: rows (hash id -> JSON), time (zset by ended_at), key:<key> and group:<group> (zsets),
 --   ok:<key> (list of "duration rate" of its last successful runs, newest first).
 local prefix, max_rows, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local fields = cjson.decode(ARGV[4])
 local rows, time = prefix .. 'rows', prefix .. 'time'
-local added = 0
-for i = 4, #ARGV, 8 do
-  local id, key, group, status, ended = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  if redis.call('HSETNX', rows, id, ARGV[i + 7]) == 1 then
+local added, i = 0, 0
+for text in string.gmatch(ARGV[5], '[^\n]+') do
+  i = i + 1
+  local id, key, group, status, ended, duration, rate = unpack(fields[i])
+  if redis.call('HSETNX', rows, id, text) == 1 then
     added = added + 1
     redis.call('ZADD', time, ended, id)
     redis.call('ZADD', prefix .. 'key:' .. key, ended, id)
     if group ~= '' then redis.call('ZADD', prefix .. 'group:' .. group, ended, id) end
     if status == 'close' then
-      redis.call('LPUSH', prefix .. 'ok:' .. key, ARGV[i + 5] .. ' ' .. ARGV[i + 6])
+      redis.call('LPUSH', prefix .. 'ok:' .. key, duration .. ' ' .. rate)
       redis.call('LTRIM', prefix .. 'ok:' .. key, 0, keep - 1)
     end
   end
 end
+if i ~= #fields then return redis.error_reply('history_add: ' .. #fields .. ' rows of fields, ' .. i .. ' of JSON') end
 local excess = redis.call('ZCARD', time) - max_rows
 if excess > 0 then
   for _, id in ipairs(redis.call('ZRANGE', time, 0, excess - 1)) do
