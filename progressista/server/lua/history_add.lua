@@ -8,6 +8,11 @@
 --   ok:<key> (list of "duration rate" of its last successful runs, newest first).
 local prefix, max_rows, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local fields = cjson.decode(ARGV[4])
+local _, newlines = string.gsub(ARGV[5], '\n', '')
+local texts = ARGV[5] == '' and 0 or newlines + 1
+if texts ~= #fields then  -- checked before anything is written: a script's error undoes nothing
+  return redis.error_reply('history_add: ' .. #fields .. ' rows of fields, ' .. texts .. ' of JSON')
+end
 local rows, time = prefix .. 'rows', prefix .. 'time'
 local added, i = 0, 0
 for text in string.gmatch(ARGV[5], '[^\n]+') do
@@ -24,7 +29,6 @@ for text in string.gmatch(ARGV[5], '[^\n]+') do
     end
   end
 end
-if i ~= #fields then return redis.error_reply('history_add: ' .. #fields .. ' rows of fields, ' .. i .. ' of JSON') end
 local excess = redis.call('ZCARD', time) - max_rows
 if excess > 0 then
   for _, id in ipairs(redis.call('ZRANGE', time, 0, excess - 1)) do
