@@ -128,3 +128,31 @@ def test_a_meta_too_large_takes_the_full_path_and_its_error():
     raw = json.dumps({"task_id": "a", "meta": {"x": "y" * MAX_META_BYTES}}).encode()
     assert models._fast(raw) is None
     assert f"the limit is {MAX_META_BYTES}" in errors_for(raw)["meta"]
+
+
+@pytest.mark.parametrize("char", ["é", "東", "\U0001f600", '"', "\n"])
+def test_a_meta_of_any_text_is_held_to_the_limit_as_json_writes_it(char):
+    """The fast path measures a meta by msgspec's UTF-8; the limit counts ``json``'s ASCII text, up to 6 times
+    longer a character: at the limit both paths agree."""
+    ascii_length = len(json.dumps(char)) - 2  # what one character costs in the limit's text
+    fits = (MAX_META_BYTES - len('{"x":""}')) // ascii_length
+    for count, accepted in ((fits, True), (fits + 1, False)):
+        raw = json.dumps({"task_id": "a", "meta": {"x": char * count}}).encode()
+        if accepted:
+            assert parse_events(raw)[0]["meta"] == {"x": char * count}
+        else:
+            assert models._fast(raw) is None
+            assert f"the limit is {MAX_META_BYTES}" in errors_for(raw)["meta"]
+
+
+def test_the_texts_and_metas_of_many_bars_are_held_once():
+    def event(i: int) -> bytes:
+        fields = {"desc": "Download", "unit": "B", "postfix": "ok", "host": "node-1", "meta": {"job": "run-7"}}
+        return json.dumps({"task_id": f"t{i}", **fields}).encode()
+
+    first, second = parse_events(event(1))[0], parse_events(event(2))[0]
+    for name in ("desc", "unit", "postfix", "host", "meta"):
+        assert first[name] is second[name], name
+    long_desc = "d" * 65  # past what is kept: held by its own task only
+    one, two = (parse_events(json.dumps({"task_id": "a", "desc": long_desc}).encode())[0] for _ in range(2))
+    assert one["desc"] == two["desc"] and one["desc"] is not two["desc"]
