@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -72,6 +72,20 @@ def _finite_number(value: Any) -> int | float:
 _METAS: dict[str, dict[str, Any]] = {}
 _METAS_KEPT = 10_000
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _seen(cache: dict[K, V], key: K, value: V) -> V:
+    """What ``cache`` holds for ``key``, else ``value``, kept for next time (past :data:`_METAS_KEPT` entries
+    the cache starts over)."""
+    kept = cache.get(key)
+    if kept is None:
+        if len(cache) >= _METAS_KEPT:
+            cache.clear()
+        kept = cache[key] = value
+    return kept
+
 
 def _small_finite_json(meta: dict[str, Any]) -> dict[str, Any]:
     """``meta`` if its JSON is finite and small enough; an identical meta seen before is returned instead.
@@ -86,12 +100,7 @@ def _small_finite_json(meta: dict[str, Any]) -> dict[str, Any]:
         raise ValueError("must not contain NaN or Infinity") from None
     if len(text) > MAX_META_BYTES:
         raise ValueError(f"is {len(text)} bytes of JSON; the limit is {MAX_META_BYTES}")
-    shared = _METAS.get(text)
-    if shared is None:
-        if len(_METAS) >= _METAS_KEPT:
-            _METAS.clear()
-        shared = _METAS[text] = meta
-    return shared
+    return _seen(_METAS, text, meta)
 
 
 Number = Annotated[
@@ -214,12 +223,7 @@ def _shared_meta(meta: dict[str, Any]) -> dict[str, Any]:
     key = _encode(meta)
     if len(key) > _SURELY_SMALL:
         return _small_finite_json(meta)
-    shared = _FAST_METAS.get(key)
-    if shared is None:
-        if len(_FAST_METAS) >= _METAS_KEPT:
-            _FAST_METAS.clear()
-        shared = _FAST_METAS[key] = meta
-    return shared
+    return _seen(_FAST_METAS, key, meta)
 
 
 def _shared_texts(event: dict[str, Any]) -> None:
@@ -232,9 +236,7 @@ def _shared_texts(event: dict[str, Any]) -> None:
             if shared is not None:
                 event[name] = shared
             elif len(text) <= _TEXT_LONGEST:
-                if len(texts) >= _METAS_KEPT:
-                    texts.clear()
-                texts[text] = text
+                _seen(texts, text, text)
 
 
 def _fast(raw: bytes) -> list[Event] | None:
