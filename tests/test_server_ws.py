@@ -132,8 +132,10 @@ def test_a_large_groups_row_follows_without_further_changes(server):
         listener = Listener(ws)
         assert listener.next()["groups"]["big"]["n"] == 2500
         server.post({"task_id": "big:0000", "n": 9})
-        row = listener.until(lambda m: "big" in m["groups"])["groups"]["big"]
-        assert row == groups_of(server)["big"] and row["n"] == 2508
+        # The row with the change: a loaded machine may first send the row of the 2,500 again (the group
+        # was still being computed when the snapshot was taken, and the next delta carries the view's row).
+        row = listener.until(lambda m: m["groups"].get("big", {}).get("n") == 2508)["groups"]["big"]
+        assert row == groups_of(server)["big"]
 
 
 def test_default_mode_messages_have_no_group_rows(server):
