@@ -125,7 +125,8 @@ def test_a_server_without_rules_shows_no_alert(start_server):
         assert (app.alert_rules, app.alerts) == (0, [])
         assert app.connection.alert is None
         assert "⚑" not in header(app) and "connected" in header(app)
-        assert "Alerts" in footer_keys(app)
+        # The footer is composed again when the keys on offer change: its keys, once it has drawn them.
+        await until(pilot, lambda: "Alerts" in footer_keys(app), "the Alerts key in the footer")
         screen = await opened(pilot, app)
         assert "no rules" in screen.title_text and screen.rows() == []
         await pilot.press("d", "c")  # the board's keys do nothing behind the list
