@@ -75,6 +75,9 @@ def loaded(server: Any) -> None:
 async def ready(pilot: Pilot[None], app: WatchApp, count: int = 4) -> None:
     await until(pilot, lambda: len(app.board.tasks) == count and app.connection.state == "connected", "the tasks")
     await until(pilot, lambda: app.stats.layouts and len(app.column("active").task_ids) == 2, "the layout")
+    # The keys on offer follow the server's answer to GET /access, and the footer is composed again (empty
+    # meanwhile) when they change: the footer as it stays, once that answer is in.
+    await until(pilot, lambda: app.can is not None and "question_mark" in visible_footer_keys(app), "the footer")
     await pilot.pause()
 
 
