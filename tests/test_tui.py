@@ -35,7 +35,7 @@ def screen_text(task_list: TaskList) -> str:
 
 
 def retry_shown(text: str) -> int:
-    """The seconds the connection bar's "reconnecting in Ns" counts down from (0 when it shows none)."""
+    """The seconds left that the connection bar's "reconnecting in Ns" shows (0 when it shows none)."""
     shown = re.search(r"reconnecting in (\d+)s", text)
     return int(shown.group(1)) if shown else 0
 

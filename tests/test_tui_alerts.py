@@ -21,9 +21,7 @@ from rich.style import Style
 from starlette.responses import JSONResponse
 from support import LiveServer, wait_until
 from textual.pilot import Pilot
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
-from tui_support import drive, event, offline, until, watch
+from tui_support import drive, event, footer_keys, offline, until, watch
 
 from progressista.tui.alerts import AlertsScreen
 from progressista.tui.app import WatchApp
@@ -63,10 +61,6 @@ def alert_style(app: WatchApp) -> Style:
 
 def tone(app: WatchApp, name: str) -> Style:
     return app.connection.get_component_rich_style(f"connection-bar--alert-{name}")
-
-
-def footer_keys(app: WatchApp) -> set[str]:
-    return {key.description for key in app.query_one(Footer).query(FooterKey)}
 
 
 async def recorded(server: LiveServer, count: int) -> list[dict[str, Any]]:

@@ -14,9 +14,8 @@ import support
 from starlette.responses import JSONResponse
 from support import LiveServer
 from textual.pilot import Pilot
-from textual.widgets import Footer, Input
-from textual.widgets._footer import FooterKey
-from tui_support import drive, event, until, watch
+from textual.widgets import Input
+from tui_support import drive, event, footer_keys, until, watch
 
 from progressista.api import ApiError, ProgressistaApi
 from progressista.tui.app import WatchApp
@@ -50,10 +49,6 @@ def role_server(start_server: Any) -> LiveServer:
     server.http.headers["Authorization"] = "Bearer ADMIN"
     assert server.post([event("job"), event("done", "close")]).status_code == 200
     return server
-
-
-def footer_keys(app: WatchApp) -> set[str]:
-    return {key.description for key in app.query_one(Footer).query(FooterKey)}
 
 
 def header(app: WatchApp) -> str:

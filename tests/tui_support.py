@@ -13,6 +13,8 @@ from typing import Any
 
 from support import LiveServer
 from textual.pilot import Pilot
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 from progressista.protocol.feed import Backoff
 from progressista.tui.app import WatchApp, create_app
@@ -37,6 +39,11 @@ async def until(pilot: Pilot[None], predicate: Callable[[], Any], what: str, tim
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await pilot.pause(0.02)
+
+
+def footer_keys(app: WatchApp) -> set[str]:
+    """The descriptions of the keys the footer draws (none while it is composed again, when the keys change)."""
+    return {key.description for key in app.query_one(Footer).query(FooterKey)}
 
 
 def event(task_id: str, status: str = "update", **fields: Any) -> dict[str, Any]:
