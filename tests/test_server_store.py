@@ -283,6 +283,35 @@ def test_redis_pass_skips_tasks_heard_from_since_it_looked(redis_server):
     run_on(RedisStore(redis_server.url, f"race-{uuid.uuid4().hex[:8]}:"), check)
 
 
+def test_redis_writes_that_redis_runs_long_serve_the_clients_in_two_halves(redis_server):
+    """Big batches on a near Redis: Redis running the write is its longer part, so the next writes take half
+    of the clients each (``write_size``), and the half left waiting is written without another request
+    arriving. Every request is answered with its events applied, and they are all in Redis."""
+    from progressista.server.store_redis import RedisStore
+
+    clients, events = 20, 1000  # 20,000 events a round: Redis runs a write for far longer than its round trip
+
+    def request(client: int, n: int) -> list[dict]:
+        return [{"task_id": f"c{client}-t{i}", "n": n} for i in range(events)]
+
+    async def check(store, _):
+        async def round_of(n: int) -> tuple[list[int], int]:
+            before = store.commits
+            answers = await asyncio.wait_for(
+                asyncio.gather(*(store.apply(request(c, n), time.time()) for c in range(clients))), 60
+            )
+            return answers, store.commits - before
+
+        first, first_writes = await round_of(1)  # nothing known of Redis yet: every client in one write
+        second, second_writes = await round_of(2)
+        assert first == second == [events] * clients
+        assert (first_writes, second_writes) == (1, 2)
+        tasks = await store.tasks(now=time.time())
+        assert len(tasks) == clients * events and {task["n"] for task in tasks.values()} == {2}
+
+    run_on(RedisStore(redis_server.url, f"halves-{uuid.uuid4().hex[:8]}:", max_tasks=100_000), check)
+
+
 def test_redis_indexes_lost_tasks_a_server_without_the_index_marked(redis_server):
     """Tasks marked lost before ``<prefix>lost`` (or ``<prefix>counts``) existed are indexed at start,
     so the cap can evict them (and /health counts them)."""

@@ -26,7 +26,10 @@ in flight at a time, so the next one also waits, briefly, for the clients it
 just answered: without that, a client that posts again at once misses the
 write that has just begun and waits two round trips instead of one, and with
 25 ms to Redis eight clients got a third of the ``8 / RTT`` they can
-(``bench/redis_latency.py``). A write carries each request's events as one
+(``bench/redis_latency.py``). When Redis running a write takes longer than its
+round trip (big batches on a near Redis), a write takes half of the clients
+instead (:func:`write_size`), so this server reads one half's next requests
+while Redis writes the other's. A write carries each request's events as one
 argument (a JSON array), not one per field: redis-py packs every argument in
 Python, which was a third of the server's time with 100 events a POST.
 
@@ -70,7 +73,7 @@ from .models import Event
 from .store import Change, StoreUnavailable, TaskStore, too_many_new_tasks, too_many_tasks
 from .tasks import Lifecycle, Task, matches, new_task_limit, sweep, with_status
 
-__all__ = ["NO_CLIENT_INFO", "RedisStore", "evicts_tasks", "safe_url"]
+__all__ = ["NO_CLIENT_INFO", "RedisStore", "evicts_tasks", "safe_url", "write_size"]
 
 log = logging.getLogger("progressista.server")
 
@@ -163,6 +166,29 @@ def _encode_request(events: list[Event]) -> str:
                 out += [name, _dumps(value)]
         out[head + 4] = (len(out) - head - 5) // 2
     return _ARRAY(out)
+
+
+def write_size(waiting: int, clients: int, ran: float, trip: float) -> int:
+    """How many of the ``waiting`` requests, oldest first, the next write takes.
+
+    The last write ran ``ran`` seconds in Redis and ``trip`` seconds more (its
+    round trip), and left ``clients`` requests answered or waiting. When Redis
+    running it was the longer part, a write takes half of the clients, so that
+    two halves take turns (see :meth:`RedisStore._write_loop`); else every
+    request waiting.
+
+    >>> write_size(16, clients=16, ran=0.020, trip=0.002)  # Redis the longer part: half of them
+    8
+    >>> write_size(8, clients=16, ran=0.010, trip=0.002)  # then the half the last write left waiting
+    8
+    >>> write_size(16, clients=16, ran=0.0002, trip=0.025)  # the round trip the longer part: all of them
+    16
+    >>> write_size(1, clients=1, ran=0.020, trip=0.002), write_size(3, clients=0, ran=0.0, trip=0.0)
+    (1, 3)
+    """
+    if ran > trip:
+        return min(waiting, max(1, (clients + 1) // 2))
+    return waiting
 
 
 class RedisStore(TaskStore):
@@ -318,33 +344,45 @@ class RedisStore(TaskStore):
         return applied
 
     async def _write_loop(self) -> None:
-        """Group commit: one Lua call for every request queued since the last one.
+        """Group commit: one Lua call for the requests queued since the last one.
 
-        A client answered by one write usually posts again at once; it arrives
-        just after the next write began and would wait for two. So the next
-        write waits until as many requests have arrived as the last one
-        answered, for half of that write's round trip at most (20 ms): the
-        answered clients join it, and eight clients get a write each round trip.
-        The round trip is the write's duration less the time Redis spent running
-        it: waiting while Redis is the bottleneck would only leave it idle (with
-        batches of 100 events that wait halved ingest).
+        Two regimes, told apart by the last write: did Redis run it for longer
+        than the rest of its duration (the round trip)?
+
+        - **The round trip is the longer part** (Redis far away, or small
+          writes): a client answered by one write usually posts again at once;
+          it arrives just after the next write began and would wait for two. So
+          the next write waits until as many requests have arrived as the last
+          one answered, for half of that write's round trip at most (20 ms): the
+          answered clients join it, and eight clients get a write each round trip.
+        - **Redis running the script is the longer part** (big batches): waiting
+          would only leave Redis idle, and one write for every client has Redis
+          and this server take turns, each idle while the other works (with
+          arrays of 100 events, each used about 40% of a core). So a write takes
+          at most half of the clients (those it answered and those left waiting),
+          oldest first: the two halves alternate, this server answering one half
+          and reading its next requests while Redis runs the other's write.
         """
         loop = asyncio.get_running_loop()
-        answered, queued, ended, trip = 0, 0, 0.0, 0.0
+        answered, queued, ended, trip, ran, clients = 0, 0, 0.0, 0.0, 0.0, 0
         while True:
-            await self._wake.wait()
+            if not self._queue:  # a write that took half leaves the rest queued, the wake already spent
+                await self._wake.wait()
             self._wake.clear()
-            deadline = ended + min(trip * _REJOIN_SHARE, _REJOIN_LIMIT)
-            while self._queued - queued < answered and (left := deadline - loop.time()) > 0:
-                self._wake.clear()
-                await wait_event(self._wake, left)
-            batch, self._queue = self._queue, []
+            if ran <= trip:  # the round trip the longer part: the clients just answered rejoin
+                deadline = ended + min(trip * _REJOIN_SHARE, _REJOIN_LIMIT)
+                while self._queued - queued < answered and (left := deadline - loop.time()) > 0:
+                    self._wake.clear()
+                    await wait_event(self._wake, left)
+            take = write_size(len(self._queue), clients, ran, trip)
+            batch, self._queue = self._queue[:take], self._queue[take:]
             if not batch:
                 continue
             began = loop.time()
             ran = await self._commit(batch)
             ended = loop.time()
             answered, queued, trip = len(batch), self._queued, max(0.0, ended - began - ran)
+            clients = answered + len(self._queue)
 
     async def _commit(self, batch: list[tuple[str, asyncio.Future[int]]]) -> float:
         """Write one batch and answer every request in it, whatever happens; the seconds Redis ran it."""
