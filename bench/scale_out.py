@@ -8,7 +8,11 @@ a memory-store server and a Redis-backed server (one uvicorn process each) take
 POSTs from ``wrk``, one event each and arrays of 100 events each (the
 baselines: the memory store on the same requests); then two Redis-backed
 processes on the same Redis take the same load split over two ``wrk``
-instances (the baseline: the one Redis-backed process). Then a WebSocket
+instances (the baseline: the one Redis-backed process). With arrays of 100,
+the same Redis-backed process once more, but writing every waiting request in
+one write (:func:`one_write_for_all_app`, what the store did before it wrote for
+half of the clients when Redis running a write is its longer part): the
+per-round ratio of the two. Then a WebSocket
 dashboard on process B times 200 events POSTed to process A (p50/p99). Every
 run's events carry seqs above the last run's (:func:`fresh`), so each changes its
 task, as real traffic does: a run that began the counter again would post events
@@ -31,13 +35,25 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 from websockets.sync.client import connect
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 from common import Row, free_port, options, percentile, print_table, server  # noqa: E402
 from ingest import BATCH_LUA, SINGLE_LUA, fresh, wrk  # noqa: E402
+
+APP = "progressista.server:create_app"
+
+
+def one_write_for_all_app() -> Any:
+    """The server writing every waiting request at once, however long Redis runs a write (the baseline)."""
+    from progressista.server import create_app, store_redis
+
+    store_redis.write_size = lambda waiting, clients, ran, trip: waiting
+    return create_app()
 
 
 @contextmanager
@@ -98,23 +114,35 @@ def run(seconds: int = 4, connections: int = 16, rounds: int = 3) -> list[Row]:
     secs, conns = seconds, connections
     kinds = {"single": SINGLE_LUA, "batch": BATCH_LUA}
     results: dict[str, list[float]] = {f"{where} {kind}": [] for where in ("memory", "redis", "two") for kind in kinds}
+    results["whole batch"] = []
     with redis_server() as redis_url, ExitStack() as stack:
         memory = stack.enter_context(server(PROGRESSISTA_MAX_TASKS="100000")).url
-        one, a, b = (
+        one, a, b, whole = (
             stack.enter_context(
                 server(
-                    PROGRESSISTA_MAX_TASKS="100000", PROGRESSISTA_REDIS_URL=redis_url, PROGRESSISTA_REDIS_PREFIX=prefix
+                    app,
+                    pythonpath=str(HERE),
+                    PROGRESSISTA_MAX_TASKS="100000",
+                    PROGRESSISTA_REDIS_URL=redis_url,
+                    PROGRESSISTA_REDIS_PREFIX=prefix,
                 )
             ).url
-            for prefix in ("one:", "two:", "two:")
+            for prefix, app in (
+                ("one:", APP),
+                ("two:", APP),
+                ("two:", APP),
+                ("whole:", "scale_out:one_write_for_all_app"),
+            )
         )
-        for url in (memory, one, a, b):
+        for url in (memory, one, a, b, whole):
             for lua in kinds.values():
                 wrk(url + "/progress", fresh(lua), 1, conns)  # warm-up
-        for _ in range(rounds):
+        for i in range(rounds):
             for kind, lua in kinds.items():
                 results[f"memory {kind}"].append(wrk(memory + "/progress", fresh(lua), secs, conns))
-                results[f"redis {kind}"].append(wrk(one + "/progress", fresh(lua), secs, conns))
+                pair = [("redis", one), ("whole", whole)] if kind == "batch" else [("redis", one)]
+                for where, url in pair if i % 2 == 0 else reversed(pair):
+                    results[f"{where} {kind}"].append(wrk(url + "/progress", fresh(lua), secs, conns))
                 with ThreadPoolExecutor(2) as pool:
                     two = [pool.submit(wrk, url + "/progress", fresh(lua), secs, conns // 2) for url in (a, b)]
                     results[f"two {kind}"].append(sum(f.result() for f in two))
@@ -127,6 +155,7 @@ def run(seconds: int = 4, connections: int = 16, rounds: int = 3) -> list[Row]:
     single = median["redis single"] / median["memory single"]
     batch = median["redis batch"] / median["memory batch"]
     two_batch = median["two batch"] / median["redis batch"]
+    halves = [h / w for h, w in zip(results["redis batch"], results["whole batch"], strict=True)]
     return [
         Row(
             f"scale-out: Redis store, 1 process, 1 event/request ({of})",
@@ -143,6 +172,12 @@ def run(seconds: int = 4, connections: int = 16, rounds: int = 3) -> list[Row]:
             batch,
             ">= 0.60x",
             batch >= 0.6,
+        ),
+        Row(
+            f"scale-out: the same, writes for half of the clients vs one write for all ({of} of the pairs)",
+            _spread(results["redis batch"]),
+            f"one write for all {_spread(results['whole batch'])}; rounds {min(halves):.2f}-{max(halves):.2f}x",
+            statistics.median(halves),
         ),
         Row(
             f"scale-out: 2 processes on one Redis, 1 event/request ({of})",
