@@ -11,7 +11,7 @@ processes on the same Redis take the same load split over two ``wrk``
 instances (the baseline: the one Redis-backed process). With arrays of 100,
 the same Redis-backed process once more, but writing every waiting request in
 one write (:func:`one_write_for_all_app`, what the store did before it wrote for
-half of the clients when Redis running a write is its longer part): the
+half of the clients when its work for them outlasts a write's round trip): the
 per-round ratio of the two. Then a WebSocket
 dashboard on process B times 200 events POSTed to process A (p50/p99). Every
 run's events carry seqs above the last run's (:func:`fresh`), so each changes its
@@ -49,10 +49,10 @@ APP = "progressista.server:create_app"
 
 
 def one_write_for_all_app() -> Any:
-    """The server writing every waiting request at once, however long Redis runs a write (the baseline)."""
+    """The server writing every waiting request at once, whatever it spends on its clients (the baseline)."""
     from progressista.server import create_app, store_redis
 
-    store_redis.write_size = lambda waiting, clients, ran, trip: waiting
+    store_redis.in_halves = lambda clients, trip, per_client: False
     return create_app()
 
 

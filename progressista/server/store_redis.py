@@ -26,10 +26,10 @@ in flight at a time, so the next one also waits, briefly, for the clients it
 just answered: without that, a client that posts again at once misses the
 write that has just begun and waits two round trips instead of one, and with
 25 ms to Redis eight clients got a third of the ``8 / RTT`` they can
-(``bench/redis_latency.py``). When Redis running a write takes longer than its
-round trip (big batches on a near Redis), a write takes half of the clients
-instead (:func:`write_size`), so this server reads one half's next requests
-while Redis writes the other's. A write carries each request's events as one
+(``bench/redis_latency.py``). When the server's own work for its clients
+takes longer than a write's round trip (a near Redis), a write takes half of
+the clients instead (:func:`in_halves`), so this server answers one half and
+reads its next requests while Redis writes the other's. A write carries each request's events as one
 argument (a JSON array), not one per field: redis-py packs every argument in
 Python, which was a third of the server's time with 100 events a POST.
 
@@ -73,7 +73,7 @@ from .models import Event
 from .store import Change, StoreUnavailable, TaskStore, too_many_new_tasks, too_many_tasks
 from .tasks import Lifecycle, Task, matches, new_task_limit, sweep, with_status
 
-__all__ = ["NO_CLIENT_INFO", "RedisStore", "evicts_tasks", "safe_url", "write_size"]
+__all__ = ["NO_CLIENT_INFO", "RedisStore", "evicts_tasks", "in_halves", "safe_url"]
 
 log = logging.getLogger("progressista.server")
 
@@ -168,27 +168,26 @@ def _encode_request(events: list[Event]) -> str:
     return _ARRAY(out)
 
 
-def write_size(waiting: int, clients: int, ran: float, trip: float) -> int:
-    """How many of the ``waiting`` requests, oldest first, the next write takes.
+def in_halves(clients: int, trip: float, per_client: float) -> bool:
+    """Whether the next write takes half of the clients instead of every request waiting.
 
-    The last write ran ``ran`` seconds in Redis and ``trip`` seconds more (its
-    round trip), and left ``clients`` requests answered or waiting. When Redis
-    running it was the longer part, a write takes half of the clients, so that
-    two halves take turns (see :meth:`RedisStore._write_loop`); else every
-    request waiting.
+    One write for every client has Redis and this server take turns: the server
+    is idle for the write's round trip (``trip``: its duration less the time
+    Redis ran it), then Redis for as long as the server takes to answer the
+    clients and read their next requests (``per_client`` CPU seconds each). Two
+    halves taking turns hide one in the other, and pay off when that work of the
+    server's outlasts the round trip; against a far Redis the round trip is the
+    longer, and every client is best in each write (see
+    :meth:`RedisStore._write_loop`).
 
-    >>> write_size(16, clients=16, ran=0.020, trip=0.002)  # Redis the longer part: half of them
-    8
-    >>> write_size(8, clients=16, ran=0.010, trip=0.002)  # then the half the last write left waiting
-    8
-    >>> write_size(16, clients=16, ran=0.0002, trip=0.025)  # the round trip the longer part: all of them
-    16
-    >>> write_size(1, clients=1, ran=0.020, trip=0.002), write_size(3, clients=0, ran=0.0, trip=0.0)
-    (1, 3)
+    >>> in_halves(16, trip=0.0005, per_client=0.0002)  # a near Redis, a busy server: 3.2 ms against 0.5
+    True
+    >>> in_halves(8, trip=0.025, per_client=0.0002)  # 25 ms to Redis
+    False
+    >>> in_halves(1, trip=0.0001, per_client=0.01), in_halves(16, trip=0.0005, per_client=0.0)  # one client; unknown
+    (False, False)
     """
-    if ran > trip:
-        return min(waiting, max(1, (clients + 1) // 2))
-    return waiting
+    return clients > 1 and trip < clients * per_client
 
 
 class RedisStore(TaskStore):
@@ -239,6 +238,10 @@ class RedisStore(TaskStore):
         self._defaults = [str(len(TASK_DEFAULTS)), *defaults]
         self._queue: list[tuple[str, asyncio.Future[int]]] = []
         self._queued = 0  # requests ever queued: the write loop counts who posted since its last write
+        # The server's work for a write's clients: the process's CPU time from the write's end until as many
+        # requests as it answered have come (the count of requests queued then: _back_at), a client.
+        self._back_at, self._answered, self._cpu_at_end = 0, 0, 0.0
+        self._per_client = 0.0
         self._wake = asyncio.Event()
         #: Writes to Redis (Lua calls of ``merge.lua``) so far; tests and benchmarks compare it to requests.
         self.commits = 0
@@ -335,6 +338,8 @@ class RedisStore(TaskStore):
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._queue.append((_encode_request(events), future))
         self._queued += 1
+        if self._queued == self._back_at:
+            self._per_client = (time.process_time() - self._cpu_at_end) / self._answered
         self._wake.set()
         applied = await future
         if applied == -2:
@@ -346,35 +351,39 @@ class RedisStore(TaskStore):
     async def _write_loop(self) -> None:
         """Group commit: one Lua call for the requests queued since the last one.
 
-        Two regimes, told apart by the last write: did Redis run it for longer
-        than the rest of its duration (the round trip)?
+        Two regimes (:func:`in_halves`), told apart by the last write's round
+        trip and what the server spent on each client since:
 
-        - **The round trip is the longer part** (Redis far away, or small
-          writes): a client answered by one write usually posts again at once;
-          it arrives just after the next write began and would wait for two. So
-          the next write waits until as many requests have arrived as the last
-          one answered, for half of that write's round trip at most (20 ms): the
-          answered clients join it, and eight clients get a write each round trip.
-        - **Redis running the script is the longer part** (big batches): waiting
-          would only leave Redis idle, and one write for every client has Redis
-          and this server take turns, each idle while the other works (with
-          arrays of 100 events, each used about 40% of a core). So a write takes
-          at most half of the clients (those it answered and those left waiting),
-          oldest first: the two halves alternate, this server answering one half
-          and reading its next requests while Redis runs the other's write.
+        - **The round trip is the longer** (a far Redis): a client answered by
+          one write usually posts again at once; it arrives just after the next
+          write began and would wait for two. So the next write waits until as
+          many requests have arrived as the last one answered, for half of that
+          write's round trip at most (20 ms): the answered clients join it, and
+          eight clients get a write each round trip.
+        - **The server's work for the clients is the longer** (a near Redis, and
+          a busy server): one write for every client has Redis and this server
+          take turns, each idle while the other works (with arrays of 100
+          events, each used about 40% of a core). So a write takes half of the
+          clients (those the last one answered and those it left waiting),
+          oldest first, at once: the two halves alternate, this server
+          answering one half and reading its next requests while Redis runs the
+          other's write.
         """
         loop = asyncio.get_running_loop()
-        answered, queued, ended, trip, ran, clients = 0, 0, 0.0, 0.0, 0.0, 0
+        answered, queued, ended, trip, clients, counted = 0, 0, 0.0, 0.0, 0, 0
         while True:
-            if not self._queue:  # a write that took half leaves the rest queued, the wake already spent
+            if not self._queue:  # a write of one half leaves the other queued, the wake already spent
                 await self._wake.wait()
             self._wake.clear()
-            if ran <= trip:  # the round trip the longer part: the clients just answered rejoin
+            take = len(self._queue)
+            if in_halves(clients, trip, self._per_client):
+                take = min(take, (clients + 1) // 2)
+            else:  # the clients just answered rejoin
                 deadline = ended + min(trip * _REJOIN_SHARE, _REJOIN_LIMIT)
                 while self._queued - queued < answered and (left := deadline - loop.time()) > 0:
                     self._wake.clear()
                     await wait_event(self._wake, left)
-            take = write_size(len(self._queue), clients, ran, trip)
+                take = len(self._queue)
             batch, self._queue = self._queue[:take], self._queue[take:]
             if not batch:
                 continue
@@ -382,7 +391,11 @@ class RedisStore(TaskStore):
             ran = await self._commit(batch)
             ended = loop.time()
             answered, queued, trip = len(batch), self._queued, max(0.0, ended - began - ran)
-            clients = answered + len(self._queue)
+            # The clients: those answered and those waiting, or as many as the write before counted (the half
+            # it answered may not have posted again yet).
+            count = answered + len(self._queue)
+            clients, counted = max(count, counted), count
+            self._back_at, self._answered, self._cpu_at_end = queued + answered, answered, time.process_time()
 
     async def _commit(self, batch: list[tuple[str, asyncio.Future[int]]]) -> float:
         """Write one batch and answer every request in it, whatever happens; the seconds Redis ran it."""
