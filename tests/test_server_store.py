@@ -309,7 +309,7 @@ def test_redis_writes_take_half_of_the_clients_when_the_server_is_the_busier(red
             return answers, store.commits - before
 
         first, first_writes = await round_of(1)  # nothing known yet: every client in one write
-        busy(0.1)  # 5 ms a client before they post again, where a write's round trip takes a few
+        busy(0.3)  # 15 ms a client before they post again, where a write's round trip takes a few
         second, second_writes = await round_of(2)
         assert first == second == [events] * clients
         assert (first_writes, second_writes) == (1, 2)
