@@ -29,9 +29,10 @@ write that has just begun and waits two round trips instead of one, and with
 (``bench/redis_latency.py``). When the server's own work for its clients
 takes longer than a write's round trip (a near Redis), a write takes half of
 the clients instead (:func:`in_halves`), so this server answers one half and
-reads its next requests while Redis writes the other's. A write carries each request's events as one
-argument (a JSON array), not one per field: redis-py packs every argument in
-Python, which was a third of the server's time with 100 events a POST.
+reads its next requests while Redis writes the other's. A write carries each
+request's events as one argument (a JSON array), not one per field: redis-py
+packs every argument in Python, which was a third of the server's time with
+100 events a POST.
 
 Start-up is connecting and one round trip whatever the latency: one pipeline
 (PING, the eviction policy, every script loaded, the counts rebuilt) while the
@@ -375,9 +376,8 @@ class RedisStore(TaskStore):
             if not self._queue:  # a write of one half leaves the other queued, the wake already spent
                 await self._wake.wait()
             self._wake.clear()
-            take = len(self._queue)
             if in_halves(clients, trip, self._per_client):
-                take = min(take, (clients + 1) // 2)
+                take = min(len(self._queue), (clients + 1) // 2)
             else:  # the clients just answered rejoin
                 deadline = ended + min(trip * _REJOIN_SHARE, _REJOIN_LIMIT)
                 while self._queued - queued < answered and (left := deadline - loop.time()) > 0:
